@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ordersd builds and tests with, if any is missing.
+# Uses sudo when not run as root. A second run installs nothing.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake make ccache pkg-config
+  librocksdb-dev libboost-dev nlohmann-json3-dev
+  libflatbuffers-dev flatbuffers-compiler
+  doctest-dev libcli11-dev
+  curl
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=(sudo)
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,87 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/print_events.h"
+#include "app/serve.h"
+
+namespace ordersd::app {
+
+namespace {
+
+// "HOST:PORT" -> host and port; false when malformed.
+bool parse_listen(const std::string& listen, std::string& host, uint16_t& port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return false;
+  std::string port_text = listen.substr(colon + 1);
+  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5) return false;
+  unsigned long p = std::stoul(port_text);
+  if (p > 65535) return false;
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+constexpr const char* kDurabilityHelp =
+    "fsync (default): every group commit is fsynced before any append in it is acknowledged, so an "
+    "acknowledged append survives power loss. async: appends are acknowledged once written to the OS, "
+    "without fsync: much faster, survives a crash of ordersd but not of the machine";
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"ordersd: orders as explicit state machines over an event-sourced log"};
+  app.set_version_flag("--version", std::string("ordersd ") + ORDERSD_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Durability: `serve --durability fsync|async`. fsync (default) makes every acknowledged append "
+      "survive power loss; async trades that for speed (survives a process crash only).\n"
+      "Run `ordersd SUBCOMMAND --help` for the options of each sub-command.");
+
+  ServeConfig serve_config;
+  std::string listen = "127.0.0.1:8080";
+  std::string durability = "fsync";
+  CLI::App* serve_cmd = app.add_subcommand("serve", "open the event log and serve the HTTP API");
+  serve_cmd->add_option("--data", serve_config.data_dir, "data directory (created if missing)")->capture_default_str();
+  serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
+  serve_cmd->add_option("--threads", serve_config.io_threads, "HTTP I/O threads; 0 = hardware threads")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body", serve_config.max_body_bytes, "largest request body in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  serve_cmd->add_option("--durability", durability, kDurabilityHelp)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fsync", "async"}));
+
+  PrintEventsConfig events_config;
+  std::string stream;
+  uint64_t limit = 0;
+  CLI::App* events_cmd = app.add_subcommand("events", "print the event log as JSON lines, oldest first");
+  events_cmd->add_option("--data", events_config.data_dir, "data directory")->capture_default_str();
+  events_cmd->add_option("--stream", stream, "only this stream (then --from is a stream version)");
+  events_cmd->add_option("--from", events_config.from, "first global position (or stream version) to print")
+      ->capture_default_str();
+  CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (serve_cmd->parsed()) {
+    if (!parse_listen(listen, serve_config.host, serve_config.port)) {
+      std::cerr << "ordersd serve: --listen must be HOST:PORT, got '" << listen << "'\n";
+      return 2;
+    }
+    serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
+    return serve(serve_config);
+  }
+  if (!stream.empty()) events_config.stream = stream;
+  if (limit_opt->count()) events_config.limit = limit;
+  return print_events(events_config, std::cout, std::cerr);
+}
+
+}  // namespace ordersd::app

@@ -1,0 +1,25 @@
+// `ordersd serve`: opens the event log and serves HTTP until SIGINT/SIGTERM.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "events/event_log.h"
+
+namespace ordersd::app {
+
+struct ServeConfig {
+  std::string data_dir = "./data";
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  unsigned io_threads = 0;  // 0 = hardware threads
+  size_t max_body_bytes = 1 << 20;
+  events::Durability durability = events::Durability::kFsync;
+};
+
+// Blocks until a signal asks it to stop; returns the exit code. Prints
+// "listening on HOST:PORT" to stdout once it accepts connections.
+int serve(const ServeConfig& config);
+
+}  // namespace ordersd::app

@@ -1,0 +1,39 @@
+#include "events/event.h"
+
+#include "events/keys.h"
+
+namespace ordersd::events {
+
+bool ExpectedVersion::matches(uint64_t current) const {
+  switch (kind) {
+    case Kind::kAny: return true;
+    case Kind::kNoStream: return current == 0;
+    case Kind::kStreamExists: return current > 0;
+    case Kind::kExact: return current == version;
+  }
+  return false;
+}
+
+std::string ExpectedVersion::to_string() const {
+  switch (kind) {
+    case Kind::kAny: return "any";
+    case Kind::kNoStream: return "no stream";
+    case Kind::kStreamExists: return "stream exists";
+    case Kind::kExact: return "version " + std::to_string(version);
+  }
+  return "?";
+}
+
+void SideWrites::put(std::string_view space, std::string_view key, std::string_view value) {
+  ops_.push_back({Op::Kind::kPut, std::string(space), std::string(key), std::string(value)});
+}
+
+void SideWrites::erase(std::string_view space, std::string_view key) {
+  ops_.push_back({Op::Kind::kErase, std::string(space), std::string(key), {}});
+}
+
+void SideWrites::set_checkpoint(std::string_view name, uint64_t position) {
+  ops_.push_back({Op::Kind::kCheckpoint, {}, std::string(name), keys::position_key(position)});
+}
+
+}  // namespace ordersd::events

@@ -1,0 +1,116 @@
+// The values that go into and come out of the event log.
+//
+// NewEvent is what a caller appends; RecordedEvent is what a reader gets back:
+// an owned, verified copy of the stored envelope with accessors. All of these
+// are plain values: copy or move them freely, share none across threads while
+// one thread mutates it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/uuid.h"
+
+namespace ordersd::events {
+
+// What the caller believes about a stream before appending to it. Versions
+// count events: a stream's first event has version 1, so a stream that does
+// not exist is at version 0.
+struct ExpectedVersion {
+  enum class Kind { kAny, kNoStream, kStreamExists, kExact };
+  Kind kind = Kind::kAny;
+  uint64_t version = 0;  // only for kExact
+
+  static ExpectedVersion any() { return {Kind::kAny, 0}; }
+  static ExpectedVersion no_stream() { return {Kind::kNoStream, 0}; }
+  static ExpectedVersion stream_exists() { return {Kind::kStreamExists, 0}; }
+  static ExpectedVersion exact(uint64_t v) { return {Kind::kExact, v}; }
+
+  // Whether a stream currently at `current` (0 = no stream) satisfies this.
+  bool matches(uint64_t current) const;
+  std::string to_string() const;  // "any", "no stream", "stream exists", "version 3"
+};
+
+struct NewEvent {
+  Uuid id;                  // unique; appending the same id again is a retry
+  std::string type;         // a stored type name from event_types.h
+  std::string payload;      // FlatBuffer whose root table matches `type`
+  Uuid correlation_id;      // the conversation this event belongs to (may be nil)
+  Uuid causation_id;        // the message that caused it (may be nil)
+};
+
+// One stream's part of an append. A part with no events only checks `expected`.
+struct StreamAppend {
+  std::string stream;       // 1..255 bytes
+  ExpectedVersion expected;
+  std::vector<NewEvent> events;
+};
+
+// Key/value writes and checkpoints committed in the same RocksDB WriteBatch as
+// an append (or alone through EventLog::write). A `space` names a reader's own
+// keyspace (a view, the idempotency records, ...); keys are opaque bytes.
+class SideWrites {
+ public:
+  void put(std::string_view space, std::string_view key, std::string_view value);
+  void erase(std::string_view space, std::string_view key);
+  // A named reader position (a projector, the saga) that moves with its data.
+  void set_checkpoint(std::string_view name, uint64_t position);
+  bool empty() const { return ops_.empty(); }
+
+  struct Op {
+    enum class Kind { kPut, kErase, kCheckpoint } kind;
+    std::string space;  // empty for kCheckpoint
+    std::string key;    // the checkpoint name for kCheckpoint
+    std::string value;  // 8-byte big-endian position for kCheckpoint
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// An atomic append: every event of every stream commits together, with the
+// side writes, or nothing does.
+struct AppendRequest {
+  std::vector<StreamAppend> streams;
+  SideWrites side_writes;
+};
+
+struct AppendResult {
+  uint64_t first_position = 0;  // of the first event of the request
+  uint64_t last_position = 0;   // of the last event of the request
+  // The version of each stream after its events, in request order.
+  std::vector<uint64_t> stream_versions;
+  // True when every event was already in the log (a retry): nothing was
+  // written and the positions are those of the original append.
+  bool already_appended = false;
+
+  uint64_t next_version() const { return stream_versions.empty() ? 0 : stream_versions.front(); }
+};
+
+// A stored event. Holds its own verified copy of the envelope; the string_views
+// it returns live as long as this object.
+class RecordedEvent {
+ public:
+  // Takes a buffer that verify_envelope() accepted.
+  explicit RecordedEvent(std::string verified_envelope) : buffer_(std::move(verified_envelope)) {}
+
+  uint64_t position() const;
+  std::string_view stream() const;
+  uint64_t version() const;
+  Uuid id() const;
+  std::string_view type() const;
+  int64_t time_us() const;
+  Uuid correlation_id() const;
+  Uuid causation_id() const;
+  std::string_view payload() const;
+
+  const std::string& envelope_bytes() const { return buffer_; }
+
+ private:
+  std::string buffer_;
+};
+
+}  // namespace ordersd::events

@@ -1,0 +1,602 @@
+#include "events/event_log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "events/envelope.h"
+#include "events/keys.h"
+#include "events/stream_heads.h"
+
+namespace ordersd::events {
+
+namespace {
+
+constexpr size_t kMaxEventsPerAppend = 10000;
+constexpr size_t kMaxPayloadBytes = 4 << 20;
+
+// The one place a rocksdb::Status becomes ours.
+Status from_rocksdb(const rocksdb::Status& s, const std::string& context) {
+  if (s.ok()) return Status::ok();
+  std::string text = context + ": " + s.ToString();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Status::busy(context + ": the data directory is in use by another process (" + s.ToString() + ")");
+  }
+  if (s.IsCorruption()) return Status::corruption(text, 0);
+  if (s.IsInvalidArgument()) return Status::invalid_argument(text);
+  return Status::io_error(text);
+}
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+struct UuidHash {
+  size_t operator()(const Uuid& id) const { return std::hash<uint64_t>{}(id.hi ^ (id.lo * 0x9e3779b97f4a7c15ull)); }
+};
+
+Status validate(const AppendRequest& request) {
+  if (request.streams.empty()) return Status::invalid_argument("an append needs at least one stream");
+  size_t events = 0;
+  std::set<std::string_view> streams;
+  std::unordered_map<Uuid, int, UuidHash> ids;
+  for (const StreamAppend& part : request.streams) {
+    if (part.stream.empty() || part.stream.size() > keys::kMaxStreamLength) {
+      return Status::invalid_argument("a stream id has 1 to 255 bytes");
+    }
+    if (!streams.insert(part.stream).second) {
+      return Status::invalid_argument("stream '" + part.stream + "' appears twice in one append");
+    }
+    for (const NewEvent& e : part.events) {
+      if (e.id.is_nil()) return Status::invalid_argument("an event needs a non-nil id");
+      if (!ids.emplace(e.id, 0).second) {
+        return Status::invalid_argument("event id " + e.id.to_string() + " appears twice in one append");
+      }
+      if (e.payload.size() > kMaxPayloadBytes) return Status::invalid_argument("an event payload is at most 4 MiB");
+      Status ok = verify_payload(e.type, e.payload);
+      if (!ok) return ok;
+    }
+    events += part.events.size();
+  }
+  if (events == 0) return Status::invalid_argument("an append needs at least one event");
+  if (events > kMaxEventsPerAppend) return Status::invalid_argument("an append has at most 10000 events");
+  for (const auto& op : request.side_writes.ops()) {
+    if (op.kind != SideWrites::Op::Kind::kCheckpoint &&
+        (op.space.empty() || op.space.size() > keys::kMaxSpaceLength)) {
+      return Status::invalid_argument("a side-write space has 1 to 255 bytes");
+    }
+    if (op.kind == SideWrites::Op::Kind::kCheckpoint && op.key.empty()) {
+      return Status::invalid_argument("a checkpoint needs a name");
+    }
+  }
+  return Status::ok();
+}
+
+size_t event_count(const AppendRequest& request) {
+  size_t n = 0;
+  for (const auto& part : request.streams) n += part.events.size();
+  return n;
+}
+
+int64_t system_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct EventLog::Impl {
+  struct Pending {
+    AppendRequest request;
+    AppendCallback done;
+    size_t events = 0;
+  };
+
+  // Where an event id already lives: in the log, or earlier in the batch being built.
+  struct StoredId {
+    uint64_t position;
+    std::string stream;
+    uint64_t version;
+  };
+
+  // --- constant after open
+  std::string dir;
+  EventLogOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before db
+  rocksdb::ColumnFamilyHandle* log_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* ids_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* state_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints_cf = nullptr;
+  rocksdb::WriteOptions write_options;
+
+  // --- the published head; guarded by head_mu for waiters, read lock-free
+  std::atomic<uint64_t> head{0};
+  mutable std::mutex head_mu;
+  mutable std::condition_variable_any head_cv;
+
+  // --- the append queue, guarded by queue_mu
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<Pending> queue;
+  bool stopping = false;
+
+  // --- writer thread only
+  StreamHeads heads{1};
+  uint64_t next_position = 1;
+  std::thread writer;
+
+  // --- stats
+  std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, write_micros{0}, largest_batch{0};
+
+  ~Impl() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    if (db) db->Close().PermitUncheckedError();
+  }
+
+  void run_writer() {
+    std::vector<Pending> batch;
+    for (;;) {
+      {
+        std::unique_lock lk(queue_mu);
+        queue_cv.wait(lk, [&] { return !queue.empty() || stopping; });
+        if (queue.empty()) return;  // stopping, and everything queued is committed
+        size_t gathered = 0;
+        while (!queue.empty() &&
+               (batch.empty() || gathered + queue.front().events <= options.max_batch_events)) {
+          gathered += queue.front().events;
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      commit(batch);
+      batch.clear();
+    }
+  }
+
+  // The version a stream is at in committed data, through the head cache.
+  Result<uint64_t> committed_version(std::string_view stream) {
+    if (auto cached = heads.get(stream)) return *cached;
+    Result<uint64_t> v = seek_stream_version(stream);
+    if (v) heads.put(stream, *v);
+    return v;
+  }
+
+  Result<uint64_t> seek_stream_version(std::string_view stream) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), streams_cf));
+    std::string prefix = keys::stream_prefix(stream);
+    it->SeekForPrev(keys::stream_key(stream, std::numeric_limits<uint64_t>::max()));
+    if (it->Valid() && it->key().starts_with(prefix)) {
+      auto parsed = keys::parse_stream_key(view(it->key()));
+      if (!parsed) return Status::corruption("malformed stream key for '" + std::string(stream) + "'", 0);
+      return parsed->version;
+    }
+    Status s = from_rocksdb(it->status(), "reading the head of stream '" + std::string(stream) + "'");
+    if (!s) return s;
+    return uint64_t{0};
+  }
+
+  Result<std::optional<StoredId>> find_stored_id(const Uuid& id,
+                                                  const std::unordered_map<Uuid, StoredId, UuidHash>& in_batch) {
+    if (auto it = in_batch.find(id); it != in_batch.end()) return std::optional<StoredId>(it->second);
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), ids_cf, keys::id_key(id), &value);
+    if (s.IsNotFound()) return std::optional<StoredId>();
+    if (!s.ok()) return from_rocksdb(s, "looking up event id " + id.to_string());
+    uint64_t position = keys::get_u64(value);
+    std::string record;
+    s = db->Get(rocksdb::ReadOptions(), log_cf, keys::position_key(position), &record);
+    if (!s.ok()) return from_rocksdb(s, "reading position " + std::to_string(position));
+    Status ok = verify_envelope(record, position);
+    if (!ok) return ok;
+    RecordedEvent e(std::move(record));
+    return std::optional<StoredId>(StoredId{position, std::string(e.stream()), e.version()});
+  }
+
+  // Checks one append against the log and what this batch already holds; when
+  // it is accepted, adds it to `wb` and to the batch's overlays. A refused
+  // append touches nothing.
+  Result<AppendResult> stage(const AppendRequest& request, rocksdb::WriteBatch& wb,
+                             std::unordered_map<std::string, uint64_t>& overlay,
+                             std::unordered_map<Uuid, StoredId, UuidHash>& in_batch, uint64_t& position,
+                             int64_t now_us) {
+    // 1. Idempotency: all ids already stored (a retry), none, or a refusal.
+    size_t total = 0, found = 0;
+    AppendResult retry;
+    retry.already_appended = true;
+    retry.first_position = std::numeric_limits<uint64_t>::max();
+    for (const StreamAppend& part : request.streams) {
+      uint64_t stream_version = 0;
+      for (const NewEvent& e : part.events) {
+        ++total;
+        auto stored = find_stored_id(e.id, in_batch);
+        if (!stored) return stored.status();
+        if (!*stored) continue;
+        ++found;
+        const StoredId& at = **stored;
+        if (at.stream != part.stream) {
+          return Status::duplicate_event_id("event id " + e.id.to_string() + " is already stored in stream '" +
+                                            at.stream + "' at position " + std::to_string(at.position));
+        }
+        retry.first_position = std::min(retry.first_position, at.position);
+        retry.last_position = std::max(retry.last_position, at.position);
+        stream_version = std::max(stream_version, at.version);
+      }
+      retry.stream_versions.push_back(stream_version);
+    }
+    if (found == total) return retry;
+    if (found > 0) {
+      return Status::duplicate_event_id("some but not all events of this append are already stored");
+    }
+
+    // 2. Expected versions, against this batch's earlier appends first.
+    std::vector<uint64_t> current(request.streams.size());
+    for (size_t i = 0; i < request.streams.size(); ++i) {
+      const StreamAppend& part = request.streams[i];
+      if (auto it = overlay.find(part.stream); it != overlay.end()) {
+        current[i] = it->second;
+      } else {
+        auto v = committed_version(part.stream);
+        if (!v) return v.status();
+        current[i] = *v;
+      }
+      if (!part.expected.matches(current[i])) {
+        return Status::wrong_expected_version("stream '" + part.stream + "' is at version " +
+                                                  std::to_string(current[i]) + ", expected " +
+                                                  part.expected.to_string(),
+                                              current[i]);
+      }
+    }
+
+    // 3. Accepted: assign positions and versions, add everything to the batch.
+    AppendResult result;
+    result.first_position = position;
+    for (size_t i = 0; i < request.streams.size(); ++i) {
+      const StreamAppend& part = request.streams[i];
+      uint64_t version = current[i];
+      for (const NewEvent& e : part.events) {
+        ++version;
+        std::string pos_key = keys::position_key(position);
+        std::string envelope = encode_envelope({position, part.stream, version, e.id, e.type, now_us,
+                                                e.correlation_id, e.causation_id, e.payload});
+        wb.Put(log_cf, pos_key, envelope);
+        wb.Put(streams_cf, keys::stream_key(part.stream, version), pos_key);
+        wb.Put(ids_cf, keys::id_key(e.id), pos_key);
+        in_batch[e.id] = StoredId{position, part.stream, version};
+        result.last_position = position;
+        ++position;
+      }
+      overlay[part.stream] = version;
+      result.stream_versions.push_back(version);
+    }
+    add_side_writes(request.side_writes, wb);
+    return result;
+  }
+
+  void add_side_writes(const SideWrites& writes, rocksdb::WriteBatch& wb) {
+    for (const auto& op : writes.ops()) {
+      switch (op.kind) {
+        case SideWrites::Op::Kind::kPut: wb.Put(state_cf, keys::state_key(op.space, op.key), op.value); break;
+        case SideWrites::Op::Kind::kErase: wb.Delete(state_cf, keys::state_key(op.space, op.key)); break;
+        case SideWrites::Op::Kind::kCheckpoint: wb.Put(checkpoints_cf, op.key, op.value); break;
+      }
+    }
+  }
+
+  void commit(std::vector<Pending>& batch) {
+    rocksdb::WriteBatch wb;
+    std::unordered_map<std::string, uint64_t> overlay;
+    std::unordered_map<Uuid, StoredId, UuidHash> in_batch;
+    uint64_t position = next_position;
+    int64_t now = options.clock_us ? options.clock_us() : system_clock_us();
+
+    std::vector<Result<AppendResult>> results;
+    results.reserve(batch.size());
+    for (Pending& p : batch) results.push_back(stage(p.request, wb, overlay, in_batch, position, now));
+
+    if (wb.Count() > 0) {
+      auto start = std::chrono::steady_clock::now();
+      rocksdb::Status s = db->Write(write_options, &wb);
+      write_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count(),
+                             std::memory_order_relaxed);
+      if (!s.ok()) {
+        Status failed = from_rocksdb(s, "writing a group commit");
+        for (auto& r : results) {
+          if (r.is_ok()) r = failed;
+        }
+      } else {
+        for (const auto& [stream, version] : overlay) heads.put(stream, version);
+        if (position != next_position) {
+          events.fetch_add(position - next_position, std::memory_order_relaxed);
+          next_position = position;
+          {
+            std::lock_guard lk(head_mu);
+            head.store(position - 1, std::memory_order_release);
+          }
+          head_cv.notify_all();
+        }
+        commits.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    uint64_t ok = 0;
+    for (auto& r : results) ok += r.is_ok();
+    appends.fetch_add(ok, std::memory_order_relaxed);
+    refused.fetch_add(results.size() - ok, std::memory_order_relaxed);
+    uint64_t size = batch.size();
+    if (size > largest_batch.load(std::memory_order_relaxed)) largest_batch.store(size, std::memory_order_relaxed);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  }
+};
+
+namespace {
+
+rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache>& cache, bool point_lookups) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLogOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->options = std::move(options);
+  impl->heads = StreamHeads(impl->options.stream_cache_capacity);
+  if (impl->options.max_batch_events == 0) impl->options.max_batch_events = 1;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  auto cache = rocksdb::NewLRUCache(64 << 20);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, family_options(cache, false)},
+      {keys::kLogFamily, family_options(cache, false)},
+      {keys::kStreamsFamily, family_options(cache, true)},
+      {keys::kIdsFamily, family_options(cache, true)},
+      {keys::kStateFamily, family_options(cache, true)},
+      {keys::kCheckpointsFamily, family_options(cache, true)},
+  };
+  // A database written by a later version may hold families we do not know; open them too.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& f : families) known = known || f.name == name;
+      if (!known) families.push_back({name, rocksdb::ColumnFamilyOptions()});
+    }
+  }
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      impl->options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &impl->handles, &raw)
+          : rocksdb::DB::Open(db_options, dir, families, &impl->handles, &raw);
+  if (!s.ok()) return from_rocksdb(s, "opening the event log in '" + dir + "'");
+  impl->db.reset(raw);
+  impl->log_cf = impl->handles[1];
+  impl->streams_cf = impl->handles[2];
+  impl->ids_cf = impl->handles[3];
+  impl->state_cf = impl->handles[4];
+  impl->checkpoints_cf = impl->handles[5];
+  impl->write_options.sync = impl->options.durability == Durability::kFsync;
+
+  // Recover the head: the last key of the log family.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), impl->log_cf));
+    it->SeekToLast();
+    if (it->Valid()) {
+      if (it->key().size() != 8) return Status::corruption("malformed key in the log family", 0);
+      impl->head.store(keys::get_u64(view(it->key())));
+    } else if (!it->status().ok()) {
+      return from_rocksdb(it->status(), "finding the head of the log");
+    }
+  }
+  impl->next_position = impl->head.load() + 1;
+
+  auto log = std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
+  if (!log->impl_->options.read_only) {
+    log->impl_->writer = std::thread([raw_impl = log->impl_.get()] { raw_impl->run_writer(); });
+  }
+  return log;
+}
+
+EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EventLog::~EventLog() {
+  {
+    std::lock_guard lk(impl_->queue_mu);
+    impl_->stopping = true;
+  }
+  impl_->queue_cv.notify_all();
+  if (impl_->writer.joinable()) impl_->writer.join();
+  if (!impl_->options.read_only && impl_->options.durability == Durability::kAsync) {
+    impl_->db->FlushWAL(/*sync=*/true).PermitUncheckedError();
+  }
+}
+
+void EventLog::append_async(AppendRequest request, AppendCallback done) {
+  if (impl_->options.read_only) {
+    done(Status::invalid_argument("the event log was opened read-only"));
+    return;
+  }
+  if (Status ok = validate(request); !ok) {
+    done(std::move(ok));
+    return;
+  }
+  size_t events = event_count(request);
+  {
+    std::lock_guard lk(impl_->queue_mu);
+    if (!impl_->stopping) {
+      impl_->queue.push_back({std::move(request), std::move(done), events});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(Status::shutting_down());
+    return;
+  }
+  impl_->queue_cv.notify_one();
+}
+
+Result<AppendResult> EventLog::append(AppendRequest request) {
+  std::promise<Result<AppendResult>> promise;
+  auto future = promise.get_future();
+  append_async(std::move(request), [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+Result<AppendResult> EventLog::append(std::string stream, ExpectedVersion expected, std::vector<NewEvent> events) {
+  AppendRequest request;
+  request.streams.push_back({std::move(stream), expected, std::move(events)});
+  return append(std::move(request));
+}
+
+uint64_t EventLog::head() const { return impl_->head.load(std::memory_order_acquire); }
+
+Result<std::vector<RecordedEvent>> EventLog::read_all(uint64_t from_position, size_t max) const {
+  std::vector<RecordedEvent> out;
+  uint64_t limit = head();
+  uint64_t expected = std::max<uint64_t>(from_position, 1);
+  if (expected > limit || max == 0) return out;
+  std::string upper = keys::position_key(limit + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->log_cf));
+  out.reserve(std::min<uint64_t>(max, limit - expected + 1));
+  for (it->Seek(keys::position_key(expected)); it->Valid() && out.size() < max; it->Next(), ++expected) {
+    uint64_t position = it->key().size() == 8 ? keys::get_u64(view(it->key())) : 0;
+    if (position != expected) {
+      return Status::corruption("the log has no record at position " + std::to_string(expected), expected);
+    }
+    std::string_view bytes = view(it->value());
+    if (Status ok = verify_envelope(bytes, position); !ok) return ok;
+    out.emplace_back(std::string(bytes));
+  }
+  if (Status s = from_rocksdb(it->status(), "reading the log"); !s) return s;
+  if (out.size() < max && expected <= limit) {
+    return Status::corruption("the log has no record at position " + std::to_string(expected), expected);
+  }
+  return out;
+}
+
+Result<std::vector<RecordedEvent>> EventLog::read_stream(std::string_view stream, uint64_t from_version,
+                                                         size_t max) const {
+  std::vector<RecordedEvent> out;
+  if (stream.empty() || stream.size() > keys::kMaxStreamLength || max == 0) return out;
+  uint64_t limit = head();
+  std::string prefix = keys::stream_prefix(stream);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->streams_cf));
+  std::vector<std::string> position_keys;
+  uint64_t expected = std::max<uint64_t>(from_version, 1);
+  for (it->Seek(keys::stream_key(stream, expected)); it->Valid() && position_keys.size() < max; it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    auto parsed = keys::parse_stream_key(view(it->key()));
+    if (!parsed || it->value().size() != 8) return Status::corruption("malformed stream index entry", 0);
+    if (keys::get_u64(view(it->value())) > limit) break;  // committed, not yet published
+    position_keys.emplace_back(view(it->value()));
+  }
+  if (Status s = from_rocksdb(it->status(), "reading stream '" + std::string(stream) + "'"); !s) return s;
+
+  std::vector<rocksdb::Slice> slices(position_keys.begin(), position_keys.end());
+  std::vector<std::string> values(slices.size());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(slices.size(), impl_->log_cf);
+  std::vector<rocksdb::Status> statuses = impl_->db->MultiGet(rocksdb::ReadOptions(), cfs, slices, &values);
+  out.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint64_t position = keys::get_u64(position_keys[i]);
+    if (!statuses[i].ok()) {
+      if (statuses[i].IsNotFound()) {
+        return Status::corruption("stream index points at missing position " + std::to_string(position), position);
+      }
+      return from_rocksdb(statuses[i], "reading position " + std::to_string(position));
+    }
+    if (Status ok = verify_envelope(values[i], position); !ok) return ok;
+    out.emplace_back(std::move(values[i]));
+  }
+  return out;
+}
+
+Result<uint64_t> EventLog::stream_version(std::string_view stream) const {
+  if (stream.empty() || stream.size() > keys::kMaxStreamLength) return uint64_t{0};
+  return impl_->seek_stream_version(stream);
+}
+
+bool EventLog::wait_for(uint64_t position, std::chrono::steady_clock::time_point deadline,
+                        std::stop_token stop) const {
+  std::unique_lock lk(impl_->head_mu);
+  return impl_->head_cv.wait_until(lk, stop, deadline,
+                                   [&] { return impl_->head.load(std::memory_order_acquire) >= position; });
+}
+
+Result<std::optional<uint64_t>> EventLog::checkpoint(std::string_view name) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints_cf, slice(name), &value);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  if (!s.ok()) return from_rocksdb(s, "reading checkpoint '" + std::string(name) + "'");
+  if (value.size() != 8) return Status::corruption("checkpoint '" + std::string(name) + "' is malformed", 0);
+  return std::optional<uint64_t>(keys::get_u64(value));
+}
+
+Result<std::optional<std::string>> EventLog::get(std::string_view space, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->state_cf, keys::state_key(space, key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return from_rocksdb(s, "reading '" + std::string(space) + "'");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status EventLog::scan(std::string_view space, std::string_view prefix,
+                      const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  std::string start = keys::state_key(space, prefix);
+  size_t space_bytes = 1 + space.size();
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->state_cf));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    if (!visit(view(it->key()).substr(space_bytes), view(it->value()))) break;
+  }
+  return from_rocksdb(it->status(), "scanning '" + std::string(space) + "'");
+}
+
+Status EventLog::write(const SideWrites& writes) {
+  if (impl_->options.read_only) return Status::invalid_argument("the event log was opened read-only");
+  rocksdb::WriteBatch wb;
+  impl_->add_side_writes(writes, wb);
+  return from_rocksdb(impl_->db->Write(impl_->write_options, &wb), "writing side writes");
+}
+
+EventLogStats EventLog::stats() const {
+  EventLogStats s;
+  s.commits = impl_->commits.load(std::memory_order_relaxed);
+  s.appends = impl_->appends.load(std::memory_order_relaxed);
+  s.events = impl_->events.load(std::memory_order_relaxed);
+  s.refused = impl_->refused.load(std::memory_order_relaxed);
+  s.write_micros = impl_->write_micros.load(std::memory_order_relaxed);
+  s.largest_batch = impl_->largest_batch.load(std::memory_order_relaxed);
+  return s;
+}
+
+const std::string& EventLog::directory() const { return impl_->dir; }
+
+}  // namespace ordersd::events

@@ -1,0 +1,50 @@
+#include "events/event_types.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "schema/order_events_generated.h"
+
+namespace ordersd::events {
+
+namespace {
+
+template <typename Table>
+bool verify_table(const uint8_t* data, size_t size) {
+  flatbuffers::Verifier verifier(data, size);
+  return verifier.VerifyBuffer<Table>(nullptr);
+}
+
+namespace s = ordersd::schema;
+
+// Stored names are the on-disk contract: never edit one, add a new entry.
+constexpr EventTypeInfo kTypes[] = {
+    {EventType::kOrderPlaced, "order.placed.v1", "OrderPlaced", verify_table<s::OrderPlaced>},
+    {EventType::kPaymentProcessed, "payment.processed.v1", "PaymentProcessed", verify_table<s::PaymentProcessed>},
+    {EventType::kPaymentDeclined, "payment.declined.v1", "PaymentDeclined", verify_table<s::PaymentDeclined>},
+    {EventType::kPaymentRefunded, "payment.refunded.v1", "PaymentRefunded", verify_table<s::PaymentRefunded>},
+    {EventType::kInventoryReserved, "inventory.reserved.v1", "InventoryReserved", verify_table<s::InventoryReserved>},
+    {EventType::kInventoryReservationFailed, "inventory.reservation_failed.v1", "InventoryReservationFailed",
+     verify_table<s::InventoryReservationFailed>},
+    {EventType::kInventoryReleased, "inventory.released.v1", "InventoryReleased", verify_table<s::InventoryReleased>},
+    {EventType::kShipmentInitiated, "shipment.initiated.v1", "ShipmentInitiated", verify_table<s::ShipmentInitiated>},
+    {EventType::kShipmentFailed, "shipment.failed.v1", "ShipmentFailed", verify_table<s::ShipmentFailed>},
+    {EventType::kOrderDelivered, "order.delivered.v1", "OrderDelivered", verify_table<s::OrderDelivered>},
+    {EventType::kCancellationRequested, "order.cancellation_requested.v1", "CancellationRequested",
+     verify_table<s::CancellationRequested>},
+    {EventType::kOrderCancelled, "order.cancelled.v1", "OrderCancelled", verify_table<s::OrderCancelled>},
+};
+
+}  // namespace
+
+std::span<const EventTypeInfo> all_event_types() { return kTypes; }
+
+const EventTypeInfo& event_type_info(EventType type) { return kTypes[static_cast<size_t>(type)]; }
+
+const EventTypeInfo* find_event_type(std::string_view stored_name) {
+  for (const auto& info : kTypes) {
+    if (info.stored_name == stored_name) return &info;
+  }
+  return nullptr;
+}
+
+}  // namespace ordersd::events

@@ -1,0 +1,50 @@
+// Key layout of the event log's RocksDB column families. Private to src/events
+// (tests and benchmarks may include it to reach the raw data).
+//
+// All integers are fixed-width big-endian, so byte order is numeric order and
+// iteration order is log order.
+//
+//   column family "log":      position:u64                       -> Envelope (FlatBuffer)
+//   column family "streams":  len:u8 stream:len version:u64      -> position:u64
+//   column family "ids":      event_id:16 (hi:u64 lo:u64)        -> position:u64
+//   column family "state":    len:u8 space:len key:*             -> value (caller's bytes)
+//   column family "checkpoints": name:*                          -> position:u64
+//
+// A stream's head is the last key with its prefix: SeekForPrev(stream, 2^64-1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/uuid.h"
+
+namespace ordersd::events::keys {
+
+inline constexpr const char* kLogFamily = "log";
+inline constexpr const char* kStreamsFamily = "streams";
+inline constexpr const char* kIdsFamily = "ids";
+inline constexpr const char* kStateFamily = "state";
+inline constexpr const char* kCheckpointsFamily = "checkpoints";
+
+inline constexpr size_t kMaxStreamLength = 255;
+inline constexpr size_t kMaxSpaceLength = 255;
+
+void put_u64(std::string& out, uint64_t v);
+uint64_t get_u64(std::string_view in);  // in.size() >= 8
+
+std::string position_key(uint64_t position);
+std::string stream_key(std::string_view stream, uint64_t version);
+std::string stream_prefix(std::string_view stream);
+std::string id_key(const Uuid& id);
+std::string state_key(std::string_view space, std::string_view key);
+
+// Splits a stream_key; nullopt when malformed.
+struct StreamKey {
+  std::string_view stream;
+  uint64_t version;
+};
+std::optional<StreamKey> parse_stream_key(std::string_view key);
+
+}  // namespace ordersd::events::keys

@@ -1,0 +1,46 @@
+// Plain HTTP request and response values passed between the Beast server and
+// the routes. Nothing here knows of sockets or of the domain, so routes stay
+// pure functions that tests can call directly.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ordersd::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, e.g. "/events?from=1"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first header with this name (case-insensitive), or "".
+  std::string_view header(std::string_view name) const;
+  std::string_view path() const;   // target up to '?'
+  std::string_view query() const;  // after '?', or ""
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  Response& set_header(std::string name, std::string value);
+
+  static Response json(int status, std::string body);
+  // An RFC 9457 application/problem+json answer.
+  static Response problem(int status, std::string_view title, std::string_view detail);
+};
+
+// Routes answer through `respond`, exactly once, from any thread; they must
+// not block the calling (I/O) thread on the disk.
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(Request, Responder respond)>;
+
+// "Not Found" for 404 and so on; "Unknown" otherwise.
+const char* reason_phrase(int status);
+
+}  // namespace ordersd::http
