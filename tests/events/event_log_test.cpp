@@ -1,1 +1,537 @@
+// Behaviour of the event log through its public API, one test per rule.
+#include "events/event_log.h"
+
 #include <doctest/doctest.h>
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "events/event_json.h"
+#include "events/event_types.h"
+#include "events/keys.h"
+#include "support/sample_events.h"
+#include "support/temp_dir.h"
+
+using namespace ordersd;
+using namespace ordersd::events;
+using ordersd::test::order_delivered;
+using ordersd::test::order_placed;
+using ordersd::test::TempDir;
+
+namespace {
+
+std::unique_ptr<EventLog> open_log(const std::string& dir, EventLogOptions options = {}) {
+  auto log = EventLog::open(dir, std::move(options));
+  REQUIRE_MESSAGE(log.is_ok(), log.status().to_string());
+  return std::move(log).value();
+}
+
+std::vector<RecordedEvent> all_events(const EventLog& log) {
+  auto events = log.read_all(1, 1'000'000);
+  REQUIRE_MESSAGE(events.is_ok(), events.status().to_string());
+  return std::move(events).value();
+}
+
+// Overwrites or deletes one raw record behind the log's back.
+void tamper(const std::string& dir, uint64_t position, std::optional<std::string> value) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  REQUIRE(rocksdb::DB::Open(options, dir, families, &handles, &db).ok());
+  rocksdb::ColumnFamilyHandle* log_cf = nullptr;
+  for (auto* h : handles) {
+    if (h->GetName() == keys::kLogFamily) log_cf = h;
+  }
+  REQUIRE(log_cf);
+  if (value) {
+    REQUIRE(db->Put(rocksdb::WriteOptions(), log_cf, keys::position_key(position), *value).ok());
+  } else {
+    REQUIRE(db->Delete(rocksdb::WriteOptions(), log_cf, keys::position_key(position)).ok());
+  }
+  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+}
+
+}  // namespace
+
+TEST_CASE("a new log is empty") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  CHECK(log->head() == 0);
+  CHECK(all_events(*log).empty());
+  CHECK(log->stream_version("order-1").value() == 0);
+  CHECK(log->read_stream("order-1", 1, 10).value().empty());
+}
+
+TEST_CASE("the first append to a new stream gets version 1 at position 1") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  auto r = log->append("order-1", ExpectedVersion::no_stream(), {order_placed("1")});
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->first_position == 1);
+  CHECK(r->last_position == 1);
+  CHECK(r->next_version() == 1);
+  CHECK_FALSE(r->already_appended);
+  CHECK(log->head() == 1);
+  CHECK(log->stream_version("order-1").value() == 1);
+}
+
+TEST_CASE("all events of one append commit together with consecutive positions and versions") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append("other", ExpectedVersion::any(), {order_placed("x")}).is_ok());
+  auto r = log->append("order-1", ExpectedVersion::no_stream(),
+                       {order_placed("1"), order_delivered("1", Uuid{7, 7}), order_delivered("1", Uuid{7, 8})});
+  REQUIRE(r.is_ok());
+  CHECK(r->first_position == 2);
+  CHECK(r->last_position == 4);
+  CHECK(r->next_version() == 3);
+  auto stream = log->read_stream("order-1", 1, 100).value();
+  REQUIRE(stream.size() == 3);
+  for (uint64_t i = 0; i < 3; ++i) {
+    CHECK(stream[i].version() == i + 1);
+    CHECK(stream[i].position() == i + 2);
+    CHECK(stream[i].stream() == "order-1");
+  }
+}
+
+TEST_CASE("an append whose expectation does not hold writes nothing and reports the actual version") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append("order-1", ExpectedVersion::no_stream(), {order_placed("1")}).is_ok());
+
+  struct Case {
+    const char* name;
+    std::string stream;
+    ExpectedVersion expected;
+    uint64_t actual;
+  };
+  for (const Case& c : {Case{"no stream, but it exists", "order-1", ExpectedVersion::no_stream(), 1},
+                        Case{"stream exists, but it does not", "order-2", ExpectedVersion::stream_exists(), 0},
+                        Case{"an exact version behind", "order-1", ExpectedVersion::exact(0), 1},
+                        Case{"an exact version ahead", "order-1", ExpectedVersion::exact(2), 1}}) {
+    CAPTURE(c.name);
+    auto r = log->append(c.stream, c.expected, {order_placed("1")});
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().code() == Status::Code::kWrongExpectedVersion);
+    CHECK(r.status().actual_version() == c.actual);
+    CHECK(log->head() == 1);
+  }
+  CHECK(all_events(*log).size() == 1);
+}
+
+TEST_CASE("the expectations that hold let the append through") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  CHECK(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  CHECK(log->append("s", ExpectedVersion::stream_exists(), {order_placed("1")}).is_ok());
+  CHECK(log->append("s", ExpectedVersion::exact(2), {order_placed("1")}).is_ok());
+  CHECK(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  CHECK(log->stream_version("s").value() == 4);
+}
+
+TEST_CASE("an atomic append across several streams commits every stream or none") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append("sku-b", ExpectedVersion::any(), {order_placed("seed")}).is_ok());
+
+  AppendRequest ok;
+  ok.streams.push_back({"sku-a", ExpectedVersion::no_stream(), {order_placed("1")}});
+  ok.streams.push_back({"sku-b", ExpectedVersion::exact(1), {order_placed("1"), order_placed("1")}});
+  auto r = log->append(std::move(ok));
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->first_position == 2);
+  CHECK(r->last_position == 4);
+  CHECK(r->stream_versions == std::vector<uint64_t>{1, 3});
+
+  AppendRequest refused;
+  refused.streams.push_back({"sku-a", ExpectedVersion::exact(1), {order_placed("2")}});
+  refused.streams.push_back({"sku-b", ExpectedVersion::exact(1), {order_placed("2")}});  // stale
+  auto r2 = log->append(std::move(refused));
+  REQUIRE_FALSE(r2.is_ok());
+  CHECK(r2.status().code() == Status::Code::kWrongExpectedVersion);
+  CHECK(r2.status().actual_version() == 3);
+  CHECK(log->head() == 4);
+  CHECK(log->stream_version("sku-a").value() == 1);
+}
+
+TEST_CASE("a stream part with no events only checks its expectation") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append("guard", ExpectedVersion::any(), {order_placed("g")}).is_ok());
+  AppendRequest guarded;
+  guarded.streams.push_back({"guard", ExpectedVersion::exact(2), {}});
+  guarded.streams.push_back({"order-1", ExpectedVersion::any(), {order_placed("1")}});
+  auto r = log->append(std::move(guarded));
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == Status::Code::kWrongExpectedVersion);
+  CHECK(log->head() == 1);
+}
+
+TEST_CASE("re-appending events whose ids are stored returns the original positions and writes nothing") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  std::vector<NewEvent> batch = {order_placed("1"), order_placed("1")};
+  auto first = log->append("order-1", ExpectedVersion::no_stream(), batch);
+  REQUIRE(first.is_ok());
+  REQUIRE(log->append("order-2", ExpectedVersion::no_stream(), {order_placed("2")}).is_ok());
+
+  // A retry after a timeout: same ids, even with an expectation that no longer holds.
+  auto retry = log->append("order-1", ExpectedVersion::no_stream(), batch);
+  REQUIRE_MESSAGE(retry.is_ok(), retry.status().to_string());
+  CHECK(retry->already_appended);
+  CHECK(retry->first_position == first->first_position);
+  CHECK(retry->last_position == first->last_position);
+  CHECK(retry->next_version() == 2);
+  CHECK(log->head() == 3);
+}
+
+TEST_CASE("a retry queued in the same group commit as the original is recognised") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  NewEvent e = order_placed("1");
+  std::atomic<int> done{0};
+  std::vector<Result<AppendResult>> results(2, Status::io_error("unset"));
+  for (int i = 0; i < 2; ++i) {
+    AppendRequest req;
+    req.streams.push_back({"order-1", ExpectedVersion::any(), {e}});
+    log->append_async(std::move(req), [&, i](Result<AppendResult> r) {
+      results[i] = std::move(r);
+      done.fetch_add(1);
+      done.notify_all();
+    });
+  }
+  for (int seen = done.load(); seen < 2; seen = done.load()) done.wait(seen);
+  REQUIRE(results[0].is_ok());
+  REQUIRE(results[1].is_ok());
+  CHECK(results[0]->first_position == results[1]->first_position);
+  CHECK(results[0]->already_appended != results[1]->already_appended);
+  CHECK(log->head() == 1);
+}
+
+TEST_CASE("an id re-appended to another stream, or only some ids re-appended, is refused") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  NewEvent e = order_placed("1");
+  REQUIRE(log->append("order-1", ExpectedVersion::any(), {e}).is_ok());
+
+  auto elsewhere = log->append("order-2", ExpectedVersion::any(), {e});
+  REQUIRE_FALSE(elsewhere.is_ok());
+  CHECK(elsewhere.status().code() == Status::Code::kDuplicateEventId);
+
+  auto partial = log->append("order-1", ExpectedVersion::any(), {e, order_placed("1")});
+  REQUIRE_FALSE(partial.is_ok());
+  CHECK(partial.status().code() == Status::Code::kDuplicateEventId);
+  CHECK(log->head() == 1);
+}
+
+TEST_CASE("idempotent re-append holds across a restart") {
+  TempDir dir;
+  NewEvent e = order_placed("1");
+  AppendResult original;
+  {
+    auto log = open_log(dir.path());
+    original = log->append("order-1", ExpectedVersion::no_stream(), {e}).value();
+  }
+  auto log = open_log(dir.path());
+  auto retry = log->append("order-1", ExpectedVersion::no_stream(), {e});
+  REQUIRE(retry.is_ok());
+  CHECK(retry->already_appended);
+  CHECK(retry->first_position == original.first_position);
+  CHECK(log->head() == 1);
+}
+
+TEST_CASE("malformed appends are refused before anything is written") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  NewEvent good = order_placed("1");
+  NewEvent nil_id = good;
+  nil_id.id = Uuid{};
+  NewEvent unknown_type = order_placed("1");
+  unknown_type.type = "order.teleported.v1";
+  NewEvent bad_payload = order_placed("1");
+  bad_payload.payload = "not a flatbuffer";
+  NewEvent wrong_table = order_placed("1");
+  wrong_table.type = std::string(stored_name(EventType::kShipmentInitiated));
+  wrong_table.payload = std::string(4, '\0');
+
+  auto expect_invalid = [&](AppendRequest req) {
+    auto r = log->append(std::move(req));
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().code() == Status::Code::kInvalidArgument);
+  };
+  auto one = [](std::string stream, std::vector<NewEvent> events) {
+    AppendRequest req;
+    req.streams.push_back({std::move(stream), ExpectedVersion::any(), std::move(events)});
+    return req;
+  };
+  expect_invalid(AppendRequest{});
+  expect_invalid(one("", {good}));
+  expect_invalid(one(std::string(256, 's'), {good}));
+  expect_invalid(one("s", {}));
+  expect_invalid(one("s", {nil_id}));
+  expect_invalid(one("s", {unknown_type}));
+  expect_invalid(one("s", {bad_payload}));
+  expect_invalid(one("s", {wrong_table}));
+  expect_invalid(one("s", {good, good}));  // the same id twice
+  AppendRequest twice = one("s", {good});
+  twice.streams.push_back({"s", ExpectedVersion::any(), {order_placed("2")}});
+  expect_invalid(std::move(twice));
+  CHECK(log->head() == 0);
+}
+
+TEST_CASE("read_stream starts at a version and stops at a maximum") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+    REQUIRE(log->append("t", ExpectedVersion::any(), {order_placed("2")}).is_ok());
+  }
+  auto page = log->read_stream("s", 4, 3).value();
+  REQUIRE(page.size() == 3);
+  CHECK(page[0].version() == 4);
+  CHECK(page[2].version() == 6);
+  CHECK(page[0].position() == 7);
+  CHECK(log->read_stream("s", 11, 10).value().empty());
+  CHECK(log->read_stream("s", 0, 100).value().size() == 10);  // version 0 reads from the start
+}
+
+TEST_CASE("read_all pages through the whole log in global order") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  for (int i = 0; i < 25; ++i) {
+    REQUIRE(log->append("s" + std::to_string(i % 4), ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  }
+  uint64_t next = 1;
+  std::vector<uint64_t> seen;
+  for (;;) {
+    auto page = log->read_all(next, 7).value();
+    if (page.empty()) break;
+    for (auto& e : page) seen.push_back(e.position());
+    next = page.back().position() + 1;
+  }
+  REQUIRE(seen.size() == 25);
+  for (size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i + 1);
+  CHECK(log->read_all(26, 10).value().empty());
+}
+
+TEST_CASE("a stored event carries its type, commit time, ids and payload") {
+  TempDir dir;
+  EventLogOptions options;
+  options.clock_us = [] { return int64_t{1'790'000'000'123'456}; };
+  auto log = open_log(dir.path(), options);
+  NewEvent e = order_placed("order-9");
+  e.correlation_id = Uuid{1, 2};
+  e.causation_id = Uuid{3, 4};
+  REQUIRE(log->append("order-9", ExpectedVersion::no_stream(), {e}).is_ok());
+  auto stored = log->read_stream("order-9", 1, 1).value().at(0);
+  CHECK(stored.id() == e.id);
+  CHECK(stored.type() == "order.placed.v1");
+  CHECK(stored.time_us() == 1'790'000'000'123'456);
+  CHECK(stored.correlation_id() == Uuid{1, 2});
+  CHECK(stored.causation_id() == Uuid{3, 4});
+  CHECK(stored.payload() == e.payload);
+
+  auto json = nlohmann::json::parse(event_to_json(stored));
+  CHECK(json["position"] == 1);
+  CHECK(json["stream"] == "order-9");
+  CHECK(json["type"] == "order.placed.v1");
+  CHECK(json["time"] == "2026-09-21T14:13:20.123456Z");
+  CHECK(json["id"] == e.id.to_string());
+  CHECK(json["payload"]["order_id"] == "order-9");
+  CHECK(json["payload"]["items"][0]["quantity"] == 2);
+  CHECK(json["payload"]["shipping_address"]["country"] == "NL");
+}
+
+TEST_CASE("every event type has a distinct stored name and a payload table that renders as JSON") {
+  std::set<std::string_view> names;
+  for (const auto& info : all_event_types()) {
+    CHECK(names.insert(info.stored_name).second);
+    CHECK(find_event_type(info.stored_name) == &info);
+    CHECK(&event_type_info(info.type) == &info);
+    // An empty table of every type is a valid payload and renders.
+    {
+      // 12-byte minimal buffer: root offset, vtable (4 bytes), table (4 bytes).
+      const uint8_t empty[] = {8, 0, 0, 0, 4, 0, 4, 0, 4, 0, 0, 0};
+      std::string payload(reinterpret_cast<const char*>(empty), sizeof empty);
+      CHECK(info.verify_payload(empty, sizeof empty));
+      auto json = payload_to_json(info.stored_name, payload);
+      CHECK_MESSAGE(json.is_ok(), json.status().to_string());
+    }
+  }
+  CHECK(names.size() == 12);
+  CHECK(find_event_type("order.unknown.v1") == nullptr);
+}
+
+TEST_CASE("checkpoints and side writes commit with an append, or alone") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  AppendRequest req;
+  req.streams.push_back({"order-1", ExpectedVersion::no_stream(), {order_placed("1")}});
+  req.side_writes.put("idempotency", "key-1", "response");
+  req.side_writes.set_checkpoint("saga", 1);
+  REQUIRE(log->append(std::move(req)).is_ok());
+  CHECK(log->get("idempotency", "key-1").value() == std::optional<std::string>("response"));
+  CHECK(log->checkpoint("saga").value() == std::optional<uint64_t>(1));
+  CHECK(log->checkpoint("projector").value() == std::nullopt);
+
+  // A refused append takes its side writes down with it.
+  AppendRequest refused;
+  refused.streams.push_back({"order-1", ExpectedVersion::no_stream(), {order_placed("1")}});
+  refused.side_writes.put("idempotency", "key-2", "response");
+  refused.side_writes.set_checkpoint("saga", 2);
+  REQUIRE_FALSE(log->append(std::move(refused)).is_ok());
+  CHECK(log->get("idempotency", "key-2").value() == std::nullopt);
+  CHECK(log->checkpoint("saga").value() == std::optional<uint64_t>(1));
+
+  SideWrites view;
+  view.put("orders", "b", "2");
+  view.put("orders", "a", "1");
+  view.put("ordersx", "a", "other space");
+  view.erase("idempotency", "key-1");
+  view.set_checkpoint("projector", 1);
+  REQUIRE(log->write(view).is_ok());
+  CHECK(log->get("idempotency", "key-1").value() == std::nullopt);
+  CHECK(log->checkpoint("projector").value() == std::optional<uint64_t>(1));
+  std::vector<std::pair<std::string, std::string>> rows;
+  REQUIRE(log->scan("orders", "", [&](std::string_view k, std::string_view v) {
+                rows.emplace_back(k, v);
+                return true;
+              }).is_ok());
+  CHECK(rows == std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}});
+}
+
+TEST_CASE("the head and the stream versions survive a restart") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    for (int i = 0; i < 5; ++i) REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  }
+  auto log = open_log(dir.path());
+  CHECK(log->head() == 5);
+  auto r = log->append("s", ExpectedVersion::exact(5), {order_placed("1")});
+  REQUIRE(r.is_ok());
+  CHECK(r->first_position == 6);
+  CHECK(r->next_version() == 6);
+}
+
+TEST_CASE("stream heads stay exact when there are more streams than the head cache holds") {
+  TempDir dir;
+  EventLogOptions options;
+  options.stream_cache_capacity = 4;
+  auto log = open_log(dir.path(), options);
+  for (uint64_t round = 0; round < 3; ++round) {
+    for (int s = 0; s < 50; ++s) {
+      auto r = log->append("stream-" + std::to_string(s), ExpectedVersion::exact(round), {order_placed("1")});
+      REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+    }
+  }
+  auto stale = log->append("stream-0", ExpectedVersion::exact(2), {order_placed("1")});
+  REQUIRE_FALSE(stale.is_ok());
+  CHECK(stale.status().actual_version() == 3);
+}
+
+TEST_CASE("a second open of a data directory in use gives busy, not a crash") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  auto second = EventLog::open(dir.path());
+  REQUIRE_FALSE(second.is_ok());
+  CHECK(second.status().code() == Status::Code::kBusy);
+  CHECK(second.status().message().find("in use") != std::string::npos);
+}
+
+TEST_CASE("a damaged record is reported as corruption naming its position") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    for (int i = 0; i < 3; ++i) REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  }
+  tamper(dir.path(), 2, std::string("\x04\x00\x00\x00garbage", 11));
+  auto log = open_log(dir.path());
+  auto all = log->read_all(1, 10);
+  REQUIRE_FALSE(all.is_ok());
+  CHECK(all.status().code() == Status::Code::kCorruption);
+  CHECK(all.status().position() == 2);
+  CHECK(all.status().message().find("position 2") != std::string::npos);
+  auto stream = log->read_stream("s", 1, 10);
+  REQUIRE_FALSE(stream.is_ok());
+  CHECK(stream.status().position() == 2);
+  CHECK(log->read_all(3, 10).is_ok());  // records after the damage still read
+}
+
+TEST_CASE("a record missing from the middle of the log is reported as a gap") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    for (int i = 0; i < 3; ++i) REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  }
+  tamper(dir.path(), 2, std::nullopt);
+  auto log = open_log(dir.path());
+  auto all = log->read_all(1, 10);
+  REQUIRE_FALSE(all.is_ok());
+  CHECK(all.status().code() == Status::Code::kCorruption);
+  CHECK(all.status().position() == 2);
+}
+
+TEST_CASE("closing the log commits every append already queued") {
+  TempDir dir;
+  std::atomic<int> ok{0};
+  {
+    auto log = open_log(dir.path());
+    for (int i = 0; i < 200; ++i) {
+      AppendRequest req;
+      req.streams.push_back({"s" + std::to_string(i % 7), ExpectedVersion::any(), {order_placed("1")}});
+      log->append_async(std::move(req), [&](Result<AppendResult> r) { ok += r.is_ok(); });
+    }
+  }
+  CHECK(ok == 200);
+  auto log = open_log(dir.path());
+  CHECK(log->head() == 200);
+}
+
+TEST_CASE("a read-only log reads but refuses to write") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  }
+  EventLogOptions options;
+  options.read_only = true;
+  auto log = open_log(dir.path(), options);
+  CHECK(log->head() == 1);
+  CHECK(all_events(*log).size() == 1);
+  auto r = log->append("s", ExpectedVersion::any(), {order_placed("1")});
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == Status::Code::kInvalidArgument);
+  SideWrites w;
+  w.set_checkpoint("x", 1);
+  CHECK_FALSE(log->write(w).is_ok());
+}
+
+TEST_CASE("wait_for returns at once for a position already reached and times out for one that is not") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1")}).is_ok());
+  CHECK(log->wait_for(1, std::chrono::steady_clock::now()));
+  CHECK_FALSE(log->wait_for(2, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+}
+
+TEST_CASE("stats count commits, appends, events and refusals") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  REQUIRE(log->append("s", ExpectedVersion::any(), {order_placed("1"), order_placed("1")}).is_ok());
+  REQUIRE_FALSE(log->append("s", ExpectedVersion::no_stream(), {order_placed("1")}).is_ok());
+  auto s = log->stats();
+  CHECK(s.commits == 1);
+  CHECK(s.appends == 1);
+  CHECK(s.events == 2);
+  CHECK(s.refused == 1);
+  CHECK(s.largest_batch >= 1);
+}

@@ -1,0 +1,69 @@
+#include "support/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+
+namespace ordersd::test {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+
+struct HttpClient::Impl {
+  net::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+  uint16_t port;
+
+  HttpResponse read_response() {
+    bhttp::response<bhttp::string_body> res;
+    stream.expires_after(std::chrono::seconds(60));
+    bhttp::read(stream, buffer, res);
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      out.headers[name] = std::string(field.value());
+    }
+    out.body = res.body();
+    return out;
+  }
+};
+
+HttpClient::HttpClient(uint16_t port) : impl_(std::make_unique<Impl>()) {
+  impl_->port = port;
+  impl_->stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+}
+
+HttpClient::~HttpClient() = default;
+
+HttpResponse HttpClient::request(const std::string& method, const std::string& target, const std::string& body,
+                                 const std::vector<std::pair<std::string, std::string>>& headers) {
+  bhttp::request<bhttp::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(bhttp::field::host, "127.0.0.1");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    req.body() = body;
+    if (req.find(bhttp::field::content_type) == req.end()) req.set(bhttp::field::content_type, "application/json");
+  }
+  req.prepare_payload();
+  impl_->stream.expires_after(std::chrono::seconds(60));
+  bhttp::write(impl_->stream, req);
+  return impl_->read_response();
+}
+
+HttpResponse HttpClient::raw(const std::string& bytes) {
+  net::write(impl_->stream.socket(), net::buffer(bytes));
+  return impl_->read_response();
+}
+
+}  // namespace ordersd::test

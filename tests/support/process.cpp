@@ -1,0 +1,117 @@
+#include "support/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace ordersd::test {
+
+namespace {
+std::string drain(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+Process::Process(const std::vector<std::string>& argv) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  ::close(err[1]);
+  out_fd_ = out[0];
+  err_fd_ = err[0];
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+}
+
+Process::~Process() {
+  if (!reaped_) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+  ::close(out_fd_);
+  ::close(err_fd_);
+}
+
+std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    size_t nl = out_buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = out_buffer_.substr(0, nl);
+      out_buffer_.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{out_fd_, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
+    char buf[4096];
+    ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;  // EOF: a trailing partial line is not a line
+    out_buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string Process::read_all_stdout() {
+  std::string rest = std::move(out_buffer_);
+  out_buffer_.clear();
+  return rest + drain(out_fd_);
+}
+
+std::string Process::read_all_stderr() { return drain(err_fd_); }
+
+void Process::signal(int sig) { ::kill(pid_, sig); }
+
+int Process::wait() {
+  if (reaped_) return exit_code_;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+Completed run(const std::vector<std::string>& argv) {
+  Process p(argv);
+  // Drain stderr beside stdout so neither pipe can fill up and stall the child.
+  std::string err;
+  std::thread err_reader([&] { err = p.read_all_stderr(); });
+  std::string out = p.read_all_stdout();
+  err_reader.join();
+  int code = p.wait();
+  return {code, std::move(out), std::move(err)};
+}
+
+}  // namespace ordersd::test

@@ -1,0 +1,52 @@
+// A child process for integration tests: started with pipes on stdout and
+// stderr, read line by line with a deadline, signalled, and reaped.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ordersd::test {
+
+class Process {
+ public:
+  // Starts `argv[0]` with `argv`; throws std::runtime_error when it cannot.
+  explicit Process(const std::vector<std::string>& argv);
+  ~Process();  // SIGKILLs and reaps a child still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // The next whole line of stdout (without '\n'), or nullopt at EOF or when
+  // `timeout` passes first.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Everything left on stdout / stderr until the child closes them.
+  std::string read_all_stdout();
+  std::string read_all_stderr();
+
+  void signal(int sig);
+  // Waits for the child to end; returns its exit code, or 128+signal.
+  int wait();
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_buffer_;
+  bool reaped_ = false;
+  int exit_code_ = -1;
+};
+
+// Runs a command to completion: exit code, stdout and stderr.
+struct Completed {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+Completed run(const std::vector<std::string>& argv);
+
+}  // namespace ordersd::test
