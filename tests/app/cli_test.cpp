@@ -1,1 +1,203 @@
+// The ordersd binary as a user runs it: --help, --version, `serve` over real
+// HTTP on an ephemeral loopback port with SIGTERM shutdown, and `events`.
 #include <doctest/doctest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "events/event_log.h"
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/sample_events.h"
+#include "support/temp_dir.h"
+
+using namespace ordersd;
+using ordersd::test::HttpClient;
+using ordersd::test::Process;
+using ordersd::test::TempDir;
+
+namespace {
+
+const std::string kBinary = ORDERSD_BINARY;
+
+// A running `ordersd serve` and the port it listens on.
+struct Server {
+  Process process;
+  uint16_t port = 0;
+
+  explicit Server(const std::string& data_dir)
+      : process({kBinary, "serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--threads", "2"}) {
+    auto line = process.read_line(std::chrono::seconds(30));
+    REQUIRE_MESSAGE(line, "the server printed no 'listening on' line: " << process.read_all_stderr());
+    REQUIRE(line->starts_with("listening on 127.0.0.1:"));
+    port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  }
+};
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("--version prints the version and --help lists the sub-commands and the durability trade-off") {
+  auto version = test::run({kBinary, "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.find(ORDERSD_VERSION) != std::string::npos);
+
+  auto help = test::run({kBinary, "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("serve") != std::string::npos);
+  CHECK(help.out.find("events") != std::string::npos);
+  CHECK(help.out.find("async") != std::string::npos);
+
+  auto serve_help = test::run({kBinary, "serve", "--help"});
+  CHECK(serve_help.exit_code == 0);
+  CHECK(serve_help.out.find("--durability") != std::string::npos);
+  CHECK(serve_help.out.find("power loss") != std::string::npos);
+}
+
+TEST_CASE("bad command lines exit non-zero with a message") {
+  auto none = test::run({kBinary});
+  CHECK(none.exit_code != 0);
+  auto durability = test::run({kBinary, "serve", "--durability", "sometimes"});
+  CHECK(durability.exit_code != 0);
+  CHECK(durability.err.find("durability") != std::string::npos);
+  auto listen = test::run({kBinary, "serve", "--listen", "nowhere"});
+  CHECK(listen.exit_code != 0);
+  CHECK(listen.err.find("HOST:PORT") != std::string::npos);
+}
+
+TEST_CASE("serve answers /health over HTTP and exits 0 on SIGTERM") {
+  TempDir dir;
+  Server server(dir.sub("data"));
+  {
+    HttpClient client(server.port);
+    auto health = client.get("/health");
+    CHECK(health.status == 200);
+    CHECK(health.header("content-type") == "application/json");
+    auto body = nlohmann::json::parse(health.body);
+    CHECK(body["status"] == "ok");
+    CHECK(body["head"] == 0);
+
+    // Keep-alive: the same connection answers again.
+    CHECK(client.get("/health").status == 200);
+
+    auto wrong_method = client.request("DELETE", "/health");
+    CHECK(wrong_method.status == 405);
+    CHECK(wrong_method.header("allow") == "GET, HEAD");
+    CHECK(wrong_method.header("content-type") == "application/problem+json");
+
+    auto unknown = client.get("/nothing-here");
+    CHECK(unknown.status == 404);
+    auto problem = nlohmann::json::parse(unknown.body);
+    CHECK(problem["status"] == 404);
+    CHECK(problem["title"] == "Not Found");
+    CHECK(problem.contains("type"));
+    CHECK(problem.contains("detail"));
+  }
+  server.process.signal(SIGTERM);
+  CHECK(server.process.wait() == 0);
+}
+
+TEST_CASE("serve answers pipelined requests on one connection in order") {
+  TempDir dir;
+  Server server(dir.sub("data"));
+  HttpClient client(server.port);
+  auto first = client.raw(
+      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(first.status == 200);
+  // The two answers still queued on the connection follow in request order.
+  auto second = client.raw("");
+  CHECK(second.status == 404);
+  auto third = client.raw("");
+  CHECK(third.status == 200);
+  server.process.signal(SIGINT);
+  CHECK(server.process.wait() == 0);
+}
+
+TEST_CASE("serve rejects malformed and oversized requests with problem+json") {
+  TempDir dir;
+  Server server(dir.sub("data"));
+  {
+    HttpClient client(server.port);
+    auto garbage = client.raw("THIS IS NOT HTTP\r\n\r\n");
+    CHECK(garbage.status == 400);
+    CHECK(garbage.header("content-type") == "application/problem+json");
+  }
+  {
+    HttpClient client(server.port);
+    auto big = client.request("POST", "/health", std::string((1 << 20) + 1, 'x'));
+    CHECK(big.status == 413);
+    CHECK(big.header("content-type") == "application/problem+json");
+  }
+  server.process.signal(SIGTERM);
+  CHECK(server.process.wait() == 0);
+}
+
+TEST_CASE("a second server on the same data directory exits with a clear error") {
+  TempDir dir;
+  Server server(dir.sub("data"));
+  auto second = test::run({kBinary, "serve", "--data", dir.sub("data"), "--listen", "127.0.0.1:0"});
+  CHECK(second.exit_code == 1);
+  CHECK(second.err.find("in use by another process") != std::string::npos);
+  server.process.signal(SIGTERM);
+  CHECK(server.process.wait() == 0);
+}
+
+TEST_CASE("events prints the log as JSON lines, whole or by stream, with --from and --limit") {
+  TempDir dir;
+  std::vector<events::NewEvent> appended;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    for (int i = 0; i < 5; ++i) {
+      auto e = test::order_placed("order-" + std::to_string(i % 2));
+      appended.push_back(e);
+      REQUIRE(log->append("order-" + std::to_string(i % 2), events::ExpectedVersion::any(), {e}).is_ok());
+    }
+  }
+  auto all = test::run({kBinary, "events", "--data", dir.path()});
+  REQUIRE(all.exit_code == 0);
+  auto lines = json_lines(all.out);
+  REQUIRE(lines.size() == 5);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    CHECK(lines[i]["position"] == i + 1);
+    CHECK(lines[i]["id"] == appended[i].id.to_string());
+    CHECK(lines[i]["type"] == "order.placed.v1");
+    CHECK(lines[i]["payload"]["order_id"] == "order-" + std::to_string(i % 2));
+    CHECK(lines[i].contains("time"));
+    CHECK(lines[i].contains("correlation_id"));
+    CHECK(lines[i].contains("causation_id"));
+  }
+
+  auto page = json_lines(test::run({kBinary, "events", "--data", dir.path(), "--from", "2", "--limit", "2"}).out);
+  REQUIRE(page.size() == 2);
+  CHECK(page[0]["position"] == 2);
+  CHECK(page[1]["position"] == 3);
+
+  auto stream = json_lines(test::run({kBinary, "events", "--data", dir.path(), "--stream", "order-1"}).out);
+  REQUIRE(stream.size() == 2);
+  CHECK(stream[0]["version"] == 1);
+  CHECK(stream[1]["version"] == 2);
+  CHECK(stream[1]["position"] == 4);
+}
+
+TEST_CASE("events reads a log while a server holds it") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    REQUIRE(log->append("order-1", events::ExpectedVersion::any(), {test::order_placed("order-1")}).is_ok());
+  }
+  Server server(dir.path());
+  auto out = test::run({kBinary, "events", "--data", dir.path()});
+  CHECK(out.exit_code == 0);
+  CHECK(json_lines(out.out).size() == 1);
+  server.process.signal(SIGTERM);
+  CHECK(server.process.wait() == 0);
+}
