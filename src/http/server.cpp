@@ -47,7 +47,8 @@ namespace {
 
 void fail(beast::error_code ec, const char* what) {
   if (ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
-      ec == net::error::connection_reset || ec == bhttp::error::end_of_stream || ec == net::error::bad_descriptor) {
+      ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+      ec == bhttp::error::end_of_stream || ec == net::error::bad_descriptor) {
     return;  // ordinary ends of a connection
   }
   std::fprintf(stderr, "http: %s: %s\n", what, ec.message().c_str());
@@ -101,8 +102,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(Response::problem(431, "Request Header Fields Too Large", "the request headers are too large"),
                   false);
     }
+    if (ec == bhttp::error::partial_message) {
+      return send(Response::problem(400, "Bad Request", "the request ended before its body was complete"), false);
+    }
     if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        ec != bhttp::error::end_of_stream) {
       return send(Response::problem(400, "Bad Request", "malformed HTTP request: " + ec.message()), false);
     }
     if (ec) {

@@ -133,6 +133,12 @@ TEST_CASE("serve rejects malformed and oversized requests with problem+json") {
   }
   {
     HttpClient client(server.port);
+    auto truncated = client.raw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":", true);
+    CHECK(truncated.status == 400);
+    CHECK(truncated.header("content-type") == "application/problem+json");
+  }
+  {
+    HttpClient client(server.port);
     auto big = client.request("POST", "/health", std::string((1 << 20) + 1, 'x'));
     CHECK(big.status == 413);
     CHECK(big.header("content-type") == "application/problem+json");

@@ -61,8 +61,9 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
   return impl_->read_response();
 }
 
-HttpResponse HttpClient::raw(const std::string& bytes) {
+HttpResponse HttpClient::raw(const std::string& bytes, bool then_close_write) {
   net::write(impl_->stream.socket(), net::buffer(bytes));
+  if (then_close_write) impl_->stream.socket().shutdown(net::ip::tcp::socket::shutdown_send);
   return impl_->read_response();
 }
 

@@ -30,8 +30,10 @@ class HttpClient {
                        const std::vector<std::pair<std::string, std::string>>& headers = {});
   HttpResponse get(const std::string& target) { return request("GET", target); }
 
-  // Sends raw bytes and reads one response (for malformed requests).
-  HttpResponse raw(const std::string& bytes);
+  // Sends raw bytes and reads one response (for malformed requests). With
+  // `then_close_write`, shuts down the sending side first, like a client
+  // that gave up in the middle of a request.
+  HttpResponse raw(const std::string& bytes, bool then_close_write = false);
 
  private:
   struct Impl;
