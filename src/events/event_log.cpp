@@ -29,7 +29,9 @@ constexpr size_t kMaxPayloadBytes = 4 << 20;
 Status from_rocksdb(const rocksdb::Status& s, const std::string& context) {
   if (s.ok()) return Status::ok();
   std::string text = context + ": " + s.ToString();
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+  // RocksDB's words for a LOCK file held by another process, or by this one.
+  if (s.IsIOError() && (s.ToString().find("While lock file:") != std::string::npos ||
+                        s.ToString().find("lock hold by current process") != std::string::npos)) {
     return Status::busy(context + ": the data directory is in use by another process (" + s.ToString() + ")");
   }
   if (s.IsCorruption()) return Status::corruption(text, 0);
@@ -137,8 +139,29 @@ struct EventLog::Impl {
   uint64_t next_position = 1;
   std::thread writer;
 
+  // --- written batches waiting for the syncer, guarded by sync_mu. The
+  // writer writes a batch without fsync and hands it over; the syncer fsyncs
+  // everything handed over so far at once, publishes the head and completes
+  // the callers. So the next batch is staged while the previous one syncs.
+  struct Written {
+    std::vector<Pending> batch;
+    std::vector<Result<AppendResult>> results;
+    uint64_t last_position = 0;  // 0 when the batch wrote nothing
+  };
+  std::mutex sync_mu;
+  std::condition_variable sync_cv;
+  std::deque<Written> written;
+  bool writer_done = false;
+  std::thread syncer;
+
+  // Once a write or an fsync fails, RocksDB refuses further writes and what
+  // the writer staged since is lost; every later append fails with this.
+  mutable std::mutex failure_mu;
+  std::optional<Status> failure;
+
   // --- stats
-  std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, write_micros{0}, largest_batch{0};
+  std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, write_micros{0}, syncs{0},
+      sync_micros{0}, largest_batch{0};
 
   ~Impl() {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -166,6 +189,83 @@ struct EventLog::Impl {
     }
   }
 
+  void run_syncer() {
+    std::vector<Written> taken;
+    for (;;) {
+      {
+        std::unique_lock lk(sync_mu);
+        sync_cv.wait(lk, [&] { return !written.empty() || writer_done; });
+        if (written.empty()) return;  // the writer is done and everything is completed
+        while (!written.empty()) {
+          taken.push_back(std::move(written.front()));
+          written.pop_front();
+        }
+      }
+      complete(taken);
+      taken.clear();
+    }
+  }
+
+  std::optional<Status> sticky_failure() const {
+    std::lock_guard lk(failure_mu);
+    return failure;
+  }
+
+  void fail_from_now_on(const Status& s) {
+    std::lock_guard lk(failure_mu);
+    if (!failure) failure = s;
+  }
+
+  static void fail_all(std::vector<Written>& taken, const Status& failed) {
+    for (auto& w : taken) {
+      for (auto& r : w.results) {
+        if (r.is_ok()) r = failed;
+      }
+    }
+  }
+
+  // Makes the taken batches durable with one fsync, publishes the new head,
+  // then completes every caller in commit order.
+  void complete(std::vector<Written>& taken) {
+    uint64_t last = 0;
+    for (const auto& w : taken) last = std::max(last, w.last_position);
+    if (auto failed = sticky_failure()) {
+      // An earlier write or fsync failed: whatever was staged since may rest
+      // on lost data (a retry recognised by an id that never became durable).
+      fail_all(taken, *failed);
+      last = 0;
+    } else if (last > 0 && options.durability == Durability::kFsync) {
+      auto start = std::chrono::steady_clock::now();
+      rocksdb::Status s = db->SyncWAL();
+      sync_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count(),
+                            std::memory_order_relaxed);
+      syncs.fetch_add(1, std::memory_order_relaxed);
+      if (!s.ok()) {
+        Status failed = from_rocksdb(s, "syncing the write-ahead log");
+        fail_from_now_on(failed);
+        fail_all(taken, failed);
+        last = 0;
+      }
+    }
+    if (last > 0) {
+      events.fetch_add(last - head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      {
+        std::lock_guard lk(head_mu);
+        head.store(last, std::memory_order_release);
+      }
+      head_cv.notify_all();
+    }
+    for (auto& w : taken) {
+      uint64_t ok = 0;
+      for (auto& r : w.results) ok += r.is_ok();
+      appends.fetch_add(ok, std::memory_order_relaxed);
+      refused.fetch_add(w.results.size() - ok, std::memory_order_relaxed);
+      for (size_t i = 0; i < w.batch.size(); ++i) w.batch[i].done(std::move(w.results[i]));
+    }
+  }
+
   // The version a stream is at in committed data, through the head cache.
   Result<uint64_t> committed_version(std::string_view stream) {
     if (auto cached = heads.get(stream)) return *cached;
@@ -174,14 +274,20 @@ struct EventLog::Impl {
     return v;
   }
 
-  Result<uint64_t> seek_stream_version(std::string_view stream) const {
+  // The version of the stream's last event at or below `max_position`: the
+  // writer passes no bound (it builds on written, not yet synced, batches);
+  // readers pass head() and so never see an append before it is durable.
+  Result<uint64_t> seek_stream_version(std::string_view stream,
+                                       uint64_t max_position = std::numeric_limits<uint64_t>::max()) const {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), streams_cf));
     std::string prefix = keys::stream_prefix(stream);
-    it->SeekForPrev(keys::stream_key(stream, std::numeric_limits<uint64_t>::max()));
-    if (it->Valid() && it->key().starts_with(prefix)) {
+    for (it->SeekForPrev(keys::stream_key(stream, std::numeric_limits<uint64_t>::max()));
+         it->Valid() && it->key().starts_with(prefix); it->Prev()) {
       auto parsed = keys::parse_stream_key(view(it->key()));
-      if (!parsed) return Status::corruption("malformed stream key for '" + std::string(stream) + "'", 0);
-      return parsed->version;
+      if (!parsed || it->value().size() != 8) {
+        return Status::corruption("malformed stream index entry for '" + std::string(stream) + "'", 0);
+      }
+      if (keys::get_u64(view(it->value())) <= max_position) return parsed->version;
     }
     Status s = from_rocksdb(it->status(), "reading the head of stream '" + std::string(stream) + "'");
     if (!s) return s;
@@ -295,50 +401,52 @@ struct EventLog::Impl {
     }
   }
 
+  // Stages every append of `batch` into one WriteBatch and writes it (without
+  // fsync: the syncer does that), then hands the batch to the syncer.
   void commit(std::vector<Pending>& batch) {
-    rocksdb::WriteBatch wb;
-    std::unordered_map<std::string, uint64_t> overlay;
-    std::unordered_map<Uuid, StoredId, UuidHash> in_batch;
-    uint64_t position = next_position;
-    int64_t now = options.clock_us ? options.clock_us() : system_clock_us();
+    Written out;
+    out.results.reserve(batch.size());
+    if (auto failed = sticky_failure()) {
+      for (size_t i = 0; i < batch.size(); ++i) out.results.push_back(*failed);
+    } else {
+      rocksdb::WriteBatch wb;
+      std::unordered_map<std::string, uint64_t> overlay;
+      std::unordered_map<Uuid, StoredId, UuidHash> in_batch;
+      uint64_t position = next_position;
+      int64_t now = options.clock_us ? options.clock_us() : system_clock_us();
+      for (Pending& p : batch) out.results.push_back(stage(p.request, wb, overlay, in_batch, position, now));
 
-    std::vector<Result<AppendResult>> results;
-    results.reserve(batch.size());
-    for (Pending& p : batch) results.push_back(stage(p.request, wb, overlay, in_batch, position, now));
-
-    if (wb.Count() > 0) {
-      auto start = std::chrono::steady_clock::now();
-      rocksdb::Status s = db->Write(write_options, &wb);
-      write_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - start)
-                                 .count(),
-                             std::memory_order_relaxed);
-      if (!s.ok()) {
-        Status failed = from_rocksdb(s, "writing a group commit");
-        for (auto& r : results) {
-          if (r.is_ok()) r = failed;
-        }
-      } else {
-        for (const auto& [stream, version] : overlay) heads.put(stream, version);
-        if (position != next_position) {
-          events.fetch_add(position - next_position, std::memory_order_relaxed);
-          next_position = position;
-          {
-            std::lock_guard lk(head_mu);
-            head.store(position - 1, std::memory_order_release);
+      if (wb.Count() > 0) {
+        auto start = std::chrono::steady_clock::now();
+        rocksdb::Status s = db->Write(write_options, &wb);
+        write_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count(),
+                               std::memory_order_relaxed);
+        if (!s.ok()) {
+          Status failed = from_rocksdb(s, "writing a group commit");
+          fail_from_now_on(failed);
+          for (auto& r : out.results) {
+            if (r.is_ok()) r = failed;
           }
-          head_cv.notify_all();
+        } else {
+          for (const auto& [stream, version] : overlay) heads.put(stream, version);
+          if (position != next_position) out.last_position = position - 1;
+          next_position = position;
+          commits.fetch_add(1, std::memory_order_relaxed);
         }
-        commits.fetch_add(1, std::memory_order_relaxed);
       }
     }
-    uint64_t ok = 0;
-    for (auto& r : results) ok += r.is_ok();
-    appends.fetch_add(ok, std::memory_order_relaxed);
-    refused.fetch_add(results.size() - ok, std::memory_order_relaxed);
-    uint64_t size = batch.size();
-    if (size > largest_batch.load(std::memory_order_relaxed)) largest_batch.store(size, std::memory_order_relaxed);
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    if (batch.size() > largest_batch.load(std::memory_order_relaxed)) {
+      largest_batch.store(batch.size(), std::memory_order_relaxed);
+    }
+    out.batch = std::move(batch);
+    batch.clear();
+    {
+      std::lock_guard lk(sync_mu);
+      written.push_back(std::move(out));
+    }
+    sync_cv.notify_one();
   }
 };
 
@@ -348,7 +456,13 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
-  if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  if (point_lookups) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Most point lookups miss (a new event id is not stored yet): a bloom
+    // filter over the memtable answers those without a skiplist search.
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.02;
+  }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
 }
@@ -400,7 +514,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   impl->ids_cf = impl->handles[3];
   impl->state_cf = impl->handles[4];
   impl->checkpoints_cf = impl->handles[5];
-  impl->write_options.sync = impl->options.durability == Durability::kFsync;
+  // Appends are written without sync and fsynced by the syncer (SyncWAL);
+  // side writes through write() sync themselves.
+  impl->write_options.sync = false;
 
   // Recover the head: the last key of the log family.
   {
@@ -418,6 +534,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   auto log = std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
   if (!log->impl_->options.read_only) {
     log->impl_->writer = std::thread([raw_impl = log->impl_.get()] { raw_impl->run_writer(); });
+    log->impl_->syncer = std::thread([raw_impl = log->impl_.get()] { raw_impl->run_syncer(); });
   }
   return log;
 }
@@ -431,6 +548,12 @@ EventLog::~EventLog() {
   }
   impl_->queue_cv.notify_all();
   if (impl_->writer.joinable()) impl_->writer.join();
+  {
+    std::lock_guard lk(impl_->sync_mu);
+    impl_->writer_done = true;
+  }
+  impl_->sync_cv.notify_all();
+  if (impl_->syncer.joinable()) impl_->syncer.join();
   if (!impl_->options.read_only && impl_->options.durability == Durability::kAsync) {
     impl_->db->FlushWAL(/*sync=*/true).PermitUncheckedError();
   }
@@ -541,7 +664,7 @@ Result<std::vector<RecordedEvent>> EventLog::read_stream(std::string_view stream
 
 Result<uint64_t> EventLog::stream_version(std::string_view stream) const {
   if (stream.empty() || stream.size() > keys::kMaxStreamLength) return uint64_t{0};
-  return impl_->seek_stream_version(stream);
+  return impl_->seek_stream_version(stream, head());
 }
 
 bool EventLog::wait_for(uint64_t position, std::chrono::steady_clock::time_point deadline,
@@ -552,6 +675,7 @@ bool EventLog::wait_for(uint64_t position, std::chrono::steady_clock::time_point
 }
 
 Result<std::optional<uint64_t>> EventLog::checkpoint(std::string_view name) const {
+  if (auto failed = impl_->sticky_failure()) return *failed;
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints_cf, slice(name), &value);
   if (s.IsNotFound()) return std::optional<uint64_t>();
@@ -561,6 +685,7 @@ Result<std::optional<uint64_t>> EventLog::checkpoint(std::string_view name) cons
 }
 
 Result<std::optional<std::string>> EventLog::get(std::string_view space, std::string_view key) const {
+  if (auto failed = impl_->sticky_failure()) return *failed;
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->state_cf, keys::state_key(space, key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -570,6 +695,7 @@ Result<std::optional<std::string>> EventLog::get(std::string_view space, std::st
 
 Status EventLog::scan(std::string_view space, std::string_view prefix,
                       const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  if (auto failed = impl_->sticky_failure()) return *failed;
   std::string start = keys::state_key(space, prefix);
   size_t space_bytes = 1 + space.size();
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->state_cf));
@@ -581,9 +707,12 @@ Status EventLog::scan(std::string_view space, std::string_view prefix,
 
 Status EventLog::write(const SideWrites& writes) {
   if (impl_->options.read_only) return Status::invalid_argument("the event log was opened read-only");
+  if (auto failed = impl_->sticky_failure()) return *failed;
   rocksdb::WriteBatch wb;
   impl_->add_side_writes(writes, wb);
-  return from_rocksdb(impl_->db->Write(impl_->write_options, &wb), "writing side writes");
+  rocksdb::WriteOptions options;
+  options.sync = impl_->options.durability == Durability::kFsync;
+  return from_rocksdb(impl_->db->Write(options, &wb), "writing side writes");
 }
 
 EventLogStats EventLog::stats() const {
@@ -593,6 +722,8 @@ EventLogStats EventLog::stats() const {
   s.events = impl_->events.load(std::memory_order_relaxed);
   s.refused = impl_->refused.load(std::memory_order_relaxed);
   s.write_micros = impl_->write_micros.load(std::memory_order_relaxed);
+  s.syncs = impl_->syncs.load(std::memory_order_relaxed);
+  s.sync_micros = impl_->sync_micros.load(std::memory_order_relaxed);
   s.largest_batch = impl_->largest_batch.load(std::memory_order_relaxed);
   return s;
 }

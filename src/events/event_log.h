@@ -4,8 +4,12 @@
 // stream (dense, from 1). Appends are atomic across any number of streams and
 // are checked against each stream's expected version. All appends go through
 // one writer thread that gathers whatever is waiting into one RocksDB
-// WriteBatch and writes it once (group commit), fsynced by default, then
-// completes every caller; a conflicting append fails alone.
+// WriteBatch and writes it once (group commit); a conflicting append fails
+// alone. A second thread, the syncer, fsyncs the write-ahead log once for
+// every batch written since its last fsync (by default), then publishes the
+// new head and completes the callers: the writer stages the next batch while
+// the previous one is being synced. Nothing is acknowledged, and no reader
+// sees a position, before its batch is durable.
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Readers never see a position before every lower position is committed.
@@ -52,7 +56,9 @@ struct EventLogStats {
   uint64_t appends = 0;          // appends acknowledged (including retries)
   uint64_t events = 0;           // events written
   uint64_t refused = 0;          // appends refused (version, duplicate id)
-  uint64_t write_micros = 0;     // time spent in RocksDB Write (incl. fsync)
+  uint64_t write_micros = 0;     // time spent in RocksDB Write (without fsync)
+  uint64_t syncs = 0;            // fsyncs of the write-ahead log
+  uint64_t sync_micros = 0;      // time spent in them
   uint64_t largest_batch = 0;    // most appends in one commit
 };
 
@@ -72,8 +78,9 @@ class EventLog {
   Result<AppendResult> append(std::string stream, ExpectedVersion expected, std::vector<NewEvent> events);
 
   // Queues an append and returns at once. `done` runs exactly once, on the
-  // writer thread (or on the caller's thread for input that is invalid before
-  // queueing); it must be quick, must not throw and must not block on the log.
+  // log's syncer thread in commit order (or on the caller's thread for input
+  // that is invalid before queueing); it must be quick, must not throw and
+  // must not block on the log.
   void append_async(AppendRequest request, AppendCallback done);
 
   // Events of `stream` with version >= from_version (from 1), at most `max`.
@@ -83,7 +90,7 @@ class EventLog {
   // Events with position >= from_position (from 1), in log order, at most
   // `max`, never past head(). Stops at the first damaged record with kCorruption.
   Result<std::vector<RecordedEvent>> read_all(uint64_t from_position, size_t max) const;
-  // The stream's current version; 0 for a stream that does not exist.
+  // The stream's version as of head(); 0 for a stream that does not exist.
   Result<uint64_t> stream_version(std::string_view stream) const;
 
   // The last committed position; 0 when the log is empty.
@@ -93,6 +100,11 @@ class EventLog {
   // requested. Returns whether the head reached `position`.
   bool wait_for(uint64_t position, std::chrono::steady_clock::time_point deadline,
                 std::stop_token stop = {}) const;
+
+  // State written with appends (below) is readable once the append is
+  // written, which may be an fsync before it is acknowledged. A log whose
+  // write or fsync failed refuses every append, write and state read from
+  // then on with that failure: reopen it to recover.
 
   // A reader's saved position, or nullopt when it never saved one.
   Result<std::optional<uint64_t>> checkpoint(std::string_view name) const;

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -165,10 +166,30 @@ class Session : public std::enable_shared_from_this<Session> {
     do_read();
   }
 
+  // Half-closes, then reads and discards what the client still sends (at
+  // most 1 MiB, for at most 2 s): closing with unread input would reset the
+  // connection and could destroy an answer the client has not read yet.
   void do_close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    if (ec) {
+      stream_.socket().close(ec);
+      return;
+    }
+    stream_.expires_after(std::chrono::seconds(2));
+    do_drain(0);
+  }
+
+  void do_drain(size_t drained) {
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this(), drained](beast::error_code ec,
+                                                                                        std::size_t n) {
+      if (ec || drained + n > (1 << 20)) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      self->do_drain(drained + n);
+    });
   }
 
   beast::tcp_stream stream_;
@@ -176,6 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::Impl> server_;
   bool busy_ = false;  // a request is being handled or answered
+  std::array<char, 4096> scratch_;
 };
 
 void Server::Impl::do_accept() {

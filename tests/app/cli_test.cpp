@@ -139,9 +139,22 @@ TEST_CASE("serve rejects malformed and oversized requests with problem+json") {
   }
   {
     HttpClient client(server.port);
-    auto big = client.request("POST", "/health", std::string((1 << 20) + 1, 'x'));
+    // The declared length alone is refused, before the body is read.
+    auto big = client.raw("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n" +
+                          std::string(1000, 'x'));
     CHECK(big.status == 413);
     CHECK(big.header("content-type") == "application/problem+json");
+  }
+  {
+    // A chunked body that grows past the limit is cut off as it arrives.
+    HttpClient client(server.port);
+    std::string chunk(64 << 10, 'x');
+    std::string request = "POST /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+    for (int i = 0; i < 17; ++i) request += size + chunk + "\r\n";
+    auto big = client.raw(request);
+    CHECK(big.status == 413);
   }
   server.process.signal(SIGTERM);
   CHECK(server.process.wait() == 0);
