@@ -51,6 +51,13 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--max-body", serve_config.max_body_bytes, "largest request body in bytes")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  serve_cmd->add_option("--workers", serve_config.workers, "threads that read the log and decide commands")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  uint64_t ttl_seconds = serve_config.idempotency_ttl.count();
+  serve_cmd->add_option("--idempotency-ttl", ttl_seconds, "seconds an Idempotency-Key is remembered")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{365} * 24 * 3600));
   serve_cmd->add_option("--durability", durability, kDurabilityHelp)
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "async"}));
@@ -77,6 +84,7 @@ int run_cli(int argc, char** argv) {
       return 2;
     }
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
+    serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
     return serve(serve_config);
   }
   if (!stream.empty()) events_config.stream = stream;

@@ -1,35 +1,50 @@
 #include "app/serve.h"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 
+#include "app/idempotency.h"
+#include "app/metrics.h"
+#include "app/order_api.h"
+#include "http/router.h"
 #include "http/server.h"
+#include "write/order_service.h"
+#include "write/work_queue.h"
 
 namespace ordersd::app {
 
 namespace {
 
-http::Response health(const events::EventLog& log) {
-  nlohmann::ordered_json j;
-  j["status"] = "ok";
-  j["version"] = ORDERSD_VERSION;
-  j["head"] = log.head();
-  return http::Response::json(200, j.dump());
+void add_operational_routes(http::Router& router, const events::EventLog& log, const Metrics& metrics) {
+  router.add("GET", "/health", [&log](http::Request, http::Router::Params, http::Responder respond) {
+    nlohmann::ordered_json j;
+    j["status"] = "ok";
+    j["version"] = ORDERSD_VERSION;
+    j["head"] = log.head();
+    respond(http::Response::json(200, j.dump()));
+  });
+  router.add("GET", "/metrics", [&log, &metrics](http::Request, http::Router::Params, http::Responder respond) {
+    http::Response r;
+    r.body = metrics.render(log);
+    r.set_header("Content-Type", "text/plain; version=0.0.4");
+    respond(std::move(r));
+  });
 }
 
-http::Handler routes(events::EventLog& log) {
-  return [&log](http::Request request, http::Responder respond) {
-    if (request.path() == "/health") {
-      if (request.method != "GET" && request.method != "HEAD") {
-        auto r = http::Response::problem(405, "Method Not Allowed", request.method + " is not allowed on /health");
-        r.set_header("Allow", "GET, HEAD");
-        return respond(std::move(r));
-      }
-      return respond(health(log));
-    }
-    respond(http::Response::problem(404, "Not Found", "no route for " + std::string(request.path())));
+// Every answer is counted by route and status, with its latency.
+http::Handler measured(const http::Router& router, Metrics& metrics) {
+  return [&router, &metrics](http::Request request, http::Responder respond) {
+    auto start = std::chrono::steady_clock::now();
+    auto route = std::make_shared<std::string>();
+    http::Responder counted = [&metrics, start, route, respond = std::move(respond)](http::Response r) {
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      metrics.record_request(*route, r.status, seconds);
+      respond(std::move(r));
+    };
+    router.dispatch(std::move(request), std::move(counted), route.get());
   };
 }
 
@@ -46,18 +61,31 @@ int serve(const ServeConfig& config) {
 
   events::EventLogOptions log_options;
   log_options.durability = config.durability;
-  auto log = events::EventLog::open(config.data_dir, log_options);
-  if (!log) {
-    std::fprintf(stderr, "ordersd: %s\n", log.status().to_string().c_str());
+  auto opened = events::EventLog::open(config.data_dir, log_options);
+  if (!opened) {
+    std::fprintf(stderr, "ordersd: %s\n", opened.status().to_string().c_str());
     return 1;
   }
+  std::unique_ptr<events::EventLog> log = std::move(opened).value();
+
+  // Owned in dependency order: each is destroyed before what it uses.
+  RandomUuidGenerator ids;
+  auto work = std::make_unique<write::WorkQueue>(config.workers);
+  auto orders = std::make_unique<write::OrderService>(*log, *work, ids);
+  auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
+  idempotency->start_reaper(std::chrono::minutes(1));
+  Metrics metrics;
+  http::Router router;
+  add_operational_routes(router, *log, metrics);
+  OrderApi order_api(*log, *orders, *work, *idempotency, ids);
+  order_api.add_routes(router);
 
   http::ServerOptions server_options;
   server_options.host = config.host;
   server_options.port = config.port;
   server_options.threads = config.io_threads;
   server_options.max_body_bytes = config.max_body_bytes;
-  auto server = http::Server::start(server_options, routes(**log));
+  auto server = http::Server::start(server_options, measured(router, metrics));
   if (!server) {
     std::fprintf(stderr, "ordersd: %s\n", server.status().to_string().c_str());
     return 1;
@@ -65,15 +93,18 @@ int serve(const ServeConfig& config) {
   std::printf("listening on %s:%u\n", config.host.c_str(), (*server)->port());
   std::fflush(stdout);
   std::fprintf(stderr, "ordersd: data in %s, log head %llu, durability %s\n", config.data_dir.c_str(),
-               static_cast<unsigned long long>((*log)->head()),
+               static_cast<unsigned long long>(log->head()),
                config.durability == events::Durability::kFsync ? "fsync" : "async");
 
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "ordersd: %s received, shutting down\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  (*server)->stop();   // no new requests; in-flight ones finish
+  (*server)->stop();  // no new requests; in-flight ones are answered (bounded by the grace period)
   server->reset();
-  log->reset();        // commits what is queued, flushes, closes RocksDB
+  idempotency.reset();
+  work.reset();       // runs what is queued
+  orders.reset();
+  log.reset();        // commits what is queued, flushes, closes RocksDB
   std::fprintf(stderr, "ordersd: stopped\n");
   return 0;
 }

@@ -1,6 +1,7 @@
 // `ordersd serve`: opens the event log and serves HTTP until SIGINT/SIGTERM.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -15,6 +16,8 @@ struct ServeConfig {
   uint16_t port = 8080;
   unsigned io_threads = 0;  // 0 = hardware threads
   size_t max_body_bytes = 1 << 20;
+  unsigned workers = 2;  // threads that read the log and decide commands
+  std::chrono::seconds idempotency_ttl{24 * 3600};
   events::Durability durability = events::Durability::kFsync;
 };
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,11 +72,19 @@ class SideWrites {
   std::vector<Op> ops_;
 };
 
+struct AppendResult;
+
 // An atomic append: every event of every stream commits together, with the
 // side writes, or nothing does.
 struct AppendRequest {
   std::vector<StreamAppend> streams;
   SideWrites side_writes;
+  // Side writes that depend on where the events land (a stored response that
+  // quotes the position). Called on the writer thread once the append is
+  // accepted and its positions assigned, before the batch is written; what it
+  // adds commits with the events. Must be quick and must not throw or touch
+  // the log. Not called for a refused append or a retry of a stored one.
+  std::function<void(const AppendResult&, SideWrites&)> side_writes_for;
 };
 
 struct AppendResult {

@@ -162,6 +162,8 @@ struct EventLog::Impl {
   // --- stats
   std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, write_micros{0}, syncs{0},
       sync_micros{0}, largest_batch{0};
+  Histogram batch_sizes{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}};
+  Histogram fsync_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
 
   ~Impl() {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -237,10 +239,10 @@ struct EventLog::Impl {
     } else if (last > 0 && options.durability == Durability::kFsync) {
       auto start = std::chrono::steady_clock::now();
       rocksdb::Status s = db->SyncWAL();
-      sync_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count(),
-                            std::memory_order_relaxed);
+      auto micros =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+      sync_micros.fetch_add(micros, std::memory_order_relaxed);
+      fsync_seconds.observe(static_cast<double>(micros) / 1e6);
       syncs.fetch_add(1, std::memory_order_relaxed);
       if (!s.ok()) {
         Status failed = from_rocksdb(s, "syncing the write-ahead log");
@@ -388,6 +390,11 @@ struct EventLog::Impl {
       result.stream_versions.push_back(version);
     }
     add_side_writes(request.side_writes, wb);
+    if (request.side_writes_for) {
+      SideWrites late;
+      request.side_writes_for(result, late);
+      add_side_writes(late, wb);
+    }
     return result;
   }
 
@@ -432,6 +439,7 @@ struct EventLog::Impl {
         } else {
           for (const auto& [stream, version] : overlay) heads.put(stream, version);
           if (position != next_position) out.last_position = position - 1;
+          batch_sizes.observe(static_cast<double>(position - next_position));
           next_position = position;
           commits.fetch_add(1, std::memory_order_relaxed);
         }
@@ -729,5 +737,9 @@ EventLogStats EventLog::stats() const {
 }
 
 const std::string& EventLog::directory() const { return impl_->dir; }
+
+Histogram::Snapshot EventLog::batch_sizes() const { return impl_->batch_sizes.snapshot(); }
+
+Histogram::Snapshot EventLog::fsync_seconds() const { return impl_->fsync_seconds.snapshot(); }
 
 }  // namespace ordersd::events

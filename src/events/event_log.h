@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "events/histogram.h"
 #include "events/status.h"
 
 namespace ordersd::events {
@@ -117,6 +118,9 @@ class EventLog {
   Status write(const SideWrites& writes);
 
   EventLogStats stats() const;
+  // Events per group commit, and seconds per WAL fsync.
+  Histogram::Snapshot batch_sizes() const;
+  Histogram::Snapshot fsync_seconds() const;
   const std::string& directory() const;
 
  private:

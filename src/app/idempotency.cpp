@@ -1,0 +1,168 @@
+#include "app/idempotency.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace ordersd::app {
+
+namespace {
+constexpr const char* kRecords = "idem";
+constexpr const char* kExpiry = "idem-exp";
+
+std::string expiry_key(int64_t created_us, std::string_view key) {
+  std::string k;
+  for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((uint64_t(created_us) >> shift) & 0xff));
+  k.append(key);
+  return k;
+}
+
+int64_t expiry_time(std::string_view k) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(k[i]);
+  return static_cast<int64_t>(v);
+}
+}  // namespace
+
+IdempotencyStore::IdempotencyStore(events::EventLog& log, std::chrono::seconds ttl, Clock clock)
+    : log_(log), ttl_(ttl), clock_(std::move(clock)) {}
+
+IdempotencyStore::~IdempotencyStore() {
+  if (reaper_.joinable()) {
+    reaper_.request_stop();
+    reaper_.join();
+  }
+}
+
+int64_t IdempotencyStore::now_us() const {
+  if (clock_) return clock_();
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IdempotencyStore::valid_key(std::string_view key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (unsigned char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string IdempotencyStore::fingerprint(std::string_view method, std::string_view path, std::string_view body) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](std::string_view part) {
+    for (unsigned char c : part) {
+      h ^= c;
+      h *= 0x100000001b3ull;
+    }
+    h ^= 0xff;  // separator, so ("ab","c") and ("a","bc") differ
+    h *= 0x100000001b3ull;
+  };
+  mix(method);
+  mix(path);
+  mix(body);
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(out) + ":" + std::to_string(body.size());
+}
+
+Result<std::optional<StoredResponse>> IdempotencyStore::find(const std::string& key) const {
+  auto raw = log_.get(kRecords, key);
+  if (!raw) return raw.status();
+  if (!*raw) return std::optional<StoredResponse>();
+  auto j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::corruption("idempotency record of '" + key + "' is malformed", 0);
+  StoredResponse r;
+  r.fingerprint = j.value("fingerprint", "");
+  r.status = j.value("status", 0);
+  r.body = j.value("body", "");
+  r.created_us = j.value("created_us", int64_t{0});
+  for (const auto& h : j.value("headers", nlohmann::json::array())) {
+    r.headers.emplace_back(h.at(0).get<std::string>(), h.at(1).get<std::string>());
+  }
+  if (r.created_us + std::chrono::duration_cast<std::chrono::microseconds>(ttl_).count() < now_us()) {
+    return std::optional<StoredResponse>();  // expired; the reaper will erase it
+  }
+  return std::optional<StoredResponse>(std::move(r));
+}
+
+void IdempotencyStore::record(events::SideWrites& writes, const std::string& key, StoredResponse response) const {
+  response.created_us = now_us();
+  nlohmann::json headers = nlohmann::json::array();
+  for (const auto& [k, v] : response.headers) headers.push_back({k, v});
+  nlohmann::json j = {{"fingerprint", response.fingerprint},
+                      {"status", response.status},
+                      {"headers", headers},
+                      {"body", response.body},
+                      {"created_us", response.created_us}};
+  writes.put(kRecords, key, j.dump());
+  writes.put(kExpiry, expiry_key(response.created_us, key), "");
+}
+
+bool IdempotencyStore::claim(const std::string& key, std::function<void()> resume) {
+  std::lock_guard lk(mu_);
+  auto [it, fresh] = claimed_.try_emplace(key);
+  if (!fresh) it->second.push_back(std::move(resume));
+  return fresh;
+}
+
+void IdempotencyStore::release(const std::string& key) {
+  std::vector<std::function<void()>> parked;
+  {
+    std::lock_guard lk(mu_);
+    auto it = claimed_.find(key);
+    if (it == claimed_.end()) return;
+    parked = std::move(it->second);
+    claimed_.erase(it);
+  }
+  for (auto& resume : parked) resume();  // each looks again and claims anew
+}
+
+Result<size_t> IdempotencyStore::purge_expired(size_t max) {
+  int64_t cutoff = now_us() - std::chrono::duration_cast<std::chrono::microseconds>(ttl_).count();
+  std::vector<std::string> expired;
+  Status s = log_.scan(kExpiry, "", [&](std::string_view k, std::string_view) {
+    if (k.size() < 8 || expiry_time(k) >= cutoff || expired.size() >= max) return false;
+    expired.emplace_back(k);
+    return true;
+  });
+  if (!s) return s;
+  if (expired.empty()) return size_t{0};
+  events::SideWrites writes;
+  for (const auto& k : expired) {
+    std::string key = k.substr(8);
+    // A key reused after expiry has a newer record: erase only the one that expired.
+    auto current = log_.get(kRecords, key);
+    if (!current) return current.status();
+    if (*current) {
+      auto j = nlohmann::json::parse(**current, nullptr, false);
+      if (j.is_discarded() || j.value("created_us", int64_t{0}) == expiry_time(k)) writes.erase(kRecords, key);
+    }
+    writes.erase(kExpiry, k);
+  }
+  if (Status w = log_.write(writes); !w) return w;
+  return expired.size();
+}
+
+void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {
+  reaper_ = std::jthread([this, interval](std::stop_token stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    while (!stop.stop_requested()) {
+      {
+        std::unique_lock lk(m);
+        if (cv.wait_for(lk, stop, interval, [] { return false; })) break;
+      }
+      if (stop.stop_requested()) break;
+      for (;;) {
+        auto purged = purge_expired(1000);
+        if (!purged) {
+          std::fprintf(stderr, "ordersd: purging idempotency records: %s\n", purged.status().to_string().c_str());
+          break;
+        }
+        if (*purged < 1000) break;
+      }
+    }
+  });
+}
+
+}  // namespace ordersd::app

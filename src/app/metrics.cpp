@@ -1,0 +1,78 @@
+#include "app/metrics.h"
+
+#include <cstdio>
+
+namespace ordersd::app {
+
+namespace {
+
+const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1,    2.5, 5, 10};
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void histogram(std::string& out, const std::string& name, const std::string& labels, const Histogram::Snapshot& s) {
+  std::string sep = labels.empty() ? "" : ",";
+  for (size_t i = 0; i < s.upper_bounds.size(); ++i) {
+    out += name + "_bucket{" + labels + sep + "le=\"" + number(s.upper_bounds[i]) + "\"} " +
+           std::to_string(s.cumulative[i]) + "\n";
+  }
+  out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(s.count) + "\n";
+  std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + braces + " " + number(s.sum) + "\n";
+  out += name + "_count" + braces + " " + std::to_string(s.count) + "\n";
+}
+
+}  // namespace
+
+void Metrics::record_request(std::string_view route, int status, double seconds) {
+  std::lock_guard lk(mu_);
+  ++requests_[{std::string(route), status}];
+  auto& h = latency_[std::string(route)];
+  if (!h) h = std::make_unique<Histogram>(kLatencyBounds);
+  h->observe(seconds);
+}
+
+std::string Metrics::render(const events::EventLog& log) const {
+  std::string out;
+  out += "# HELP ordersd_http_requests_total HTTP requests answered, by route and status.\n";
+  out += "# TYPE ordersd_http_requests_total counter\n";
+  std::map<std::string, Histogram::Snapshot> latency;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [key, count] : requests_) {
+      out += "ordersd_http_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+             "\"} " + std::to_string(count) + "\n";
+    }
+    for (const auto& [route, h] : latency_) latency.emplace(route, h->snapshot());
+  }
+  out += "# HELP ordersd_http_request_duration_seconds Time from a request's arrival to its answer.\n";
+  out += "# TYPE ordersd_http_request_duration_seconds histogram\n";
+  for (const auto& [route, s] : latency) {
+    histogram(out, "ordersd_http_request_duration_seconds", "route=\"" + route + "\"", s);
+  }
+
+  events::EventLogStats stats = log.stats();
+  out += "# HELP ordersd_log_head The last committed global position.\n";
+  out += "# TYPE ordersd_log_head gauge\n";
+  out += "ordersd_log_head " + std::to_string(log.head()) + "\n";
+  out += "# HELP ordersd_log_appends_total Appends acknowledged.\n";
+  out += "# TYPE ordersd_log_appends_total counter\n";
+  out += "ordersd_log_appends_total " + std::to_string(stats.appends) + "\n";
+  out += "# HELP ordersd_log_refused_total Appends refused (expected version, duplicate id).\n";
+  out += "# TYPE ordersd_log_refused_total counter\n";
+  out += "ordersd_log_refused_total " + std::to_string(stats.refused) + "\n";
+  out += "# HELP ordersd_log_batch_events Events per group commit.\n";
+  out += "# TYPE ordersd_log_batch_events histogram\n";
+  histogram(out, "ordersd_log_batch_events", "", log.batch_sizes());
+  out += "# HELP ordersd_log_fsync_seconds Time per write-ahead-log fsync.\n";
+  out += "# TYPE ordersd_log_fsync_seconds histogram\n";
+  histogram(out, "ordersd_log_fsync_seconds", "", log.fsync_seconds());
+  return out;
+}
+
+}  // namespace ordersd::app

@@ -1,0 +1,25 @@
+// Parsing and validating the JSON bodies of order commands. Pure functions:
+// a malformed body gives kInvalidArgument whose message says what is wrong
+// and where ("items[2].quantity must be an integer from 1 to 10000").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/status.h"
+#include "write/order.h"
+
+namespace ordersd::app {
+
+// 1 to 64 characters of [A-Za-z0-9_-].
+bool valid_id(std::string_view id);
+
+// The body of POST /orders. order_id is empty when the body has none.
+Result<write::PlaceOrder> parse_place_order(std::string_view body);
+// The body of POST /orders/{id}/cancel; an empty body is no reason.
+Result<write::CancelOrder> parse_cancel_order(std::string_view body);
+// The body of POST /orders/{id}/deliver: empty or an empty object.
+Status parse_deliver_order(std::string_view body);
+
+}  // namespace ordersd::app

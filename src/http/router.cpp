@@ -1,0 +1,89 @@
+#include "http/router.h"
+
+namespace ordersd::http {
+
+namespace {
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+             std::vector<std::string>* params) {
+  if (pattern.size() != path.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    bool is_param = pattern[i].size() > 2 && pattern[i].front() == '{' && pattern[i].back() == '}';
+    if (is_param) {
+      if (params) params->push_back(path[i]);
+    } else if (pattern[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+// Splits on '/' before decoding, so an encoded "%2F" stays inside its segment.
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) out.push_back(percent_decode(path.substr(start, slash - start)));
+    start = slash + 1;
+  }
+  return out;
+}
+
+void Router::add(std::string method, std::string pattern, Route route) {
+  auto segments = split_path(pattern);
+  entries_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(route)});
+}
+
+void Router::dispatch(Request request, Responder respond, std::string* matched) const {
+  std::vector<std::string> segments = split_path(request.path());
+
+  std::string allow;
+  for (const Entry& e : entries_) {
+    if (!matches(e.segments, segments, nullptr)) continue;
+    if (e.method == request.method) {
+      Params params;
+      matches(e.segments, segments, &params);
+      if (matched) *matched = e.pattern;
+      return e.route(std::move(request), std::move(params), std::move(respond));
+    }
+    if (!allow.empty()) allow += ", ";
+    allow += e.method;
+    if (matched) *matched = e.pattern;
+  }
+  if (!allow.empty()) {
+    auto r = Response::problem(405, "Method Not Allowed",
+                               request.method + " is not allowed on " + std::string(request.path()));
+    r.set_header("Allow", allow);
+    return respond(std::move(r));
+  }
+  if (matched) *matched = "unmatched";
+  respond(Response::problem(404, "Not Found", "no route for " + std::string(request.path())));
+}
+
+}  // namespace ordersd::http

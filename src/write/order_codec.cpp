@@ -1,0 +1,177 @@
+#include "write/order_codec.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "events/event_types.h"
+#include "schema/order_events_generated.h"
+
+namespace ordersd::write {
+
+namespace {
+
+namespace s = ordersd::schema;
+using events::EventType;
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+Offset<flatbuffers::Vector<Offset<s::ReservedLine>>> stock_lines(FlatBufferBuilder& fbb,
+                                                                  const std::vector<StockLine>& lines) {
+  std::vector<Offset<s::ReservedLine>> out;
+  for (const auto& l : lines) out.push_back(s::CreateReservedLine(fbb, fbb.CreateString(l.sku), l.quantity));
+  return fbb.CreateVector(out);
+}
+
+std::vector<StockLine> stock_lines(const flatbuffers::Vector<Offset<s::ReservedLine>>* lines) {
+  std::vector<StockLine> out;
+  if (lines) {
+    for (const auto* l : *lines) out.push_back({str(l->sku()), l->quantity()});
+  }
+  return out;
+}
+
+// Builds the payload of `event` into `fbb`; returns its stored type.
+EventType build(FlatBufferBuilder& fbb, std::string_view order_id, const OrderEvent& event) {
+  auto id = fbb.CreateString(order_id.data(), order_id.size());
+  return std::visit(
+      Overloaded{
+          [&](const OrderPlaced& e) {
+            std::vector<Offset<s::OrderLine>> items;
+            for (const auto& l : e.items) {
+              items.push_back(s::CreateOrderLine(fbb, fbb.CreateString(l.sku), l.quantity, l.unit_price_cents));
+            }
+            const Address& a = e.shipping_address;
+            auto address = s::CreateAddress(fbb, fbb.CreateString(a.country), fbb.CreateString(a.city),
+                                            fbb.CreateString(a.line1), fbb.CreateString(a.postal_code));
+            fbb.Finish(s::CreateOrderPlaced(fbb, id, fbb.CreateString(e.customer_id), fbb.CreateVector(items),
+                                            address, e.total_cents));
+            return EventType::kOrderPlaced;
+          },
+          [&](const PaymentProcessed& e) {
+            fbb.Finish(s::CreatePaymentProcessed(fbb, id, 0, e.amount_cents));
+            return EventType::kPaymentProcessed;
+          },
+          [&](const PaymentDeclined& e) {
+            fbb.Finish(s::CreatePaymentDeclined(fbb, id, 0, e.amount_cents, fbb.CreateString(e.reason)));
+            return EventType::kPaymentDeclined;
+          },
+          [&](const PaymentRefunded& e) {
+            fbb.Finish(s::CreatePaymentRefunded(fbb, id, 0, e.amount_cents));
+            return EventType::kPaymentRefunded;
+          },
+          [&](const InventoryReserved& e) {
+            fbb.Finish(s::CreateInventoryReserved(fbb, id, stock_lines(fbb, e.lines)));
+            return EventType::kInventoryReserved;
+          },
+          [&](const InventoryReservationFailed& e) {
+            fbb.Finish(s::CreateInventoryReservationFailed(fbb, id, fbb.CreateString(e.sku), e.requested, e.available,
+                                                           fbb.CreateString(e.reason)));
+            return EventType::kInventoryReservationFailed;
+          },
+          [&](const InventoryReleased& e) {
+            fbb.Finish(s::CreateInventoryReleased(fbb, id, stock_lines(fbb, e.lines)));
+            return EventType::kInventoryReleased;
+          },
+          [&](const ShipmentInitiated& e) {
+            fbb.Finish(
+                s::CreateShipmentInitiated(fbb, id, fbb.CreateString(e.shipment_id), fbb.CreateString(e.country)));
+            return EventType::kShipmentInitiated;
+          },
+          [&](const ShipmentFailed& e) {
+            fbb.Finish(s::CreateShipmentFailed(fbb, id, fbb.CreateString(e.country), fbb.CreateString(e.reason)));
+            return EventType::kShipmentFailed;
+          },
+          [&](const OrderDelivered&) {
+            fbb.Finish(s::CreateOrderDelivered(fbb, id));
+            return EventType::kOrderDelivered;
+          },
+          [&](const CancellationRequested& e) {
+            fbb.Finish(s::CreateCancellationRequested(fbb, id, fbb.CreateString(e.reason)));
+            return EventType::kCancellationRequested;
+          },
+          [&](const OrderCancelled& e) {
+            fbb.Finish(s::CreateOrderCancelled(fbb, id, fbb.CreateString(e.reason)));
+            return EventType::kOrderCancelled;
+          },
+      },
+      event);
+}
+
+template <typename Table>
+const Table* root(std::string_view payload) {
+  return flatbuffers::GetRoot<Table>(payload.data());
+}
+
+}  // namespace
+
+std::string order_stream(std::string_view order_id) { return "order-" + std::string(order_id); }
+
+events::NewEvent to_new_event(std::string_view order_id, const OrderEvent& event, Uuid id, Uuid correlation_id,
+                              Uuid causation_id) {
+  FlatBufferBuilder fbb(256);
+  EventType type = build(fbb, order_id, event);
+  return {id, std::string(events::stored_name(type)),
+          std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()), correlation_id,
+          causation_id};
+}
+
+// The log verified the payload against its type when it read the record.
+Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
+  const events::EventTypeInfo* info = events::find_event_type(recorded.type());
+  if (!info) return Status::invalid_argument("unknown event type '" + std::string(recorded.type()) + "'");
+  std::string_view p = recorded.payload();
+  switch (info->type) {
+    case EventType::kOrderPlaced: {
+      auto* t = root<s::OrderPlaced>(p);
+      OrderPlaced e{str(t->order_id()), str(t->customer_id()), {}, {}, t->total_cents()};
+      if (t->items()) {
+        for (const auto* l : *t->items()) e.items.push_back({str(l->sku()), l->quantity(), l->unit_price_cents()});
+      }
+      if (const auto* a = t->shipping_address()) {
+        e.shipping_address = {str(a->country()), str(a->city()), str(a->line1()), str(a->postal_code())};
+      }
+      return OrderEvent(std::move(e));
+    }
+    case EventType::kPaymentProcessed:
+      return OrderEvent(PaymentProcessed{root<s::PaymentProcessed>(p)->amount_cents()});
+    case EventType::kPaymentDeclined: {
+      auto* t = root<s::PaymentDeclined>(p);
+      return OrderEvent(PaymentDeclined{t->amount_cents(), str(t->reason())});
+    }
+    case EventType::kPaymentRefunded:
+      return OrderEvent(PaymentRefunded{root<s::PaymentRefunded>(p)->amount_cents()});
+    case EventType::kInventoryReserved:
+      return OrderEvent(InventoryReserved{stock_lines(root<s::InventoryReserved>(p)->lines())});
+    case EventType::kInventoryReservationFailed: {
+      auto* t = root<s::InventoryReservationFailed>(p);
+      return OrderEvent(InventoryReservationFailed{str(t->sku()), t->requested(), t->available(), str(t->reason())});
+    }
+    case EventType::kInventoryReleased:
+      return OrderEvent(InventoryReleased{stock_lines(root<s::InventoryReleased>(p)->lines())});
+    case EventType::kShipmentInitiated: {
+      auto* t = root<s::ShipmentInitiated>(p);
+      return OrderEvent(ShipmentInitiated{str(t->shipment_id()), str(t->country())});
+    }
+    case EventType::kShipmentFailed: {
+      auto* t = root<s::ShipmentFailed>(p);
+      return OrderEvent(ShipmentFailed{str(t->country()), str(t->reason())});
+    }
+    case EventType::kOrderDelivered:
+      return OrderEvent(OrderDelivered{});
+    case EventType::kCancellationRequested:
+      return OrderEvent(CancellationRequested{str(root<s::CancellationRequested>(p)->reason())});
+    case EventType::kOrderCancelled:
+      return OrderEvent(OrderCancelled{str(root<s::OrderCancelled>(p)->reason())});
+  }
+  return Status::invalid_argument("not an order event: '" + std::string(recorded.type()) + "'");
+}
+
+}  // namespace ordersd::write
