@@ -64,9 +64,18 @@ Decision release(const OrderState& s, const OrderCommand& c) {
 Decision complete_cancellation(const OrderState& s, const OrderCommand& c) {
   if (s.paid || s.reserved) {
     return Refusal{Refusal::Kind::kIllegalTransition, s.status,
-                   "cannot complete the cancellation before the charge is refunded and the stock released"};
+                   "cannot " + std::string(command_name(c)) + " an order that is " + std::string(status_name(s.status)) +
+                       " while it is still charged or holds stock"};
   }
-  return std::vector<OrderEvent>{OrderCancelled{as<CompleteCancellation>(c).reason}};
+  const std::string& reason = as<CompleteCancellation>(c).reason;
+  return std::vector<OrderEvent>{OrderCancelled{reason.empty() ? s.cancel_reason.value_or("customer_cancelled") : reason}};
+}
+
+// A shipment needs the charge and the reservation it ships; while cancelling,
+// one that succeeds anyway wins over the cancel only if both still stand.
+Decision ship_while_cancelling(const OrderState& s, const OrderCommand& c) {
+  if (!s.paid || !s.reserved) return illegal(s, c);
+  return record<RecordShipment>(s, c);
 }
 
 // The order's life, one row per legal (status, command). Anything not listed
@@ -96,7 +105,7 @@ const std::vector<Transition>& transitions() {
       {S::kCancelling, command_index<RecordPaymentDeclined>(), record<RecordPaymentDeclined>},
       {S::kCancelling, command_index<RecordReservation>(), record<RecordReservation>},
       {S::kCancelling, command_index<RecordReservationFailed>(), record<RecordReservationFailed>},
-      {S::kCancelling, command_index<RecordShipment>(), record<RecordShipment>},
+      {S::kCancelling, command_index<RecordShipment>(), ship_while_cancelling},
       {S::kCancelling, command_index<RecordShipmentFailed>(), record<RecordShipmentFailed>},
       {S::kCancelling, command_index<RecordRefund>(), refund},
       {S::kCancelling, command_index<RecordRelease>(), release},
@@ -150,10 +159,12 @@ Decision decide(const OrderState& state, const OrderCommand& command) {
   if (const Transition* t = find_transition(state.status, command)) return t->decide(state, command);
   if (std::holds_alternative<PlaceOrder>(command)) {
     return Refusal{Refusal::Kind::kAlreadyExists, state.status,
-                   "order " + state.order_id + " already exists and is " + std::string(status_name(state.status))};
+                   "cannot place order " + state.order_id + ": it already exists and is " +
+                       std::string(status_name(state.status))};
   }
   if (state.status == OrderStatus::kNone) {
-    return Refusal{Refusal::Kind::kNotFound, state.status, "no such order"};
+    return Refusal{Refusal::Kind::kNotFound, state.status,
+                   "cannot " + std::string(command_name(command)) + " an order that does not exist (status none)"};
   }
   return illegal(state, command);
 }
