@@ -7,9 +7,13 @@ PACKAGES=(
   g++ cmake make ccache pkg-config
   librocksdb-dev libboost-dev nlohmann-json3-dev
   libflatbuffers-dev flatbuffers-compiler
-  doctest-dev libcli11-dev
+  doctest-dev libcli11-dev libjemalloc-dev
   curl
 )
+# Benchmarks also need wrk: `install-deps.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(wrk)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -31,10 +31,12 @@ void histogram(std::string& out, const std::string& name, const std::string& lab
 
 void Metrics::record_request(std::string_view route, int status, double seconds) {
   std::lock_guard lk(mu_);
-  ++requests_[{std::string(route), status}];
-  auto& h = latency_[std::string(route)];
-  if (!h) h = std::make_unique<Histogram>(kLatencyBounds);
-  h->observe(seconds);
+  auto it = routes_.find(route);
+  if (it == routes_.end()) {
+    it = routes_.emplace(std::string(route), Route{{}, std::make_unique<Histogram>(kLatencyBounds)}).first;
+  }
+  ++it->second.by_status[status];
+  it->second.latency->observe(seconds);
 }
 
 std::string Metrics::render(const events::EventLog& log) const {
@@ -44,11 +46,13 @@ std::string Metrics::render(const events::EventLog& log) const {
   std::map<std::string, Histogram::Snapshot> latency;
   {
     std::lock_guard lk(mu_);
-    for (const auto& [key, count] : requests_) {
-      out += "ordersd_http_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
-             "\"} " + std::to_string(count) + "\n";
+    for (const auto& [route, r] : routes_) {
+      for (const auto& [status, count] : r.by_status) {
+        out += "ordersd_http_requests_total{route=\"" + route + "\",status=\"" + std::to_string(status) + "\"} " +
+               std::to_string(count) + "\n";
+      }
+      latency.emplace(route, r.latency->snapshot());
     }
-    for (const auto& [route, h] : latency_) latency.emplace(route, h->snapshot());
   }
   out += "# HELP ordersd_http_request_duration_seconds Time from a request's arrival to its answer.\n";
   out += "# TYPE ordersd_http_request_duration_seconds histogram\n";

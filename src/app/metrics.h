@@ -22,8 +22,11 @@ class Metrics {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;     // guarded by mu_
-  std::map<std::string, std::unique_ptr<Histogram>> latency_;    // guarded by mu_
+  struct Route {
+    std::map<int, uint64_t> by_status;
+    std::unique_ptr<Histogram> latency;
+  };
+  std::map<std::string, Route, std::less<>> routes_;  // guarded by mu_
 };
 
 }  // namespace ordersd::app

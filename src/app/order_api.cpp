@@ -177,17 +177,15 @@ namespace {
 std::optional<Response> read_command_headers(const Request& request, std::optional<uint64_t>& if_match,
                                              std::optional<std::string>& key) {
   if (auto unsupported = require_json(request)) return unsupported;
-  std::string_view match = request.header("If-Match");
-  if (!match.empty()) {
-    if_match = parse_etag(match);
+  if (auto match = request.find_header("If-Match")) {
+    if_match = parse_etag(*match);
     if (!if_match) return bad_request("If-Match must be a version in quotes, as in the ETag: \"3\"");
   }
-  std::string_view k = request.header("Idempotency-Key");
-  if (!k.empty()) {
-    if (!IdempotencyStore::valid_key(k)) {
+  if (auto k = request.find_header("Idempotency-Key")) {
+    if (!IdempotencyStore::valid_key(*k)) {
       return bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
     }
-    key = std::string(k);
+    key = std::string(*k);
   }
   return std::nullopt;
 }

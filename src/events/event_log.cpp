@@ -121,6 +121,7 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* ids_cf = nullptr;
   rocksdb::ColumnFamilyHandle* state_cf = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* heads_cf = nullptr;
   rocksdb::WriteOptions write_options;
 
   // --- the published head; guarded by head_mu for waiters, read lock-free
@@ -268,19 +269,25 @@ struct EventLog::Impl {
     }
   }
 
-  // The version a stream is at in committed data, through the head cache.
+  // The version a stream is at in written data, through the head cache.
   Result<uint64_t> committed_version(std::string_view stream) {
     if (auto cached = heads.get(stream)) return *cached;
-    Result<uint64_t> v = seek_stream_version(stream);
-    if (v) heads.put(stream, *v);
-    return v;
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), heads_cf, slice(stream), &value);
+    uint64_t version = 0;
+    if (s.ok() && value.size() == 8) {
+      version = keys::get_u64(value);
+    } else if (!s.IsNotFound()) {
+      return s.ok() ? Status::corruption("malformed head of stream '" + std::string(stream) + "'", 0)
+                    : from_rocksdb(s, "reading the head of stream '" + std::string(stream) + "'");
+    }
+    heads.put(stream, version);
+    return version;
   }
 
-  // The version of the stream's last event at or below `max_position`: the
-  // writer passes no bound (it builds on written, not yet synced, batches);
+  // The version of the stream's last event at or below `max_position`;
   // readers pass head() and so never see an append before it is durable.
-  Result<uint64_t> seek_stream_version(std::string_view stream,
-                                       uint64_t max_position = std::numeric_limits<uint64_t>::max()) const {
+  Result<uint64_t> seek_stream_version(std::string_view stream, uint64_t max_position) const {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), streams_cf));
     std::string prefix = keys::stream_prefix(stream);
     for (it->SeekForPrev(keys::stream_key(stream, std::numeric_limits<uint64_t>::max()));
@@ -386,6 +393,7 @@ struct EventLog::Impl {
         result.last_position = position;
         ++position;
       }
+      if (!part.events.empty()) wb.Put(heads_cf, part.stream, keys::position_key(version));
       overlay[part.stream] = version;
       result.stream_versions.push_back(version);
     }
@@ -499,6 +507,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
       {keys::kIdsFamily, family_options(cache, true)},
       {keys::kStateFamily, family_options(cache, true)},
       {keys::kCheckpointsFamily, family_options(cache, true)},
+      {keys::kHeadsFamily, family_options(cache, true)},
   };
   // A database written by a later version may hold families we do not know; open them too.
   std::vector<std::string> existing;
@@ -522,6 +531,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   impl->ids_cf = impl->handles[3];
   impl->state_cf = impl->handles[4];
   impl->checkpoints_cf = impl->handles[5];
+  impl->heads_cf = impl->handles[6];
   // Appends are written without sync and fsynced by the syncer (SyncWAL);
   // side writes through write() sync themselves.
   impl->write_options.sync = false;

@@ -9,8 +9,12 @@
 //   column family "ids":      event_id:16 (hi:u64 lo:u64)        -> position:u64
 //   column family "state":    len:u8 space:len key:*             -> value (caller's bytes)
 //   column family "checkpoints": name:*                          -> position:u64
+//   column family "heads":    stream:*                           -> version:u64
 //
-// A stream's head is the last key with its prefix: SeekForPrev(stream, 2^64-1).
+// "heads" holds each stream's latest written version, for the writer's
+// expected-version checks (one point lookup, bloom-filtered). Readers, who
+// must not see a version before it is durable, take the last key of the
+// stream's prefix in "streams" whose position is at or below the head.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,7 @@ inline constexpr const char* kStreamsFamily = "streams";
 inline constexpr const char* kIdsFamily = "ids";
 inline constexpr const char* kStateFamily = "state";
 inline constexpr const char* kCheckpointsFamily = "checkpoints";
+inline constexpr const char* kHeadsFamily = "heads";
 
 inline constexpr size_t kMaxStreamLength = 255;
 inline constexpr size_t kMaxSpaceLength = 255;

@@ -5,11 +5,13 @@
 
 namespace ordersd::http {
 
-std::string_view Request::header(std::string_view name) const {
+std::string_view Request::header(std::string_view name) const { return find_header(name).value_or(""); }
+
+std::optional<std::string_view> Request::find_header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return std::string_view(v);
   }
-  return {};
+  return std::nullopt;
 }
 
 std::string_view Request::path() const {

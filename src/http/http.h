@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,8 @@ struct Request {
 
   // The first header with this name (case-insensitive), or "".
   std::string_view header(std::string_view name) const;
+  // The same, or nullopt when there is no such header (to tell an empty one apart).
+  std::optional<std::string_view> find_header(std::string_view name) const;
   std::string_view path() const;   // target up to '?'
   std::string_view query() const;  // after '?', or ""
 };

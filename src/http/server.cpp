@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -29,6 +30,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   Handler handler;
   net::io_context ioc;
+  // Keeps the I/O threads running while no operation is pending, as when
+  // every session waits for its handler: stop() releases it when the
+  // sessions are done.
+  net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
   tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   uint16_t port = 0;
@@ -93,6 +98,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    // Stopping: a request read just now is not executed, since its answer
+    // could not be delivered (stop() may already have closed the socket).
+    if (server_->stopping) return do_close();
     if (ec == bhttp::error::body_limit) {
       return send(Response::problem(413, "Content Too Large",
                                     "the request body exceeds " + std::to_string(server_->options.max_body_bytes) +
@@ -278,6 +286,7 @@ void Server::stop() {
     std::unique_lock lk(impl_->mu);
     impl_->all_closed.wait_for(lk, impl_->options.shutdown_grace, [&] { return impl_->sessions.empty(); });
   }
+  impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();

@@ -40,15 +40,24 @@ Result<OrderState> OrderService::load(std::string_view order_id, uint64_t up_to_
 
 void OrderService::execute(OrderCommandRequest request, std::function<void(CommandOutcome)> done) {
   auto execution = std::make_shared<Execution>(Execution{std::move(request), std::move(done), 0});
+  // Placing an order needs no load: it is decided against "no order yet" and
+  // appended expecting no stream, which the log checks. Only when the order
+  // exists after all is it loaded, to refuse with its status.
+  if (std::holds_alternative<PlaceOrder>(execution->request.command) && !execution->request.expected_version) {
+    return decide_and_append(execution, OrderState{});
+  }
   work_.post([this, execution] { attempt(execution); });
 }
 
 void OrderService::attempt(std::shared_ptr<Execution> e) {
+  auto loaded = load(e->request.order_id);
+  if (!loaded) return e->done(loaded.status());
+  decide_and_append(std::move(e), *loaded);
+}
+
+void OrderService::decide_and_append(std::shared_ptr<Execution> e, const OrderState& state) {
   ++e->attempts;
   const OrderCommandRequest& req = e->request;
-  auto loaded = load(req.order_id);
-  if (!loaded) return e->done(loaded.status());
-  const OrderState& state = *loaded;
   if (req.expected_version && *req.expected_version != state.version) {
     return e->done(PreconditionFailed{state.version});
   }

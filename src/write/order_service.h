@@ -4,8 +4,9 @@
 //   the version the load saw -> on a conflict with another writer, start over
 //   (a bounded number of times) -> answer
 //
-// Loading and deciding run on the WorkQueue; the append is group-committed by
-// the log and answered from its completion, so no caller thread waits on the
+// Loading and deciding run on the WorkQueue (placing an order, which needs
+// no load, runs on the caller's thread); the append is group-committed by the
+// log and answered from its completion, so no caller thread waits on the
 // disk. Thread-safe: any number of executions may run concurrently.
 #pragma once
 
@@ -55,15 +56,18 @@ class OrderService {
   // from the WorkQueue, not from an I/O thread.
   Result<OrderState> load(std::string_view order_id, uint64_t up_to_version = UINT64_MAX) const;
 
-  // Executes asynchronously; `done` runs exactly once, on a WorkQueue thread
-  // or the log's completion thread, and must be quick.
+  // Executes asynchronously; `done` runs exactly once, on a WorkQueue thread,
+  // the log's completion thread or (for input the log refuses at once) the
+  // caller's, and must be quick.
   void execute(OrderCommandRequest request, std::function<void(CommandOutcome)> done);
 
   static constexpr int kMaxAttempts = 8;
 
  private:
   struct Execution;
+  // Loads the order, then decides and appends.
   void attempt(std::shared_ptr<Execution> execution);
+  void decide_and_append(std::shared_ptr<Execution> execution, const OrderState& state);
 
   events::EventLog& log_;
   WorkQueue& work_;
