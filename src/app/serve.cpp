@@ -99,12 +99,16 @@ int serve(const ServeConfig& config) {
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "ordersd: %s received, shutting down\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  (*server)->stop();  // no new requests; in-flight ones are answered (bounded by the grace period)
+  // Quiesce from the outside in. The log's completions may post work and
+  // work may append, so: no new requests; the log completes what is queued
+  // and refuses the rest; the work queue runs out; then tear down.
+  (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
-  idempotency.reset();
-  work.reset();       // runs what is queued
+  log->close();
+  work.reset();
   orders.reset();
-  log.reset();        // commits what is queued, flushes, closes RocksDB
+  idempotency.reset();
+  log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");
   return 0;
 }

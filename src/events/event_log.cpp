@@ -559,7 +559,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
 
 EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-EventLog::~EventLog() {
+EventLog::~EventLog() { close(); }
+
+void EventLog::close() {
   {
     std::lock_guard lk(impl_->queue_mu);
     impl_->stopping = true;

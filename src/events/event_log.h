@@ -13,8 +13,8 @@
 //
 // Thread safety: every method may be called from any thread concurrently.
 // Readers never see a position before every lower position is committed.
-// The EventLog owns its RocksDB instance and its writer thread; destroying it
-// commits what is already queued, stops the writer and closes the database.
+// The EventLog owns its RocksDB instance and its writer and syncer threads;
+// destroying it closes it (see close()) and then the database.
 #pragma once
 
 #include <chrono>
@@ -68,7 +68,13 @@ class EventLog {
   // Opens (creating if needed) the log in `dir`. A directory held by another
   // process gives kBusy; a damaged database gives kCorruption or kIoError.
   static Result<std::unique_ptr<EventLog>> open(const std::string& dir, EventLogOptions options = {});
-  ~EventLog();
+  ~EventLog();  // close()s
+
+  // Commits and completes every append already queued, stops the writer and
+  // the syncer, and flushes; later appends fail at once with kShuttingDown.
+  // Reads and write() keep working until destruction. Idempotent; call it
+  // from one controlling thread.
+  void close();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 

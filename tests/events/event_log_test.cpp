@@ -535,3 +535,22 @@ TEST_CASE("stats count commits, appends, events and refusals") {
   CHECK(s.refused == 1);
   CHECK(s.largest_batch >= 1);
 }
+
+TEST_CASE("a closed log completes what was queued, refuses new appends and still reads") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 50; ++i) {
+    AppendRequest req;
+    req.streams.push_back({"s", ExpectedVersion::any(), {order_placed("1")}});
+    log->append_async(std::move(req), [&](Result<AppendResult> r) { ok += r.is_ok(); });
+  }
+  log->close();
+  CHECK(ok == 50);
+  auto late = log->append("s", ExpectedVersion::any(), {order_placed("1")});
+  REQUIRE_FALSE(late.is_ok());
+  CHECK(late.status().code() == Status::Code::kShuttingDown);
+  CHECK(log->head() == 50);
+  CHECK(all_events(*log).size() == 50);
+  log->close();  // idempotent
+}
