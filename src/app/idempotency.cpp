@@ -49,13 +49,14 @@ bool IdempotencyStore::valid_key(std::string_view key) {
 
 std::string IdempotencyStore::fingerprint(std::string_view method, std::string_view path, std::string_view body) {
   uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&](std::string_view part) {
-    for (unsigned char c : part) {
-      h ^= c;
-      h *= 0x100000001b3ull;
-    }
-    h ^= 0xff;  // separator, so ("ab","c") and ("a","bc") differ
+  auto mix_byte = [&](unsigned char c) {
+    h ^= c;
     h *= 0x100000001b3ull;
+  };
+  // Each part is preceded by its length, so no two splits of the same bytes agree.
+  auto mix = [&](std::string_view part) {
+    for (int shift = 56; shift >= 0; shift -= 8) mix_byte(static_cast<unsigned char>(part.size() >> shift));
+    for (unsigned char c : part) mix_byte(c);
   };
   mix(method);
   mix(path);

@@ -31,11 +31,12 @@ Result<json> parse_object(std::string_view body) {
   return j;
 }
 
-Status only_fields(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
+// `subject` names the object in the message: "items[2] has an unknown field 'x'".
+Status only_fields(const json& object, const std::string& subject, std::initializer_list<const char*> allowed) {
   for (const auto& [key, value] : object.items()) {
     bool known = false;
     for (const char* a : allowed) known = known || key == a;
-    if (!known) return invalid(where + "has an unknown field '" + key + "'");
+    if (!known) return invalid(subject + " has an unknown field '" + key + "'");
   }
   return Status::ok();
 }
@@ -82,7 +83,7 @@ Result<write::Address> parse_address(const json& body) {
   if (!it->is_object()) return invalid("shipping_address must be an object");
   const json& a = *it;
   const std::string where = "shipping_address.";
-  if (Status s = only_fields(a, where, {"country", "city", "line1", "postal_code"}); !s) return s;
+  if (Status s = only_fields(a, "shipping_address", {"country", "city", "line1", "postal_code"}); !s) return s;
   write::Address out;
   auto country = a.find("country");
   if (country == a.end()) return invalid("shipping_address.country is required");
@@ -119,7 +120,7 @@ Result<write::PlaceOrder> parse_place_order(std::string_view text) {
   auto parsed = parse_object(text);
   if (!parsed) return parsed.status();
   const json& body = *parsed;
-  if (Status s = only_fields(body, "the order ", {"order_id", "customer_id", "items", "shipping_address"}); !s) {
+  if (Status s = only_fields(body, "the order", {"order_id", "customer_id", "items", "shipping_address"}); !s) {
     return s;
   }
   write::PlaceOrder cmd;
@@ -141,7 +142,9 @@ Result<write::PlaceOrder> parse_place_order(std::string_view text) {
     const json& line = (*items)[i];
     std::string where = "items[" + std::to_string(i) + "].";
     if (!line.is_object()) return invalid("items[" + std::to_string(i) + "] must be an object");
-    if (Status s = only_fields(line, where, {"sku", "quantity", "unit_price_cents"}); !s) return s;
+    if (Status s = only_fields(line, "items[" + std::to_string(i) + "]", {"sku", "quantity", "unit_price_cents"}); !s) {
+      return s;
+    }
     auto sku = id_field(line, "sku", where);
     if (!sku) return sku.status();
     auto quantity = integer_field(line, "quantity", where, 1, kMaxQuantity);
@@ -161,7 +164,7 @@ Result<write::CancelOrder> parse_cancel_order(std::string_view text) {
   if (text.empty()) return write::CancelOrder{};
   auto parsed = parse_object(text);
   if (!parsed) return parsed.status();
-  if (Status s = only_fields(*parsed, "the cancel request ", {"reason"}); !s) return s;
+  if (Status s = only_fields(*parsed, "the cancel request", {"reason"}); !s) return s;
   auto reason = optional_text(*parsed, "reason", "", kMaxReasonChars);
   if (!reason) return reason.status();
   return write::CancelOrder{*reason};
@@ -171,7 +174,7 @@ Status parse_deliver_order(std::string_view text) {
   if (text.empty()) return Status::ok();
   auto parsed = parse_object(text);
   if (!parsed) return parsed.status();
-  return only_fields(*parsed, "the deliver request ", {});
+  return only_fields(*parsed, "the deliver request", {});
 }
 
 }  // namespace ordersd::app

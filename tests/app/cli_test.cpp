@@ -9,6 +9,7 @@
 #include "events/event_log.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/server_process.h"
 #include "support/sample_events.h"
 #include "support/temp_dir.h"
 
@@ -21,19 +22,7 @@ namespace {
 
 const std::string kBinary = ORDERSD_BINARY;
 
-// A running `ordersd serve` and the port it listens on.
-struct Server {
-  Process process;
-  uint16_t port = 0;
-
-  explicit Server(const std::string& data_dir)
-      : process({kBinary, "serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--threads", "2"}) {
-    auto line = process.read_line(std::chrono::seconds(30));
-    REQUIRE_MESSAGE(line, "the server printed no 'listening on' line: " << process.read_all_stderr());
-    REQUIRE(line->starts_with("listening on 127.0.0.1:"));
-    port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-  }
-};
+using Server = ordersd::test::ServerProcess;
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;

@@ -20,6 +20,7 @@
 #include "events/event_log.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "write/order.h"
 #include "write/order_codec.h"
@@ -35,25 +36,7 @@ namespace {
 
 const std::string kBinary = ORDERSD_BINARY;
 
-// A running `ordersd serve` and the port it listens on.
-struct Server {
-  Process process;
-  uint16_t port = 0;
-
-  explicit Server(const std::string& data_dir)
-      : process({kBinary, "serve", "--data", data_dir, "--listen", "127.0.0.1:0", "--threads", "2"}) {
-    auto line = process.read_line(std::chrono::seconds(30));
-    REQUIRE_MESSAGE(line, "the server printed no 'listening on' line: " << process.read_all_stderr());
-    REQUIRE(line->starts_with("listening on 127.0.0.1:"));
-    port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
-  }
-
-  // SIGTERM, and the exit code.
-  int stop() {
-    process.signal(SIGTERM);
-    return process.wait();
-  }
-};
+using Server = ordersd::test::ServerProcess;
 
 uint64_t log_head(uint16_t port) {
   HttpClient client(port);

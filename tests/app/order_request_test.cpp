@@ -38,8 +38,8 @@ json minimal_order() {
   })");
 }
 
-// Expects `body` refused with kInvalidArgument and a message containing `names`.
-void check_refused(std::string_view body, std::string_view names) {
+// Expects the body text refused with kInvalidArgument and a message containing `names`.
+void check_text_refused(std::string_view body, std::string_view names) {
   CAPTURE(body);
   auto r = parse_place_order(body);
   REQUIRE_FALSE(r.is_ok());
@@ -47,7 +47,7 @@ void check_refused(std::string_view body, std::string_view names) {
   CAPTURE(r.status().message());
   CHECK(r.status().message().find(names) != std::string::npos);
 }
-void check_refused(const json& body, std::string_view names) { check_refused(body.dump(), names); }
+void check_refused(const json& body, std::string_view names) { check_text_refused(body.dump(), names); }
 
 write::PlaceOrder check_accepted(const json& body) {
   std::string text = body.dump();
@@ -81,13 +81,13 @@ TEST_CASE("a minimal order without order_id and with only a country is accepted"
 }
 
 TEST_CASE("a body that is not a JSON object is refused") {
-  check_refused("", "JSON");
-  check_refused("not json", "JSON");
-  check_refused(R"({"customer_id": "c1",)", "JSON");
-  check_refused("[]", "JSON object");
-  check_refused("\"order\"", "JSON object");
-  check_refused("42", "JSON object");
-  check_refused("null", "JSON object");
+  check_text_refused("", "JSON");
+  check_text_refused("not json", "JSON");
+  check_text_refused(R"({"customer_id": "c1",)", "JSON");
+  check_text_refused("[]", "JSON object");
+  check_text_refused("\"order\"", "JSON object");
+  check_text_refused("42", "JSON object");
+  check_text_refused("null", "JSON object");
 }
 
 TEST_CASE("unknown fields are refused at the top level, in an item and in the address") {
@@ -208,7 +208,7 @@ TEST_CASE("a quantity that is not an integer from 1 to 10000 is refused") {
                         "-9223372036854775808", "true", "null", "2.0", "1e2"}) {
     std::string body = R"({"customer_id":"c1","items":[{"sku":"s1","quantity":)" + q +
                        R"(,"unit_price_cents":1}],"shipping_address":{"country":"NL"}})";
-    check_refused(body, "items[0].quantity must be an integer from 1 to 10000");
+    check_text_refused(body, "items[0].quantity must be an integer from 1 to 10000");
   }
 }
 
@@ -216,7 +216,7 @@ TEST_CASE("a unit price that is not an integer from 0 to 1e9 is refused") {
   for (std::string p : {"1000000001", "-1", "0.5", "\"100\"", "1e9", "18446744073709551616"}) {
     std::string body = R"({"customer_id":"c1","items":[{"sku":"s1","quantity":1,"unit_price_cents":)" + p +
                        R"(}],"shipping_address":{"country":"NL"}})";
-    check_refused(body, "items[0].unit_price_cents must be an integer from 0 to 1000000000");
+    check_text_refused(body, "items[0].unit_price_cents must be an integer from 0 to 1000000000");
   }
 }
 
@@ -358,4 +358,10 @@ TEST_CASE("valid_id accepts 1 to 64 characters of letters, digits, underscore an
     CAPTURE(c.id);
     CHECK(valid_id(c.id) == c.valid);
   }
+}
+
+TEST_CASE("deeply nested JSON is refused without exhausting the stack") {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  check_text_refused(deep, "JSON object");
+  check_text_refused(R"({"customer_id":)" + deep + "}", "customer_id must be a string");
 }

@@ -1,0 +1,32 @@
+#include "support/server_process.h"
+
+#include <signal.h>
+
+#include <stdexcept>
+
+namespace ordersd::test {
+
+namespace {
+std::vector<std::string> command(const std::string& data_dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {ORDERSD_BINARY, "serve", "--data", data_dir, "--listen", "127.0.0.1:0",
+                                   "--threads", "2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+}  // namespace
+
+ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args)
+    : process(command(data_dir, extra_args)) {
+  auto line = process.read_line(std::chrono::seconds(30));
+  if (!line || !line->starts_with("listening on 127.0.0.1:")) {
+    throw std::runtime_error("the server printed no 'listening on' line: " + process.read_all_stderr());
+  }
+  port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+}
+
+int ServerProcess::stop() {
+  process.signal(SIGTERM);
+  return process.wait();
+}
+
+}  // namespace ordersd::test

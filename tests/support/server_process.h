@@ -1,0 +1,25 @@
+// A real `ordersd serve` for integration tests: started on an ephemeral
+// loopback port with its data in `data_dir`, and the port it printed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+
+namespace ordersd::test {
+
+struct ServerProcess {
+  Process process;
+  uint16_t port = 0;
+
+  // Starts the server and waits for its "listening on" line; throws when it
+  // does not come.
+  explicit ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
+
+  // SIGTERM, then the exit code.
+  int stop();
+};
+
+}  // namespace ordersd::test
