@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, configures a Release build in build/ and builds
-# every target (server, tests, benchmarks). Incremental on a second run.
+# the targets named as arguments, or every target (server, tests,
+# benchmarks). Incremental on a second run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +14,6 @@ fi
 if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
 fi
-cmake --build build -j "$(nproc)"
+targets=()
+for target in "$@"; do targets+=(--target "$target"); done
+cmake --build build -j "$(nproc)" "${targets[@]}"

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/build.sh
+bash scripts/build.sh ordersd
 exec ./build/ordersd serve --data ./data --listen 127.0.0.1:8080 "$@"
