@@ -130,6 +130,17 @@ struct Throughput {
   double events_per_commit = 0;  // the log only
 };
 
+// Rate and percentiles of every appender's latencies over `elapsed` seconds.
+Throughput summarize(const std::vector<std::vector<int64_t>>& latencies, double elapsed) {
+  std::vector<int64_t> all;
+  for (auto& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
+  Throughput out;
+  out.events_per_s = static_cast<double>(all.size()) / elapsed;
+  out.p50_us = percentile_us(all, 0.50);
+  out.p99_us = percentile_us(all, 0.99);
+  return out;
+}
+
 // Runs `threads` appenders for `seconds`; append(t, n) makes appender t's n-th
 // single-event append and returns once it is acknowledged.
 template <typename Append>
@@ -155,15 +166,7 @@ Throughput drive(int threads, double seconds, Append append) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (auto& w : workers) w.join();
-  double elapsed = seconds_since(start);
-
-  std::vector<int64_t> all;
-  for (auto& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
-  Throughput out;
-  out.events_per_s = static_cast<double>(all.size()) / elapsed;
-  out.p50_us = percentile_us(all, 0.50);
-  out.p99_us = percentile_us(all, 0.99);
-  return out;
+  return summarize(latencies, seconds_since(start));
 }
 
 std::vector<std::vector<std::string>> stream_names(int threads) {
@@ -176,51 +179,57 @@ std::vector<std::vector<std::string>> stream_names(int threads) {
   return names;
 }
 
-Throughput log_appends(int threads, events::Durability durability, double seconds) {
+// A fresh log and what its appenders append: appender t's n-th event goes to
+// its stream n % kStreamsPerAppender.
+struct LogUnderTest {
   test::TempDir dir;
-  events::EventLogOptions options;
-  options.durability = durability;
-  auto log = check(events::EventLog::open(dir.path(), options), "opening the event log");
-  auto names = stream_names(threads);
+  std::unique_ptr<events::EventLog> log;
+  std::vector<std::vector<std::string>> names;
   std::vector<events::NewEvent> templates;
-  for (int t = 0; t < threads; ++t) templates.push_back(test::order_placed("order-" + std::to_string(t)));
   RandomUuidGenerator ids;
 
-  Throughput out = drive(threads, seconds, [&](int t, uint64_t n) {
+  LogUnderTest(int appenders, events::Durability durability) : names(stream_names(appenders)) {
+    events::EventLogOptions options;
+    options.durability = durability;
+    log = check(events::EventLog::open(dir.path(), options), "opening the event log");
+    for (int t = 0; t < appenders; ++t) templates.push_back(test::order_placed("order-" + std::to_string(t)));
+  }
+
+  events::AppendRequest request(int t, uint64_t n) {
     events::NewEvent event = templates[t];
     event.id = ids.next();
-    check(log->append(names[t][n % kStreamsPerAppender], events::ExpectedVersion::any(), {std::move(event)}),
-          "appending");
-  });
-  events::EventLogStats stats = log->stats();
-  out.events_per_commit = stats.commits ? static_cast<double>(stats.events) / static_cast<double>(stats.commits) : 0;
+    events::AppendRequest r;
+    r.streams.push_back({names[t][n % kStreamsPerAppender], events::ExpectedVersion::any(), {std::move(event)}});
+    return r;
+  }
+
+  double events_per_commit() const {
+    events::EventLogStats stats = log->stats();
+    return stats.commits ? static_cast<double>(stats.events) / static_cast<double>(stats.commits) : 0;
+  }
+};
+
+Throughput log_appends(int threads, events::Durability durability, double seconds) {
+  LogUnderTest under(threads, durability);
+  Throughput out = drive(threads, seconds,
+                         [&](int t, uint64_t n) { check(under.log->append(under.request(t, n)), "appending"); });
+  out.events_per_commit = under.events_per_commit();
   return out;
 }
 
 // `callers` appends kept in flight through append_async: each completion
 // issues that caller's next append, until `seconds` have gone by.
 Throughput log_callback_appends(int callers, events::Durability durability, double seconds) {
-  test::TempDir dir;
-  events::EventLogOptions options;
-  options.durability = durability;
-  auto log = check(events::EventLog::open(dir.path(), options), "opening the event log");
-  auto names = stream_names(callers);
-  std::vector<events::NewEvent> templates;
-  for (int c = 0; c < callers; ++c) templates.push_back(test::order_placed("order-" + std::to_string(c)));
-  RandomUuidGenerator ids;
+  LogUnderTest under(callers, durability);
   std::vector<std::vector<int64_t>> latencies(callers);
   std::vector<uint64_t> sent(callers, 0);  // each touched by one caller's chain of callbacks only
   std::atomic<bool> stop{false};
   std::atomic<int> in_flight{callers};
 
   std::function<void(int)> submit = [&](int c) {
-    events::NewEvent event = templates[c];
-    event.id = ids.next();
-    events::AppendRequest request;
-    request.streams.push_back({names[c][sent[c]++ % kStreamsPerAppender], events::ExpectedVersion::any(),
-                               {std::move(event)}});
+    events::AppendRequest request = under.request(c, sent[c]++);
     auto begin = Clock::now();
-    log->append_async(std::move(request), [&, c, begin](Result<events::AppendResult> r) {
+    under.log->append_async(std::move(request), [&, c, begin](Result<events::AppendResult> r) {
       check(std::move(r), "appending");
       latencies[c].push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - begin).count());
       if (!stop.load(std::memory_order_relaxed)) return submit(c);
@@ -232,16 +241,8 @@ Throughput log_callback_appends(int callers, events::Durability durability, doub
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (int left = in_flight.load(); left > 0; left = in_flight.load()) in_flight.wait(left);
-  double elapsed = seconds_since(start);
-
-  std::vector<int64_t> all;
-  for (auto& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
-  Throughput out;
-  out.events_per_s = static_cast<double>(all.size()) / elapsed;
-  out.p50_us = percentile_us(all, 0.50);
-  out.p99_us = percentile_us(all, 0.99);
-  events::EventLogStats stats = log->stats();
-  out.events_per_commit = stats.commits ? static_cast<double>(stats.events) / static_cast<double>(stats.commits) : 0;
+  Throughput out = summarize(latencies, seconds_since(start));
+  out.events_per_commit = under.events_per_commit();
   return out;
 }
 
