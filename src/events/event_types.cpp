@@ -32,6 +32,11 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::kCancellationRequested, "order.cancellation_requested.v1", "CancellationRequested",
      verify_table<s::CancellationRequested>},
     {EventType::kOrderCancelled, "order.cancelled.v1", "OrderCancelled", verify_table<s::OrderCancelled>},
+    {EventType::kFundsDeposited, "payment.funds_deposited.v1", "FundsDeposited", verify_table<s::FundsDeposited>},
+    {EventType::kStockRestocked, "inventory.restocked.v1", "StockRestocked", verify_table<s::StockRestocked>},
+    {EventType::kStockReserved, "inventory.stock_reserved.v1", "StockMovement", verify_table<s::StockMovement>},
+    {EventType::kStockReleased, "inventory.stock_released.v1", "StockMovement", verify_table<s::StockMovement>},
+    {EventType::kStockShipped, "inventory.stock_shipped.v1", "StockMovement", verify_table<s::StockMovement>},
 };
 
 }  // namespace

@@ -25,6 +25,11 @@ enum class EventType : uint8_t {
   kOrderDelivered,
   kCancellationRequested,
   kOrderCancelled,
+  kFundsDeposited,
+  kStockRestocked,
+  kStockReserved,
+  kStockReleased,
+  kStockShipped,
 };
 
 struct EventTypeInfo {

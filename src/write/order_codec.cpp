@@ -170,6 +170,12 @@ Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
       return OrderEvent(CancellationRequested{str(root<s::CancellationRequested>(p)->reason())});
     case EventType::kOrderCancelled:
       return OrderEvent(OrderCancelled{str(root<s::OrderCancelled>(p)->reason())});
+    case EventType::kFundsDeposited:
+    case EventType::kStockRestocked:
+    case EventType::kStockReserved:
+    case EventType::kStockReleased:
+    case EventType::kStockShipped:
+      break;  // the services' own events, never in an order's stream
   }
   return Status::invalid_argument("not an order event: '" + std::string(recorded.type()) + "'");
 }

@@ -1,0 +1,34 @@
+// The payment, inventory and shipping services' events to and from the log's
+// stored form. Wallet charges, declines and refunds are stored under the
+// same type names as their order-facing outcomes (payment.processed.v1, ...),
+// with the customer filled in. Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/event.h"
+#include "events/status.h"
+#include "write/shipping.h"
+#include "write/stock.h"
+#include "write/wallet.h"
+
+namespace ordersd::write {
+
+std::string wallet_stream(std::string_view customer_id);  // "wallet-" + id
+std::string sku_stream(std::string_view sku);             // "sku-" + sku
+std::string shipment_stream(std::string_view order_id);   // "shipment-" + id
+
+events::NewEvent to_new_event(std::string_view customer_id, const WalletEvent& event, Uuid id,
+                              Uuid correlation_id = {}, Uuid causation_id = {});
+events::NewEvent to_new_event(std::string_view sku, const StockEvent& event, Uuid id, Uuid correlation_id = {},
+                              Uuid causation_id = {});
+events::NewEvent to_new_event(std::string_view order_id, const ShipmentEvent& event, Uuid id,
+                              Uuid correlation_id = {}, Uuid causation_id = {});
+
+// kInvalidArgument for a type that is not one of the service's events.
+Result<WalletEvent> wallet_event_from(const events::RecordedEvent& recorded);
+Result<StockEvent> stock_event_from(const events::RecordedEvent& recorded);
+Result<ShipmentEvent> shipment_event_from(const events::RecordedEvent& recorded);
+
+}  // namespace ordersd::write

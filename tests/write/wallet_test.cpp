@@ -1,0 +1,373 @@
+// The payment wallet's specification, as a Decider:
+//
+//   given these events (folded with evolve from WalletState{}),
+//   when this command (decide),
+//   then these events and this next state, or this refusal.
+//
+// The story tests come first; a property test at the end drives a long
+// pseudo-random command sequence and checks that money is conserved.
+#include "write/wallet.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+using namespace ordersd::write;
+
+namespace {
+
+using Events = std::vector<WalletEvent>;
+using Payment = WalletState::Payment;
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// --- readable failures: events print as "WalletDeclined{o-1, 3000, insufficient_funds}".
+
+std::string describe(const WalletEvent& event) {
+  std::ostringstream out;
+  std::visit(Overloaded{
+                 [&](const FundsDeposited& e) {
+                   out << "FundsDeposited{" << e.amount_cents << ", balance " << e.balance_cents << "}";
+                 },
+                 [&](const WalletCharged& e) { out << "WalletCharged{" << e.order_id << ", " << e.amount_cents << "}"; },
+                 [&](const WalletDeclined& e) {
+                   out << "WalletDeclined{" << e.order_id << ", " << e.amount_cents << ", " << e.reason << "}";
+                 },
+                 [&](const WalletRefunded& e) {
+                   out << "WalletRefunded{" << e.order_id << ", " << e.amount_cents << "}";
+                 },
+             },
+             event);
+  return out.str();
+}
+
+std::string describe(const WalletCommand& command) {
+  std::ostringstream out;
+  std::visit(Overloaded{
+                 [&](const Deposit& c) { out << "Deposit{" << c.amount_cents << "}"; },
+                 [&](const Charge& c) { out << "Charge{" << c.order_id << ", " << c.amount_cents << "}"; },
+                 [&](const Refund& c) { out << "Refund{" << c.order_id << "}"; },
+             },
+             command);
+  return out.str();
+}
+
+}  // namespace
+
+namespace doctest {
+template <>
+struct StringMaker<Events> {
+  static String convert(const Events& events) {
+    std::string out = "{";
+    for (size_t i = 0; i < events.size(); ++i) out += (i ? ", " : "") + describe(events[i]);
+    return (out + "}").c_str();
+  }
+};
+}  // namespace doctest
+
+namespace {
+
+// --- given / when / then.
+
+WalletState fold(WalletState state, const Events& events) {
+  for (const auto& e : events) state = evolve(std::move(state), e);
+  return state;
+}
+
+WalletState given(const Events& events) { return fold(WalletState{}, events); }
+
+// The events of an accepted command; fails the test on a refusal.
+Events accepted(const WalletDecision& decision) {
+  if (const auto* refusal = std::get_if<WalletRefusal>(&decision)) {
+    FAIL_CHECK("refused: " << refusal->message);
+    return {};
+  }
+  return std::get<Events>(decision);
+}
+
+// The refusal of a refused command; fails the test on acceptance.
+WalletRefusal refused(const WalletDecision& decision) {
+  if (const auto* events = std::get_if<Events>(&decision)) {
+    FAIL_CHECK("accepted: " << doctest::StringMaker<Events>::convert(*events));
+    return {""};
+  }
+  return std::get<WalletRefusal>(decision);
+}
+
+// A story step: `command` on `state` must yield exactly `expected`; returns the
+// state after them.
+WalletState accepts(const WalletState& state, const WalletCommand& command, const Events& expected) {
+  INFO("when ", describe(command));
+  Events events = accepted(decide(state, command));
+  CHECK(events == expected);
+  return fold(state, events);
+}
+
+// A story step: `command` on `state` must be refused; the state stays.
+void refuses(const WalletState& state, const WalletCommand& command) {
+  INFO("when ", describe(command));
+  WalletRefusal r = refused(decide(state, command));
+  CHECK_FALSE(r.message.empty());
+}
+
+// A redelivery: `command` on `state` yields no events at all.
+void ignores(const WalletState& state, const WalletCommand& command) { accepts(state, command, {}); }
+
+// A wallet holding 50.00.
+Events funded() { return {FundsDeposited{5'000, 5'000}}; }
+
+}  // namespace
+
+// --- deposits.
+
+TEST_CASE("a deposit adds to the balance and records the balance after it") {
+  WalletState s = accepts(WalletState{}, Deposit{5'000}, {FundsDeposited{5'000, 5'000}});
+  CHECK(s.balance_cents == 5'000);
+  CHECK(s.deposited_cents == 5'000);
+  CHECK(s.version == 1);
+
+  s = accepts(s, Deposit{2'500}, {FundsDeposited{2'500, 7'500}});
+  CHECK(s.balance_cents == 7'500);
+  CHECK(s.deposited_cents == 7'500);
+  CHECK(s.version == 2);
+}
+
+TEST_CASE("a deposit after a charge records the balance after both") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  s = accepts(s, Deposit{1'000}, {FundsDeposited{1'000, 3'000}});
+  CHECK(s.balance_cents == 3'000);
+  CHECK(s.deposited_cents == 6'000);
+}
+
+TEST_CASE("a deposit of nothing is refused and leaves the wallet as it was") {
+  refuses(WalletState{}, Deposit{0});
+  refuses(given(funded()), Deposit{0});
+}
+
+TEST_CASE("a deposit of up to kMaxDepositCents is accepted, one cent more is refused") {
+  accepts(WalletState{}, Deposit{kMaxDepositCents}, {FundsDeposited{kMaxDepositCents, kMaxDepositCents}});
+  accepts(WalletState{}, Deposit{1}, {FundsDeposited{1, 1}});
+  refuses(WalletState{}, Deposit{kMaxDepositCents + 1});
+  refuses(given(funded()), Deposit{kMaxDepositCents + 1});
+  refuses(WalletState{}, Deposit{std::numeric_limits<uint64_t>::max()});
+}
+
+TEST_CASE("a deposit that would take the balance past the largest signed 64-bit amount is refused") {
+  constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
+  WalletState nearly_full = given({FundsDeposited{kMax - 10, kMax - 10}});
+  accepts(nearly_full, Deposit{10}, {FundsDeposited{10, kMax}});
+  refuses(nearly_full, Deposit{11});
+  refuses(nearly_full, Deposit{kMaxDepositCents});
+}
+
+// --- charges.
+
+TEST_CASE("a charge within the balance is processed and lowers the balance") {
+  WalletState s = accepts(given(funded()), Charge{"o-1", 3'000}, {WalletCharged{"o-1", 3'000}});
+  CHECK(s.balance_cents == 2'000);
+  CHECK(s.deposited_cents == 5'000);
+  CHECK(s.orders.at("o-1") == WalletState::OrderPayment{Payment::kCharged, 3'000});
+}
+
+TEST_CASE("a charge of exactly the balance is processed and empties the wallet") {
+  WalletState s = accepts(given(funded()), Charge{"o-1", 5'000}, {WalletCharged{"o-1", 5'000}});
+  CHECK(s.balance_cents == 0);
+  CHECK(s.orders.at("o-1").outcome == Payment::kCharged);
+}
+
+TEST_CASE("a charge one cent over the balance is declined for insufficient funds and leaves the balance") {
+  WalletState before = given(funded());
+  WalletState s = accepts(before, Charge{"o-1", 5'001}, {WalletDeclined{"o-1", 5'001, "insufficient_funds"}});
+  CHECK(s.balance_cents == 5'000);
+  CHECK(s.deposited_cents == 5'000);
+  CHECK(s.orders.at("o-1") == WalletState::OrderPayment{Payment::kDeclined, 5'001});
+}
+
+TEST_CASE("a charge on an empty wallet is declined for insufficient funds") {
+  WalletState s = accepts(WalletState{}, Charge{"o-1", 1}, {WalletDeclined{"o-1", 1, "insufficient_funds"}});
+  CHECK(s.balance_cents == 0);
+}
+
+TEST_CASE("charges for different orders are each decided against what is left") {
+  WalletState s = given(funded());
+  s = accepts(s, Charge{"o-1", 3'000}, {WalletCharged{"o-1", 3'000}});
+  s = accepts(s, Charge{"o-2", 3'000}, {WalletDeclined{"o-2", 3'000, "insufficient_funds"}});
+  s = accepts(s, Charge{"o-3", 2'000}, {WalletCharged{"o-3", 2'000}});
+  CHECK(s.balance_cents == 0);
+  CHECK(s.orders.size() == 3);
+}
+
+TEST_CASE("a redelivered charge after it was processed yields no events, whatever the amount") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  ignores(s, Charge{"o-1", 3'000});
+  ignores(s, Charge{"o-1", 1'000});
+  ignores(s, Charge{"o-1", 2'000});
+  ignores(s, Charge{"o-1", 9'999});
+  ignores(s, Charge{"o-1", 0});
+}
+
+TEST_CASE("a redelivered charge after it was declined yields no events, even once the money is there") {
+  WalletState s = given({FundsDeposited{1'000, 1'000}, WalletDeclined{"o-1", 3'000, "insufficient_funds"}});
+  ignores(s, Charge{"o-1", 3'000});
+  ignores(s, Charge{"o-1", 500});
+  s = accepts(s, Deposit{10'000}, {FundsDeposited{10'000, 11'000}});
+  ignores(s, Charge{"o-1", 3'000});
+  CHECK(s.orders.at("o-1").outcome == Payment::kDeclined);
+}
+
+// --- refunds.
+
+TEST_CASE("a refund gives back exactly what the order was charged") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}, WalletCharged{"o-2", 1'500}});
+  s = accepts(s, Refund{"o-1"}, {WalletRefunded{"o-1", 3'000}});
+  CHECK(s.balance_cents == 3'500);
+  CHECK(s.deposited_cents == 5'000);
+  CHECK(s.orders.at("o-1") == WalletState::OrderPayment{Payment::kRefunded, 3'000});
+  CHECK(s.orders.at("o-2") == WalletState::OrderPayment{Payment::kCharged, 1'500});
+}
+
+TEST_CASE("a refund is given only once: a second refund yields no events") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  s = accepts(s, Refund{"o-1"}, {WalletRefunded{"o-1", 3'000}});
+  ignores(s, Refund{"o-1"});
+  CHECK(s.balance_cents == 5'000);
+}
+
+TEST_CASE("a refund for an order never charged yields no events") {
+  ignores(WalletState{}, Refund{"o-1"});
+  ignores(given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-2", 3'000}}), Refund{"o-1"});
+}
+
+TEST_CASE("a refund for an order whose charge was declined yields no events") {
+  WalletState s = given({FundsDeposited{1'000, 1'000}, WalletDeclined{"o-1", 3'000, "insufficient_funds"}});
+  ignores(s, Refund{"o-1"});
+}
+
+TEST_CASE("after a refund a new charge for the same order yields no events: at most one charge per order") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}, WalletRefunded{"o-1", 3'000}});
+  ignores(s, Charge{"o-1", 3'000});
+  ignores(s, Charge{"o-1", 100});
+  ignores(s, Refund{"o-1"});
+  CHECK(s.balance_cents == 5'000);
+}
+
+TEST_CASE("a command that yields no events leaves state and version as they were") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  auto events = accepted(decide(s, Charge{"o-1", 3'000}));
+  CHECK(fold(s, events) == s);
+  CHECK(s.version == 2);
+}
+
+// --- property: money is conserved over any sequence of commands.
+
+TEST_CASE("over a long pseudo-random sequence of commands money is conserved and no order is charged twice") {
+  std::mt19937_64 rng(20240607);
+  constexpr int kOrders = 20;
+  constexpr int kSteps = 4'000;
+  auto pick = [&](uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); };
+  auto order = [&] { return "o-" + std::to_string(pick(0, kOrders - 1)); };
+
+  WalletState s;
+  std::map<std::string, int> charges;  // WalletCharged events seen, per order
+  std::map<std::string, int> refunds;  // WalletRefunded events seen, per order
+  uint64_t model_balance = 0;          // the balance, kept by the test
+  int processed = 0, declined = 0, refunded = 0, refusals = 0;
+
+  for (int step = 0; step < kSteps; ++step) {
+    WalletCommand command;
+    switch (pick(0, 9)) {
+      case 0:
+      case 1:
+      case 2: {  // deposits, mostly small, now and then invalid or huge
+        uint64_t roll = pick(0, 19);
+        command = Deposit{roll == 0 ? 0 : roll == 1 ? kMaxDepositCents + pick(1, 1'000) : roll == 2 ? kMaxDepositCents : pick(1, 10'000)};
+        break;
+      }
+      case 3:
+      case 4:
+      case 5:
+      case 6: {  // charges around the balance, including exactly the balance
+        uint64_t roll = pick(0, 9);
+        uint64_t amount = roll == 0 ? s.balance_cents : roll == 1 ? s.balance_cents + 1 : pick(0, 20'000);
+        command = Charge{order(), amount};
+        break;
+      }
+      default:
+        command = Refund{order()};
+    }
+    INFO("step ", step, ": ", describe(command));
+
+    WalletDecision decision = decide(s, command);
+    if (std::holds_alternative<WalletRefusal>(decision)) {
+      ++refusals;
+      const auto* d = std::get_if<Deposit>(&command);
+      REQUIRE(d != nullptr);  // only deposits are ever refused
+      REQUIRE((d->amount_cents == 0 || d->amount_cents > kMaxDepositCents));
+      continue;
+    }
+    const Events& events = std::get<Events>(decision);
+    REQUIRE(events.size() <= 1);
+    for (const auto& e : events) {
+      std::visit(Overloaded{
+                     [&](const FundsDeposited& ev) {
+                       model_balance += ev.amount_cents;
+                       REQUIRE(ev.balance_cents == model_balance);
+                     },
+                     [&](const WalletCharged& ev) {
+                       REQUIRE(ev.amount_cents <= model_balance);
+                       model_balance -= ev.amount_cents;
+                       ++charges[ev.order_id];
+                       ++processed;
+                     },
+                     [&](const WalletDeclined& ev) {
+                       REQUIRE(ev.amount_cents > model_balance);
+                       REQUIRE(ev.reason == "insufficient_funds");
+                       ++declined;
+                     },
+                     [&](const WalletRefunded& ev) {
+                       model_balance += ev.amount_cents;
+                       ++refunds[ev.order_id];
+                       ++refunded;
+                     },
+                 },
+                 e);
+      s = evolve(std::move(s), e);
+    }
+
+    // Money is conserved: what came in is in the wallet or held by an order.
+    uint64_t held = 0;
+    for (const auto& [id, p] : s.orders) {
+      if (p.outcome == Payment::kCharged) held += p.amount_cents;
+    }
+    REQUIRE(s.deposited_cents == s.balance_cents + held);
+    REQUIRE(s.balance_cents == model_balance);
+    // The balance never goes negative, i.e. never wraps around.
+    REQUIRE(s.balance_cents <= s.deposited_cents);
+    REQUIRE(s.balance_cents <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+    // Each order is charged at most once, and refunded at most once after it.
+    for (const auto& [id, n] : charges) REQUIRE(n <= 1);
+    for (const auto& [id, n] : refunds) {
+      REQUIRE(n <= 1);
+      REQUIRE(charges[id] == 1);
+    }
+  }
+
+  // The sequence really went through every road.
+  CHECK(processed > 0);
+  CHECK(declined > 0);
+  CHECK(refunded > 0);
+  CHECK(refusals > 0);
+}
