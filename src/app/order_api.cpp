@@ -269,7 +269,7 @@ void OrderApi::run(std::shared_ptr<Command> command) {
 
 void OrderApi::run_claimed(std::shared_ptr<Command> command) {
   write::OrderCommandRequest request;
-  request.order_id = command->order_id;
+  request.id = command->order_id;
   request.command = command->command;
   request.expected_version = command->if_match;
   request.correlation_id = ids_.next();
@@ -284,11 +284,11 @@ void OrderApi::run_claimed(std::shared_ptr<Command> command) {
     };
   }
   orders_.execute(std::move(request),
-                  [this, command](write::CommandOutcome outcome) { finish(command, std::move(outcome)); });
+                  [this, command](const write::OrderOutcome& outcome) { finish(command, outcome); });
 }
 
-void OrderApi::finish(std::shared_ptr<Command> command, write::CommandOutcome outcome) {
-  if (auto* done = std::get_if<write::Executed>(&outcome)) {
+void OrderApi::finish(std::shared_ptr<Command> command, const write::OrderOutcome& outcome) {
+  if (auto* done = std::get_if<write::Executed<write::OrderDecider>>(&outcome)) {
     Response r = command->executed(done->state, done->append);
     if (command->idempotency_key) idempotency_.release(*command->idempotency_key);
     return command->respond(std::move(r));

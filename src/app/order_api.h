@@ -34,7 +34,7 @@ class OrderApi {
   void deliver(http::Request request, std::string order_id, http::Responder respond);
   void run(std::shared_ptr<Command> command);
   void run_claimed(std::shared_ptr<Command> command);
-  void finish(std::shared_ptr<Command> command, write::CommandOutcome outcome);
+  void finish(std::shared_ptr<Command> command, const write::OrderOutcome& outcome);
 
   void order_events(std::string order_id, http::Responder respond);
   void order_state(http::Request request, std::string order_id, http::Responder respond);

@@ -1,0 +1,169 @@
+// CommandPipeline<D>: the one command pipeline for every aggregate.
+//
+//   load the aggregate's stream and fold it with evolve -> decide -> append
+//   with the version the load saw -> on a conflict with another writer, start
+//   over (a bounded number of times) -> answer
+//
+// A Decider D names its types and functions:
+//   State, Event, Command, Refusal
+//   static std::string stream(std::string_view id);
+//   static std::variant<std::vector<Event>, Refusal> decide(const State&, const Command&);
+//   static State evolve(State, const Event&);
+//   static events::NewEvent encode(std::string_view id, const Event&, Uuid event_id, Uuid correlation_id);
+//   static Result<Event> decode(const events::RecordedEvent&);
+//   static bool creates(const Command&);  // decided against "nothing yet", expecting no stream
+//   static uint64_t version(const State&);
+//
+// Loading and deciding run on the WorkQueue (a creating command, which needs
+// no load, runs on the caller's thread: the log's no-stream check proves the
+// aggregate is new, and only a conflict loads it). The append is
+// group-committed and answered from its completion, so no caller thread
+// waits on the disk. Thread-safe: executions may run concurrently.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/event_log.h"
+#include "write/work_queue.h"
+
+namespace ordersd::write {
+
+template <typename D>
+struct CommandRequest {
+  std::string id;  // of the aggregate
+  typename D::Command command;
+  // The version the caller last saw (If-Match): refused with
+  // PreconditionFailed when the aggregate is at another one.
+  std::optional<uint64_t> expected_version;
+  // When set, event ids derive from it, so re-executing the same request
+  // appends nothing new (the log recognises the ids).
+  std::optional<std::string> id_seed;
+  Uuid correlation_id;
+  // Writes that commit atomically with the events, given the state after the
+  // command and where its events landed (see AppendRequest::side_writes_for).
+  std::function<void(const typename D::State& after, const events::AppendResult&, events::SideWrites&)> side_writes;
+};
+
+template <typename D>
+struct Executed {
+  typename D::State state;   // after the command
+  events::AppendResult append;  // positions and version; none when nothing was decided
+  bool decided_nothing = false; // the command was already done: no events, nothing appended
+};
+
+struct PreconditionFailed {
+  uint64_t current_version;
+};
+
+template <typename D>
+using Outcome = std::variant<Executed<D>, typename D::Refusal, PreconditionFailed, Status>;
+
+template <typename D>
+class CommandPipeline {
+ public:
+  static constexpr int kMaxAttempts = 8;
+
+  // `log` and `work` must outlive the pipeline. `ids` makes event ids.
+  CommandPipeline(events::EventLog& log, WorkQueue& work, UuidGenerator& ids) : log_(log), work_(work), ids_(ids) {}
+
+  // The aggregate folded up to `up_to_version` (all of it by default). Reads
+  // the disk: call it from the WorkQueue, not from an I/O thread.
+  Result<typename D::State> load(std::string_view id, uint64_t up_to_version = UINT64_MAX) const {
+    constexpr uint64_t kPage = 512;
+    typename D::State state{};
+    std::string stream = D::stream(id);
+    for (uint64_t next = 1; next <= up_to_version;) {
+      size_t want = static_cast<size_t>(std::min(kPage, up_to_version - next + 1));
+      auto page = log_.read_stream(stream, next, want);
+      if (!page) return page.status();
+      for (const auto& recorded : *page) {
+        auto event = D::decode(recorded);
+        if (!event) {
+          return Status::corruption("stream " + stream + " holds a " + std::string(recorded.type()) +
+                                        " event at position " + std::to_string(recorded.position()),
+                                    recorded.position());
+        }
+        state = D::evolve(std::move(state), *event);
+      }
+      if (page->size() < want) break;
+      next = page->back().version() + 1;
+    }
+    return state;
+  }
+
+  // Executes asynchronously; `done` runs exactly once, on a WorkQueue thread,
+  // the log's completion thread or (for a creating command the log refuses at
+  // once) the caller's, and must be quick.
+  void execute(CommandRequest<D> request, std::function<void(Outcome<D>)> done) {
+    auto e = std::make_shared<Execution>(Execution{std::move(request), std::move(done), 0});
+    if (D::creates(e->request.command) && !e->request.expected_version) {
+      return decide_and_append(e, typename D::State{});
+    }
+    work_.post([this, e] { attempt(e); });
+  }
+
+ private:
+  struct Execution {
+    CommandRequest<D> request;
+    std::function<void(Outcome<D>)> done;
+    int attempts = 0;
+  };
+
+  void attempt(std::shared_ptr<Execution> e) {
+    auto loaded = load(e->request.id);
+    if (!loaded) return e->done(loaded.status());
+    decide_and_append(std::move(e), *loaded);
+  }
+
+  void decide_and_append(std::shared_ptr<Execution> e, const typename D::State& state) {
+    ++e->attempts;
+    const CommandRequest<D>& req = e->request;
+    uint64_t version = D::version(state);
+    if (req.expected_version && *req.expected_version != version) return e->done(PreconditionFailed{version});
+    auto decision = D::decide(state, req.command);
+    if (auto* refusal = std::get_if<typename D::Refusal>(&decision)) return e->done(std::move(*refusal));
+
+    const auto& decided = std::get<std::vector<typename D::Event>>(decision);
+    if (decided.empty()) return e->done(Executed<D>{state, {}, true});
+    typename D::State after = state;
+    events::StreamAppend part{D::stream(req.id),
+                              version == 0 ? events::ExpectedVersion::no_stream()
+                                           : events::ExpectedVersion::exact(version),
+                              {}};
+    for (size_t i = 0; i < decided.size(); ++i) {
+      after = D::evolve(std::move(after), decided[i]);
+      Uuid id = req.id_seed ? uuid_from_name(*req.id_seed + "/" + std::to_string(i)) : ids_.next();
+      part.events.push_back(D::encode(req.id, decided[i], id, req.correlation_id));
+    }
+    events::AppendRequest append;
+    append.streams.push_back(std::move(part));
+    if (req.side_writes) {
+      append.side_writes_for = [e, after](const events::AppendResult& result, events::SideWrites& writes) {
+        e->request.side_writes(after, result, writes);
+      };
+    }
+    log_.append_async(std::move(append), [this, e, after](Result<events::AppendResult> result) {
+      if (result) return e->done(Executed<D>{after, std::move(result).value(), false});
+      const Status& s = result.status();
+      if (s.code() == Status::Code::kWrongExpectedVersion) {
+        // Another writer moved the aggregate between our load and our append.
+        if (e->request.expected_version) return e->done(PreconditionFailed{s.actual_version()});
+        if (e->attempts < kMaxAttempts) return work_.post([this, e] { attempt(e); });
+      }
+      e->done(s);
+    });
+  }
+
+  events::EventLog& log_;
+  WorkQueue& work_;
+  UuidGenerator& ids_;
+};
+
+}  // namespace ordersd::write
