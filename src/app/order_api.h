@@ -12,6 +12,7 @@
 // route does its disk work on the WorkQueue, never on the I/O thread.
 #pragma once
 
+#include "app/command_runner.h"
 #include "app/idempotency.h"
 #include "events/event_log.h"
 #include "http/router.h"
@@ -28,13 +29,10 @@ class OrderApi {
   void add_routes(http::Router& router);
 
  private:
-  struct Command;
   void place(http::Request request, http::Responder respond);
   void cancel(http::Request request, std::string order_id, http::Responder respond);
   void deliver(http::Request request, std::string order_id, http::Responder respond);
-  void run(std::shared_ptr<Command> command);
-  void run_claimed(std::shared_ptr<Command> command);
-  void finish(std::shared_ptr<Command> command, const write::OrderOutcome& outcome);
+  void run(HttpCommand command, std::string order_id, write::OrderCommand order_command, int success_status);
 
   void order_events(std::string order_id, http::Responder respond);
   void order_state(http::Request request, std::string order_id, http::Responder respond);
@@ -43,8 +41,8 @@ class OrderApi {
   events::EventLog& log_;
   write::OrderService& orders_;
   write::WorkQueue& work_;
-  IdempotencyStore& idempotency_;
   UuidGenerator& ids_;
+  CommandRunner runner_;
 };
 
 }  // namespace ordersd::app
