@@ -177,4 +177,23 @@ Status parse_deliver_order(std::string_view text) {
   return only_fields(*parsed, "the deliver request", {});
 }
 
+namespace {
+// A body that is exactly {"<name>": integer in [min, max]}.
+Result<uint64_t> single_amount(std::string_view text, const char* subject, const char* name, uint64_t min,
+                               uint64_t max) {
+  auto parsed = parse_object(text);
+  if (!parsed) return parsed.status();
+  if (Status s = only_fields(*parsed, subject, {name}); !s) return s;
+  return integer_field(*parsed, name, "", min, max);
+}
+}  // namespace
+
+Result<uint64_t> parse_deposit(std::string_view body) {
+  return single_amount(body, "the deposit", "amount_cents", 1, 1'000'000'000'000);
+}
+
+Result<uint64_t> parse_restock(std::string_view body) {
+  return single_amount(body, "the restock", "quantity", 1, 1'000'000'000);
+}
+
 }  // namespace ordersd::app

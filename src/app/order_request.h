@@ -1,4 +1,4 @@
-// Parsing and validating the JSON bodies of order commands. Pure functions:
+// Parsing and validating the JSON bodies of commands. Pure functions:
 // a malformed body gives kInvalidArgument whose message says what is wrong
 // and where ("items[2].quantity must be an integer from 1 to 10000").
 #pragma once
@@ -21,5 +21,10 @@ Result<write::PlaceOrder> parse_place_order(std::string_view body);
 Result<write::CancelOrder> parse_cancel_order(std::string_view body);
 // The body of POST /orders/{id}/deliver: empty or an empty object.
 Status parse_deliver_order(std::string_view body);
+
+// The body of POST /customers/{id}/deposits: {"amount_cents": 1..10^12}.
+Result<uint64_t> parse_deposit(std::string_view body);
+// The body of POST /inventory/{sku}/restock: {"quantity": 1..10^9}.
+Result<uint64_t> parse_restock(std::string_view body);
 
 }  // namespace ordersd::app

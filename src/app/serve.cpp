@@ -9,9 +9,11 @@
 #include "app/idempotency.h"
 #include "app/metrics.h"
 #include "app/order_api.h"
+#include "app/service_api.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "write/order_service.h"
+#include "write/services.h"
 #include "write/work_queue.h"
 
 namespace ordersd::app {
@@ -72,6 +74,8 @@ int serve(const ServeConfig& config) {
   RandomUuidGenerator ids;
   auto work = std::make_unique<write::WorkQueue>(config.workers);
   auto orders = std::make_unique<write::OrderService>(*log, *work, ids);
+  auto wallets = std::make_unique<write::WalletService>(*log, *work, ids);
+  auto stock = std::make_unique<write::StockService>(*log, *work, ids);
   auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
   idempotency->start_reaper(std::chrono::minutes(1));
   Metrics metrics;
@@ -79,6 +83,9 @@ int serve(const ServeConfig& config) {
   add_operational_routes(router, *log, metrics);
   OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   order_api.add_routes(router);
+  CommandRunner runner(*log, *work, *idempotency, ids);
+  ServiceApi service_api(*wallets, *stock, runner);
+  service_api.add_routes(router);
 
   http::ServerOptions server_options;
   server_options.host = config.host;
@@ -107,6 +114,8 @@ int serve(const ServeConfig& config) {
   log->close();
   work.reset();
   orders.reset();
+  wallets.reset();
+  stock.reset();
   idempotency.reset();
   log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");

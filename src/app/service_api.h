@@ -1,0 +1,31 @@
+// ServiceApi: the HTTP routes of the payment and inventory services.
+//
+//   POST /customers/{id}/deposits   {"amount_cents": 1..10^12}   200 balance
+//   POST /inventory/{sku}/restock   {"quantity": 1..10^9}        200 available
+//
+// Both honour If-Match (the wallet's or sku's version) and Idempotency-Key.
+#pragma once
+
+#include "app/command_runner.h"
+#include "http/router.h"
+#include "write/services.h"
+
+namespace ordersd::app {
+
+class ServiceApi {
+ public:
+  ServiceApi(write::WalletService& wallets, write::StockService& stock, CommandRunner& runner)
+      : wallets_(wallets), stock_(stock), runner_(runner) {}
+
+  void add_routes(http::Router& router);
+
+ private:
+  void deposit(http::Request request, std::string customer_id, http::Responder respond);
+  void restock(http::Request request, std::string sku, http::Responder respond);
+
+  write::WalletService& wallets_;
+  write::StockService& stock_;
+  CommandRunner& runner_;
+};
+
+}  // namespace ordersd::app
