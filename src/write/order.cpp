@@ -1,4 +1,5 @@
 #include "write/order.h"
+#include "write/overloaded.h"
 
 #include <array>
 
@@ -121,12 +122,6 @@ const Transition* find_transition(OrderStatus status, const OrderCommand& comman
   return nullptr;
 }
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "write/order_codec.h"
+#include "write/overloaded.h"
 
 #include <flatbuffers/flatbuffers.h>
 
@@ -16,12 +17,6 @@ using flatbuffers::Offset;
 
 std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 Offset<flatbuffers::Vector<Offset<s::ReservedLine>>> stock_lines(FlatBufferBuilder& fbb,
                                                                   const std::vector<StockLine>& lines) {

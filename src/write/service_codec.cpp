@@ -1,4 +1,5 @@
 #include "write/service_codec.h"
+#include "write/overloaded.h"
 
 #include <flatbuffers/flatbuffers.h>
 
@@ -14,12 +15,6 @@ namespace s = ordersd::schema;
 using events::EventType;
 using flatbuffers::FlatBufferBuilder;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 

@@ -1,15 +1,7 @@
 #include "write/stock.h"
+#include "write/overloaded.h"
 
 namespace ordersd::write {
-
-namespace {
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-}  // namespace
 
 StockDecision decide(const StockState& state, const StockCommand& command) {
   return std::visit(

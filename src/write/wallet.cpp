@@ -1,17 +1,9 @@
 #include "write/wallet.h"
+#include "write/overloaded.h"
 
 #include <limits>
 
 namespace ordersd::write {
-
-namespace {
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-}  // namespace
 
 WalletDecision decide(const WalletState& state, const WalletCommand& command) {
   using Payment = WalletState::Payment;

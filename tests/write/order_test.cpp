@@ -7,6 +7,7 @@
 // The first test cases tell the order's story lines; the table-driven ones
 // below them go through every (status, command) pair of the transition table.
 #include "write/order.h"
+#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -27,12 +28,6 @@ namespace {
 using Events = std::vector<OrderEvent>;
 using S = OrderStatus;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // --- readable failures: events print as "PaymentDeclined{3000, card_declined}".
 

@@ -7,6 +7,7 @@
 // Shipping never refuses: an unserved country is an outcome (ShipmentFailed),
 // and a redelivered command after either outcome yields no events.
 #include "write/shipping.h"
+#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -22,12 +23,6 @@ namespace {
 
 using Events = std::vector<ShipmentEvent>;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // --- readable failures: events print as "ShipmentInitiated{shp-o-1, NL}".
 

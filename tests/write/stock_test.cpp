@@ -7,6 +7,7 @@
 // The story tests come first; a property test at the end drives a long
 // pseudo-random command sequence and checks that units are conserved.
 #include "write/stock.h"
+#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -27,12 +28,6 @@ namespace {
 using Events = std::vector<StockEvent>;
 using Kind = StockRefusal::Kind;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // --- readable failures: events print as "StockReserved{o-1, 3}".
 

@@ -7,6 +7,7 @@
 // The story tests come first; a property test at the end drives a long
 // pseudo-random command sequence and checks that money is conserved.
 #include "write/wallet.h"
+#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -27,12 +28,6 @@ namespace {
 using Events = std::vector<WalletEvent>;
 using Payment = WalletState::Payment;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // --- readable failures: events print as "WalletDeclined{o-1, 3000, insufficient_funds}".
 
