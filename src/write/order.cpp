@@ -122,7 +122,6 @@ const Transition* find_transition(OrderStatus status, const OrderCommand& comman
   return nullptr;
 }
 
-
 }  // namespace
 
 std::string_view status_name(OrderStatus status) {

@@ -17,7 +17,6 @@ using flatbuffers::Offset;
 
 std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
-
 Offset<flatbuffers::Vector<Offset<s::ReservedLine>>> stock_lines(FlatBufferBuilder& fbb,
                                                                   const std::vector<StockLine>& lines) {
   std::vector<Offset<s::ReservedLine>> out;

@@ -15,7 +15,6 @@ namespace s = ordersd::schema;
 using events::EventType;
 using flatbuffers::FlatBufferBuilder;
 
-
 std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
 events::NewEvent finish(FlatBufferBuilder& fbb, EventType type, Uuid id, Uuid correlation_id, Uuid causation_id) {

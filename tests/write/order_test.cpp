@@ -28,7 +28,6 @@ namespace {
 using Events = std::vector<OrderEvent>;
 using S = OrderStatus;
 
-
 // --- readable failures: events print as "PaymentDeclined{3000, card_declined}".
 
 std::string describe(const OrderEvent& event) {

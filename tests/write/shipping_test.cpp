@@ -23,7 +23,6 @@ namespace {
 
 using Events = std::vector<ShipmentEvent>;
 
-
 // --- readable failures: events print as "ShipmentInitiated{shp-o-1, NL}".
 
 std::string describe(const ShipmentEvent& event) {

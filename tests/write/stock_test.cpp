@@ -28,7 +28,6 @@ namespace {
 using Events = std::vector<StockEvent>;
 using Kind = StockRefusal::Kind;
 
-
 // --- readable failures: events print as "StockReserved{o-1, 3}".
 
 std::string describe(const StockEvent& event) {

@@ -28,7 +28,6 @@ namespace {
 using Events = std::vector<WalletEvent>;
 using Payment = WalletState::Payment;
 
-
 // --- readable failures: events print as "WalletDeclined{o-1, 3000, insufficient_funds}".
 
 std::string describe(const WalletEvent& event) {
