@@ -1,0 +1,149 @@
+// A subscription reads the log after its checkpoint, hands batches to its
+// handler and commits what the handler returns together with the checkpoint.
+#include "events/subscription.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "support/sample_events.h"
+#include "support/temp_dir.h"
+
+using namespace ordersd;
+using namespace ordersd::events;
+using namespace std::chrono_literals;
+using ordersd::test::TempDir;
+
+namespace {
+
+std::unique_ptr<EventLog> open_log(const std::string& dir) {
+  auto log = EventLog::open(dir);
+  REQUIRE_MESSAGE(log.is_ok(), log.status().to_string());
+  return std::move(log).value();
+}
+
+void append_placed(EventLog& log, int appends, int per_append) {
+  for (int i = 0; i < appends; ++i) {
+    std::vector<NewEvent> events;
+    for (int j = 0; j < per_append; ++j) events.push_back(test::order_placed("o"));
+    REQUIRE(log.append("orders-" + std::to_string(i % 5), ExpectedVersion::any(), events).is_ok());
+  }
+}
+
+// Records every position it is handed; writes the running count beside the checkpoint.
+struct Recorder {
+  std::mutex mu;
+  std::vector<uint64_t> seen;
+
+  Subscription::Handler handler() {
+    return [this](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+      std::lock_guard lk(mu);
+      for (const auto& e : batch) seen.push_back(e.position());
+      AppendRequest writes;
+      writes.side_writes.put("counts", "seen", std::to_string(seen.size()));
+      return writes;
+    };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a subscription hands every event to its handler once and in order, and commits its writes with its checkpoint") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 40, 25);
+  Recorder recorder;
+  Subscription sub(*log, "recorder", recorder.handler(), 64);
+  append_placed(*log, 10, 3);  // arriving while it runs
+  REQUIRE(sub.wait_for(log->head(), 10s));
+  sub.stop();
+  std::lock_guard lk(recorder.mu);
+  REQUIRE(recorder.seen.size() == 1030);
+  for (size_t i = 0; i < recorder.seen.size(); ++i) CHECK(recorder.seen[i] == i + 1);
+  CHECK(log->checkpoint("recorder").value() == std::optional<uint64_t>(1030));
+  CHECK(log->get("counts", "seen").value() == std::optional<std::string>("1030"));
+  CHECK_FALSE(sub.failure());
+}
+
+TEST_CASE("a subscription started again resumes after its checkpoint") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 3, 10);
+  {
+    Recorder first;
+    Subscription sub(*log, "projector", first.handler());
+    REQUIRE(sub.wait_for(30, 10s));
+  }
+  append_placed(*log, 2, 5);
+  Recorder second;
+  Subscription sub(*log, "projector", second.handler());
+  REQUIRE(sub.wait_for(40, 10s));
+  sub.stop();
+  REQUIRE(second.seen.size() == 10);
+  CHECK(second.seen.front() == 31);
+  CHECK(second.seen.back() == 40);
+}
+
+TEST_CASE("a handler that cannot apply an event stops the subscription as failed before it, naming the position") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 8, 1);
+  std::atomic<int> calls{0};
+  Subscription sub(
+      *log, "picky",
+      [&](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+        ++calls;
+        if (batch.front().position() == 5) {
+          return Status::corruption("cannot apply the event at position 5", 5);
+        }
+        return AppendRequest{};
+      },
+      1);
+  CHECK_FALSE(sub.wait_for(8, 10s));  // returns once it fails
+  auto failure = sub.failure();
+  REQUIRE(failure);
+  CHECK(failure->message().find("position 5") != std::string::npos);
+  CHECK(sub.position() == 4);
+  CHECK(log->checkpoint("picky").value() == std::optional<uint64_t>(4));
+  CHECK(calls == 5);  // it never went past the event it could not apply
+}
+
+TEST_CASE("events a handler appends commit together with its checkpoint, and it reads them back like any other") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 20, 1);
+  std::atomic<int> own_seen{0};
+  Subscription sub(*log, "deriver", [&](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+    AppendRequest writes;
+    std::vector<NewEvent> derived;
+    for (const auto& e : batch) {
+      if (e.stream() == "derived") {
+        ++own_seen;  // its own output: explicitly ignored
+        continue;
+      }
+      derived.push_back(test::order_delivered("o", uuid_from_name("derived/" + std::to_string(e.position()))));
+    }
+    if (!derived.empty()) writes.streams.push_back({"derived", ExpectedVersion::any(), std::move(derived)});
+    return writes;
+  });
+  REQUIRE(sub.wait_for(40, 10s));  // 20 sources and 20 derived
+  REQUIRE(sub.wait_for(log->head(), 10s));
+  sub.stop();
+  CHECK(log->head() == 40);
+  CHECK(log->stream_version("derived").value() == 20);
+  CHECK(own_seen == 20);
+  CHECK(log->checkpoint("deriver").value() == std::optional<uint64_t>(40));
+}
+
+TEST_CASE("a subscription waiting for events stops when asked and commits nothing") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  Recorder recorder;
+  Subscription sub(*log, "idle", recorder.handler());
+  sub.stop();  // wakes its wait on the log through the stop token
+  sub.stop();  // idempotent
+  CHECK(recorder.seen.empty());
+  CHECK(log->checkpoint("idle").value() == std::nullopt);
+  CHECK_FALSE(sub.failure());
+}
