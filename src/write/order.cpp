@@ -1,7 +1,8 @@
 #include "write/order.h"
-#include "write/overloaded.h"
 
 #include <array>
+
+#include "write/overloaded.h"
 
 namespace ordersd::write {
 

@@ -1,10 +1,10 @@
 #include "write/order_codec.h"
-#include "write/overloaded.h"
 
 #include <flatbuffers/flatbuffers.h>
 
 #include "events/event_types.h"
 #include "schema/order_events_generated.h"
+#include "write/overloaded.h"
 
 namespace ordersd::write {
 

@@ -1,4 +1,5 @@
 #include "write/stock.h"
+
 #include "write/overloaded.h"
 
 namespace ordersd::write {

@@ -1,7 +1,8 @@
 #include "write/wallet.h"
-#include "write/overloaded.h"
 
 #include <limits>
+
+#include "write/overloaded.h"
 
 namespace ordersd::write {
 

@@ -7,7 +7,6 @@
 // The first test cases tell the order's story lines; the table-driven ones
 // below them go through every (status, command) pair of the transition table.
 #include "write/order.h"
-#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -20,6 +19,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "support/decider_steps.h"
+#include "write/overloaded.h"
 
 using namespace ordersd::write;
 
@@ -118,34 +120,11 @@ OrderCancelled order_cancelled(std::string reason) { return {std::move(reason)};
 
 // --- given / when / then.
 
-OrderState given(const Events& events) {
-  OrderState state;
-  for (const auto& e : events) state = evolve(std::move(state), e);
-  return state;
-}
+using ordersd::test::accepted;
+using ordersd::test::fold;
+using ordersd::test::refused;
 
-OrderState apply(OrderState state, const Events& events) {
-  for (const auto& e : events) state = evolve(std::move(state), e);
-  return state;
-}
-
-// The events of an accepted command; fails the test on a refusal.
-Events accepted(const Decision& decision) {
-  if (const auto* refusal = std::get_if<Refusal>(&decision)) {
-    FAIL_CHECK("refused: " << refusal->message);
-    return {};
-  }
-  return std::get<Events>(decision);
-}
-
-// The refusal of a refused command; fails the test on acceptance.
-Refusal refused(const Decision& decision) {
-  if (const auto* events = std::get_if<Events>(&decision)) {
-    FAIL_CHECK("accepted: " << doctest::StringMaker<Events>::convert(*events));
-    return {Refusal::Kind::kIllegalTransition, S::kNone, ""};
-  }
-  return std::get<Refusal>(decision);
-}
+OrderState given(const Events& events) { return fold(OrderState{}, events); }
 
 // A story step: `command` on `state` must yield exactly `expected`; returns the
 // state after them.
@@ -153,7 +132,7 @@ OrderState accepts(const OrderState& state, const OrderCommand& command, const E
   INFO("when ", command_name(command), " on a ", status_name(state.status), " order");
   Events events = accepted(decide(state, command));
   CHECK(events == expected);
-  return apply(state, events);
+  return fold(state, events);
 }
 
 // A story step: `command` on `state` must be refused as `kind`; the state stays.
@@ -357,7 +336,7 @@ TEST_CASE("placing an order records who ordered what, where it goes and the tota
   Events events = accepted(decide(state, place_order()));
   // then
   CHECK(events == Events{OrderPlaced{"o-1", "c-1", kItems, kAddress, 3'000}});
-  state = apply(state, events);
+  state = fold(state, events);
   CHECK(state.status == S::kPlaced);
   CHECK(state.version == 1);
   CHECK(state.order_id == "o-1");
@@ -562,7 +541,7 @@ TEST_CASE("a failed step recorded while cancelling changes nothing but the versi
            {history::cancelled_while_paid(), RecordReservationFailed{reservation_failed()}},
            {history::cancelled_while_reserved(), RecordShipmentFailed{shipment_failed()}}}) {
     OrderState before = given(h);
-    OrderState after = apply(before, accepted(decide(before, command)));
+    OrderState after = fold(before, accepted(decide(before, command)));
     OrderState expected = before;
     expected.version += 1;
     CHECK(after == expected);
@@ -621,7 +600,7 @@ TEST_CASE("guard: the cancellation cannot complete while the order is still char
     refuses(given(history::out_of_stock()), CompleteCancellation{"out_of_stock"}, Refusal::Kind::kIllegalTransition);
   }
   SUBCASE("holds stock") {
-    OrderState s = apply(given(history::shipping_unavailable()), {payment_refunded()});
+    OrderState s = fold(given(history::shipping_unavailable()), Events{payment_refunded()});
     REQUIRE_FALSE(s.paid);
     REQUIRE(s.reserved);
     refuses(s, CompleteCancellation{"shipping_unavailable"}, Refusal::Kind::kIllegalTransition);
@@ -666,7 +645,7 @@ TEST_CASE("version counts the events folded into the state") {
   }
   // Events that change nothing else still count.
   OrderState s = given(history::cancelled_while_placed());
-  s = apply(s, {payment_declined(), reservation_failed(), shipment_failed()});
+  s = fold(s, Events{payment_declined(), reservation_failed(), shipment_failed()});
   CHECK(s.version == 5);
   CHECK(s.status == S::kCancelling);
 }
@@ -741,7 +720,7 @@ TEST_CASE("every legal pair: given the history, when the command, then exactly t
     Events events = accepted(decide(state, rule.when));
     CHECK(events == rule.then);
 
-    OrderState next = apply(state, events);
+    OrderState next = fold(state, events);
     CHECK(next.status == rule.next.status);
     CHECK(next.paid == rule.next.paid);
     CHECK(next.reserved == rule.next.reserved);
@@ -828,7 +807,7 @@ std::vector<OrderState> reachable_states() {
     seen.push_back(s);
     for (const auto& c : commands) {
       Decision d = decide(s, c);
-      if (const auto* events = std::get_if<Events>(&d)) frontier.push_back(apply(s, *events));
+      if (const auto* events = std::get_if<Events>(&d)) frontier.push_back(fold(s, *events));
     }
   }
   return seen;

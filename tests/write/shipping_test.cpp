@@ -7,7 +7,6 @@
 // Shipping never refuses: an unserved country is an outcome (ShipmentFailed),
 // and a redelivered command after either outcome yields no events.
 #include "write/shipping.h"
-#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -16,6 +15,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "support/decider_steps.h"
+#include "write/overloaded.h"
 
 using namespace ordersd::write;
 
@@ -62,10 +64,8 @@ namespace {
 
 // --- given / when / then.
 
-ShipmentState fold(ShipmentState state, const Events& events) {
-  for (const auto& e : events) state = evolve(std::move(state), e);
-  return state;
-}
+using ordersd::test::fold;
+
 
 ShipmentState given(const Events& events) { return fold(ShipmentState{}, events); }
 

@@ -7,7 +7,6 @@
 // The story tests come first; a property test at the end drives a long
 // pseudo-random command sequence and checks that units are conserved.
 #include "write/stock.h"
-#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -20,6 +19,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "support/decider_steps.h"
+#include "write/overloaded.h"
 
 using namespace ordersd::write;
 
@@ -77,30 +79,12 @@ namespace {
 
 // --- given / when / then.
 
-StockState fold(StockState state, const Events& events) {
-  for (const auto& e : events) state = evolve(std::move(state), e);
-  return state;
-}
+using ordersd::test::accepted;
+using ordersd::test::fold;
+using ordersd::test::refused;
+
 
 StockState given(const Events& events) { return fold(StockState{}, events); }
-
-// The events of an accepted command; fails the test on a refusal.
-Events accepted(const StockDecision& decision) {
-  if (const auto* refusal = std::get_if<StockRefusal>(&decision)) {
-    FAIL_CHECK("refused: " << refusal->message);
-    return {};
-  }
-  return std::get<Events>(decision);
-}
-
-// The refusal of a refused command; fails the test on acceptance.
-StockRefusal refused(const StockDecision& decision) {
-  if (const auto* events = std::get_if<Events>(&decision)) {
-    FAIL_CHECK("accepted: " << doctest::StringMaker<Events>::convert(*events));
-    return {Kind::kInvalid, 0, ""};
-  }
-  return std::get<StockRefusal>(decision);
-}
 
 // A story step: `command` on `state` must yield exactly `expected`; returns the
 // state after them.

@@ -7,7 +7,6 @@
 // The story tests come first; a property test at the end drives a long
 // pseudo-random command sequence and checks that money is conserved.
 #include "write/wallet.h"
-#include "write/overloaded.h"
 
 #include <doctest/doctest.h>
 
@@ -20,6 +19,9 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "support/decider_steps.h"
+#include "write/overloaded.h"
 
 using namespace ordersd::write;
 
@@ -76,30 +78,12 @@ namespace {
 
 // --- given / when / then.
 
-WalletState fold(WalletState state, const Events& events) {
-  for (const auto& e : events) state = evolve(std::move(state), e);
-  return state;
-}
+using ordersd::test::accepted;
+using ordersd::test::fold;
+using ordersd::test::refused;
+
 
 WalletState given(const Events& events) { return fold(WalletState{}, events); }
-
-// The events of an accepted command; fails the test on a refusal.
-Events accepted(const WalletDecision& decision) {
-  if (const auto* refusal = std::get_if<WalletRefusal>(&decision)) {
-    FAIL_CHECK("refused: " << refusal->message);
-    return {};
-  }
-  return std::get<Events>(decision);
-}
-
-// The refusal of a refused command; fails the test on acceptance.
-WalletRefusal refused(const WalletDecision& decision) {
-  if (const auto* events = std::get_if<Events>(&decision)) {
-    FAIL_CHECK("accepted: " << doctest::StringMaker<Events>::convert(*events));
-    return {""};
-  }
-  return std::get<WalletRefusal>(decision);
-}
 
 // A story step: `command` on `state` must yield exactly `expected`; returns the
 // state after them.
