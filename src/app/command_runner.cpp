@@ -1,28 +1,12 @@
 #include "app/command_runner.h"
 
-#include <charconv>
+#include "http/params.h"
 
 namespace ordersd::app {
 
 using http::Response;
 
 namespace {
-
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  uint64_t v = 0;
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
-// `"3"` -> 3. Other forms (weak tags, lists, *) are not ours to honour.
-std::optional<uint64_t> parse_etag(std::string_view value) {
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  if (value.size() < 3 || value.front() != '"' || value.back() != '"') return std::nullopt;
-  return parse_u64(value.substr(1, value.size() - 2));
-}
 
 bool is_json(const http::Request& r) {
   std::string_view type = r.header("Content-Type");
@@ -47,7 +31,7 @@ std::optional<Response> read_command(http::Request& request, http::Responder& re
     return Response::problem(415, "Unsupported Media Type", "the body must be application/json");
   }
   if (auto match = request.find_header("If-Match")) {
-    out.if_match = parse_etag(*match);
+    out.if_match = http::parse_etag(*match);
     if (!out.if_match) {
       return Response::problem(400, "Bad Request", "If-Match must be a version in quotes, as in the ETag: \"3\"");
     }

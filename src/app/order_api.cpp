@@ -1,11 +1,11 @@
 #include "app/order_api.h"
 
-#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "app/order_request.h"
 #include "events/event_json.h"
+#include "http/params.h"
 #include "write/order_codec.h"
 
 namespace ordersd::app {
@@ -20,40 +20,6 @@ constexpr size_t kMaxEventsPerPage = 1000;
 constexpr size_t kDefaultEventsPerPage = 100;
 
 Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
-
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  uint64_t v = 0;
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
-// "from=1&limit=10" -> {from: 1, limit: 10}; nullopt for an unknown name or
-// a value that is not a non-negative integer.
-Result<std::map<std::string, uint64_t>> parse_numeric_query(std::string_view query,
-                                                            std::initializer_list<const char*> names) {
-  std::map<std::string, uint64_t> out;
-  size_t start = 0;
-  while (start < query.size()) {
-    size_t amp = query.find('&', start);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(start, amp - start);
-    start = amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string name = http::percent_decode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : http::percent_decode(pair.substr(eq + 1));
-    bool known = false;
-    for (const char* n : names) known = known || name == n;
-    if (!known) return Status::invalid_argument("unknown query parameter '" + name + "'");
-    auto number = parse_u64(value);
-    if (!number) return Status::invalid_argument(name + " must be a non-negative integer");
-    if (out.count(name)) return Status::invalid_argument(name + " is given twice");
-    out[name] = *number;
-  }
-  return out;
-}
 
 std::string events_array(const std::vector<events::RecordedEvent>& events) {
   std::string out = "[";
@@ -194,7 +160,7 @@ void OrderApi::order_events(std::string order_id, Responder respond) {
 
 void OrderApi::order_state(Request request, std::string order_id, Responder respond) {
   if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
-  auto query = parse_numeric_query(request.query(), {"version"});
+  auto query = http::parse_numeric_query(request.query(), {"version"});
   if (!query) return respond(bad_request(query.status().message()));
   std::optional<uint64_t> version;
   if (query->count("version")) {
@@ -219,7 +185,7 @@ void OrderApi::order_state(Request request, std::string order_id, Responder resp
 }
 
 void OrderApi::all_events(Request request, Responder respond) {
-  auto query = parse_numeric_query(request.query(), {"from", "limit"});
+  auto query = http::parse_numeric_query(request.query(), {"from", "limit"});
   if (!query) return respond(bad_request(query.status().message()));
   uint64_t from = query->count("from") ? std::max<uint64_t>(query->at("from"), 1) : 1;
   uint64_t limit = query->count("limit") ? query->at("limit") : kDefaultEventsPerPage;

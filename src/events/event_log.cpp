@@ -161,8 +161,7 @@ struct EventLog::Impl {
   std::optional<Status> failure;
 
   // --- stats
-  std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, write_micros{0}, syncs{0},
-      sync_micros{0}, largest_batch{0};
+  std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, largest_batch{0};
   Histogram batch_sizes{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}};
   Histogram fsync_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
 
@@ -240,11 +239,7 @@ struct EventLog::Impl {
     } else if (last > 0 && options.durability == Durability::kFsync) {
       auto start = std::chrono::steady_clock::now();
       rocksdb::Status s = db->SyncWAL();
-      auto micros =
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-      sync_micros.fetch_add(micros, std::memory_order_relaxed);
-      fsync_seconds.observe(static_cast<double>(micros) / 1e6);
-      syncs.fetch_add(1, std::memory_order_relaxed);
+      fsync_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       if (!s.ok()) {
         Status failed = from_rocksdb(s, "syncing the write-ahead log");
         fail_from_now_on(failed);
@@ -432,12 +427,7 @@ struct EventLog::Impl {
       for (Pending& p : batch) out.results.push_back(stage(p.request, wb, overlay, in_batch, position, now));
 
       if (wb.Count() > 0) {
-        auto start = std::chrono::steady_clock::now();
         rocksdb::Status s = db->Write(write_options, &wb);
-        write_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now() - start)
-                                   .count(),
-                               std::memory_order_relaxed);
         if (!s.ok()) {
           Status failed = from_rocksdb(s, "writing a group commit");
           fail_from_now_on(failed);
@@ -741,9 +731,6 @@ EventLogStats EventLog::stats() const {
   s.appends = impl_->appends.load(std::memory_order_relaxed);
   s.events = impl_->events.load(std::memory_order_relaxed);
   s.refused = impl_->refused.load(std::memory_order_relaxed);
-  s.write_micros = impl_->write_micros.load(std::memory_order_relaxed);
-  s.syncs = impl_->syncs.load(std::memory_order_relaxed);
-  s.sync_micros = impl_->sync_micros.load(std::memory_order_relaxed);
   s.largest_batch = impl_->largest_batch.load(std::memory_order_relaxed);
   return s;
 }

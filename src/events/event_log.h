@@ -57,9 +57,6 @@ struct EventLogStats {
   uint64_t appends = 0;          // appends acknowledged (including retries)
   uint64_t events = 0;           // events written
   uint64_t refused = 0;          // appends refused (version, duplicate id)
-  uint64_t write_micros = 0;     // time spent in RocksDB Write (without fsync)
-  uint64_t syncs = 0;            // fsyncs of the write-ahead log
-  uint64_t sync_micros = 0;      // time spent in them
   uint64_t largest_batch = 0;    // most appends in one commit
 };
 
@@ -124,7 +121,8 @@ class EventLog {
   Status write(const SideWrites& writes);
 
   EventLogStats stats() const;
-  // Events per group commit, and seconds per WAL fsync.
+  // Events per group commit, and seconds per WAL fsync (its count is the
+  // number of fsyncs).
   Histogram::Snapshot batch_sizes() const;
   Histogram::Snapshot fsync_seconds() const;
   const std::string& directory() const;

@@ -1,0 +1,48 @@
+#include "http/params.h"
+
+#include <charconv>
+
+#include "http/router.h"
+
+namespace ordersd::http {
+
+std::optional<uint64_t> parse_decimal(std::string_view text) {
+  uint64_t v = 0;
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<uint64_t> parse_etag(std::string_view value) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.size() < 3 || value.front() != '"' || value.back() != '"') return std::nullopt;
+  return parse_decimal(value.substr(1, value.size() - 2));
+}
+
+Result<std::map<std::string, uint64_t>> parse_numeric_query(std::string_view query,
+                                                            std::initializer_list<const char*> names) {
+  std::map<std::string, uint64_t> out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view pair = query.substr(start, amp - start);
+    start = amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string name = percent_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    bool known = false;
+    for (const char* n : names) known = known || name == n;
+    if (!known) return Status::invalid_argument("unknown query parameter '" + name + "'");
+    auto number = parse_decimal(value);
+    if (!number) return Status::invalid_argument(name + " must be a non-negative integer");
+    if (out.count(name)) return Status::invalid_argument(name + " is given twice");
+    out[name] = *number;
+  }
+  return out;
+}
+
+}  // namespace ordersd::http

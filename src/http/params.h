@@ -1,0 +1,28 @@
+// Parsing of the values a request carries in its headers and query string.
+// Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/status.h"
+
+namespace ordersd::http {
+
+// "42" -> 42: decimal digits only, no sign, no spaces, fits in 64 bits.
+std::optional<uint64_t> parse_decimal(std::string_view text);
+
+// `"3"` -> 3, the form of the ETags we send. Weak tags, lists and * are not ours.
+std::optional<uint64_t> parse_etag(std::string_view value);
+
+// "from=1&limit=10" -> {from: 1, limit: 10}, percent-decoded. kInvalidArgument
+// for a name not in `names`, a name given twice, or a value that is not a
+// decimal.
+Result<std::map<std::string, uint64_t>> parse_numeric_query(std::string_view query,
+                                                            std::initializer_list<const char*> names);
+
+}  // namespace ordersd::http
