@@ -7,6 +7,7 @@
 
 #include "write/command_pipeline.h"
 #include "write/order.h"
+#include "write/order_codec.h"
 
 namespace ordersd::write {
 
@@ -16,13 +17,15 @@ struct OrderDecider {
   using Command = OrderCommand;
   using Refusal = write::Refusal;
 
-  static std::string stream(std::string_view order_id);
-  static Decision decide(const OrderState& state, const OrderCommand& command);
-  static OrderState evolve(OrderState state, const OrderEvent& event);
-  static events::NewEvent encode(std::string_view order_id, const OrderEvent& event, Uuid id, Uuid correlation_id);
-  static Result<OrderEvent> decode(const events::RecordedEvent& recorded);
-  static bool creates(const OrderCommand& command) { return std::holds_alternative<PlaceOrder>(command); }
-  static uint64_t version(const OrderState& state) { return state.version; }
+  static std::string stream(std::string_view order_id) { return order_stream(order_id); }
+  static Decision decide(const OrderState& s, const OrderCommand& c) { return write::decide(s, c); }
+  static OrderState evolve(OrderState s, const OrderEvent& e) { return write::evolve(std::move(s), e); }
+  static events::NewEvent encode(std::string_view order_id, const OrderEvent& e, Uuid id, Uuid correlation_id) {
+    return to_new_event(order_id, e, id, correlation_id);
+  }
+  static Result<OrderEvent> decode(const events::RecordedEvent& r) { return order_event_from(r); }
+  static bool creates(const OrderCommand& c) { return std::holds_alternative<PlaceOrder>(c); }
+  static uint64_t version(const OrderState& s) { return s.version; }
 };
 
 using OrderService = CommandPipeline<OrderDecider>;
