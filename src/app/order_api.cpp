@@ -3,7 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "app/order_request.h"
+#include "app/command_bodies.h"
 #include "events/event_json.h"
 #include "http/params.h"
 #include "write/order_codec.h"

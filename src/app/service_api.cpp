@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/order_request.h"
+#include "app/command_bodies.h"
 
 namespace ordersd::app {
 

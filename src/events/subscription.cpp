@@ -63,11 +63,8 @@ void Subscription::run(std::stop_token stop) {
     if (batch->empty()) continue;
     auto writes = handler_(*batch);
     if (!writes) {
-      const Status& s = writes.status();
-      return fail(Status(s.code() == Status::Code::kCorruption ? s : Status::invalid_argument(
-                                                                         "subscription '" + name_ +
-                                                                         "' cannot apply the events from position " +
-                                                                         std::to_string(next) + ": " + s.to_string())));
+      // The handler's own status, which names the event it could not apply.
+      return fail(writes.status());
     }
     uint64_t through = batch->back().position();
     if (Status s = commit(std::move(writes).value(), through); !s) return fail(s);

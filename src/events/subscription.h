@@ -31,7 +31,8 @@ namespace ordersd::events {
 
 class Subscription {
  public:
-  // The writes for a batch; an error Status stops the subscription as failed.
+  // The writes for a batch; an error Status, which should name the position
+  // of the event that could not be applied, stops the subscription as failed.
   using Handler = std::function<Result<AppendRequest>(const std::vector<RecordedEvent>& batch)>;
 
   // Starts reading after `name`'s checkpoint (from the start of the log when

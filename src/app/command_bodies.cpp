@@ -1,4 +1,4 @@
-#include "app/order_request.h"
+#include "app/command_bodies.h"
 
 #include <nlohmann/json.hpp>
 #include <set>

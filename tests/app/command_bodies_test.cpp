@@ -1,7 +1,7 @@
 // Parsing and validation of the JSON bodies of order commands: what is
 // accepted, exactly what comes out, and that every refusal is
 // kInvalidArgument with a message naming the offending field.
-#include "app/order_request.h"
+#include "app/command_bodies.h"
 
 #include <doctest/doctest.h>
 
