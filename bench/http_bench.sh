@@ -53,7 +53,7 @@ measure() {  # name, extra wrk args...
   if grep -q 'Non-2xx\|Socket errors' <<<"$report"; then grep 'Non-2xx\|Socket errors' <<<"$report" >&2; fi
 }
 
-warm=$(wrk -t2 -c"$connections" -d2s "$url/health" >/dev/null)
+wrk -t2 -c"$connections" -d2s "$url/health" >/dev/null  # warm-up, not measured
 health=$(measure health "$url/health")
 orders=$(measure orders -s bench/place_orders.lua "$url/orders")
 
