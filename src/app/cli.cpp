@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <iostream>
 
 #include "app/print_events.h"
@@ -22,6 +23,24 @@ bool parse_listen(const std::string& listen, std::string& host, uint16_t& port) 
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   port = static_cast<uint16_t>(p);
   return true;
+}
+
+// "US,CA" -> {"US", "CA"}: two capital letters each, at least one.
+Result<write::ServedCountries> parse_countries(const std::string& list) {
+  write::ServedCountries out;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = list.find(',', start);
+    std::string code = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (code.size() != 2 || !std::isupper(static_cast<unsigned char>(code[0])) ||
+        !std::isupper(static_cast<unsigned char>(code[1]))) {
+      return Status::invalid_argument("takes two-letter capital country codes separated by commas, got '" + code +
+                                      "' in '" + list + "'");
+    }
+    out.insert(code);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
 }
 
 constexpr const char* kDurabilityHelp =
@@ -61,6 +80,25 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--durability", durability, kDurabilityHelp)
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "async"}));
+  std::string ship_to = "US,CA,GB,DE,FR,NL,SE,JP,AU";
+  serve_cmd->add_option("--ship-to", ship_to, "comma-separated ISO 3166-1 alpha-2 countries the warehouse ships to")
+      ->capture_default_str();
+  uint64_t step_timeout_ms = 5000;
+  serve_cmd->add_option("--step-timeout", step_timeout_ms,
+                        "milliseconds a saga step waits for its answer before it is requested again; doubled for "
+                        "each retry")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{24} * 3600 * 1000));
+  serve_cmd->add_option("--step-attempts", serve_config.saga.policy.max_attempts,
+                        "attempts per saga step before a forward step is compensated or a compensation is parked "
+                        "as stuck")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 20u));
+  serve_cmd->add_option("--paused", serve_config.paused,
+                        "participants to start held (saga, payment, inventory, shipping): their requests wait in "
+                        "the log until POST /participants/{name}/resume")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"saga", "payment", "inventory", "shipping"}));
 
   PrintEventsConfig events_config;
   std::string stream;
@@ -85,6 +123,13 @@ int run_cli(int argc, char** argv) {
     }
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
     serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
+    serve_config.saga.policy.step_timeout_us = static_cast<int64_t>(step_timeout_ms) * 1000;
+    auto countries = parse_countries(ship_to);
+    if (!countries) {
+      std::cerr << "ordersd serve: --ship-to " << countries.status().message() << "\n";
+      return 2;
+    }
+    serve_config.saga.ship_to = std::move(countries).value();
     return serve(serve_config);
   }
   if (!stream.empty()) events_config.stream = stream;

@@ -170,12 +170,14 @@ Result<write::CancelOrder> parse_cancel_order(std::string_view text) {
   return write::CancelOrder{*reason};
 }
 
-Status parse_deliver_order(std::string_view text) {
+Status parse_empty_body(std::string_view text, const char* subject) {
   if (text.empty()) return Status::ok();
   auto parsed = parse_object(text);
   if (!parsed) return parsed.status();
-  return only_fields(*parsed, "the deliver request", {});
+  return only_fields(*parsed, subject, {});
 }
+
+Status parse_deliver_order(std::string_view text) { return parse_empty_body(text, "the deliver request"); }
 
 namespace {
 // A body that is exactly {"<name>": integer in [min, max]}.

@@ -21,6 +21,9 @@ Result<write::PlaceOrder> parse_place_order(std::string_view body);
 Result<write::CancelOrder> parse_cancel_order(std::string_view body);
 // The body of POST /orders/{id}/deliver: empty or an empty object.
 Status parse_deliver_order(std::string_view body);
+// A body that carries nothing: empty or an empty object. `subject` names the
+// request in the message ("the retry request").
+Status parse_empty_body(std::string_view body, const char* subject);
 
 // The body of POST /customers/{id}/deposits: {"amount_cents": 1..10^12}.
 Result<uint64_t> parse_deposit(std::string_view body);

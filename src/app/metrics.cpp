@@ -39,7 +39,7 @@ void Metrics::record_request(std::string_view route, int status, double seconds)
   it->second.latency->observe(seconds);
 }
 
-std::string Metrics::render(const events::EventLog& log) const {
+std::string Metrics::render(const events::EventLog& log, const write::SagaRuntime& saga) const {
   std::string out;
   out += "# HELP ordersd_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE ordersd_http_requests_total counter\n";
@@ -76,6 +76,37 @@ std::string Metrics::render(const events::EventLog& log) const {
   out += "# HELP ordersd_log_fsync_seconds Time per write-ahead-log fsync.\n";
   out += "# TYPE ordersd_log_fsync_seconds histogram\n";
   histogram(out, "ordersd_log_fsync_seconds", "", log.fsync_seconds());
+
+  write::SagaStats sagas = saga.orchestrator().stats();
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("ordersd_sagas_started_total", "counter", "Sagas started (since this process started).", sagas.started);
+  metric("ordersd_sagas_shipped_total", "counter", "Sagas that ended with the shipment initiated.", sagas.shipped);
+  metric("ordersd_sagas_cancelled_total", "counter", "Sagas that ended with the order cancelled.", sagas.cancelled);
+  metric("ordersd_saga_step_retries_total", "counter", "Step requests sent again after a deadline.", sagas.retries);
+  metric("ordersd_saga_step_timeouts_total", "counter", "Forward steps given up after every attempt.", sagas.timeouts);
+  metric("ordersd_sagas_parked_total", "counter", "Sagas parked as stuck.", sagas.parked);
+  metric("ordersd_sagas_running", "gauge", "Sagas waiting for a step's answer.", sagas.running);
+  metric("ordersd_sagas_stuck", "gauge", "Sagas whose compensation gave up; POST /sagas/{id}/retry.", sagas.stuck);
+  out += "# HELP ordersd_saga_completion_seconds Time from an order's placement to its shipment.\n";
+  out += "# TYPE ordersd_saga_completion_seconds histogram\n";
+  histogram(out, "ordersd_saga_completion_seconds", "", saga.orchestrator().completion_seconds());
+  out += "# HELP ordersd_participant_lag_events Events in the log a participant has not handled yet.\n";
+  out += "# TYPE ordersd_participant_lag_events gauge\n";
+  uint64_t head = log.head();
+  for (const write::Participant* p : saga.participants()) {
+    uint64_t at = p->position();
+    out += "ordersd_participant_lag_events{participant=\"" + p->name() + "\"} " +
+           std::to_string(head > at ? head - at : 0) + "\n";
+  }
+  out += "# HELP ordersd_participant_up 1 while a participant reads the log, 0 when paused or failed.\n";
+  out += "# TYPE ordersd_participant_up gauge\n";
+  for (const write::Participant* p : saga.participants()) {
+    bool up = !p->paused() && !p->failure();
+    out += "ordersd_participant_up{participant=\"" + p->name() + "\"} " + (up ? "1" : "0") + std::string("\n");
+  }
   return out;
 }
 

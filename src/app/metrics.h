@@ -11,14 +11,16 @@
 
 #include "events/event_log.h"
 #include "events/histogram.h"
+#include "write/saga_runtime.h"
 
 namespace ordersd::app {
 
 class Metrics {
  public:
   void record_request(std::string_view route, int status, double seconds);
-  // Requests, latency, and the log's head, batch sizes and fsync latency.
-  std::string render(const events::EventLog& log) const;
+  // Requests, latency, the log's head, batch sizes and fsync latency, and
+  // the saga's counts and its readers' positions.
+  std::string render(const events::EventLog& log, const write::SagaRuntime& saga) const;
 
  private:
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 #include "app/idempotency.h"
 #include "app/metrics.h"
 #include "app/order_api.h"
+#include "app/saga_api.h"
 #include "app/service_api.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -20,7 +21,8 @@ namespace ordersd::app {
 
 namespace {
 
-void add_operational_routes(http::Router& router, const events::EventLog& log, const Metrics& metrics) {
+void add_operational_routes(http::Router& router, const events::EventLog& log, const Metrics& metrics,
+                            const write::SagaRuntime& saga) {
   router.add("GET", "/health", [&log](http::Request, http::Router::Params, http::Responder respond) {
     nlohmann::ordered_json j;
     j["status"] = "ok";
@@ -28,9 +30,9 @@ void add_operational_routes(http::Router& router, const events::EventLog& log, c
     j["head"] = log.head();
     respond(http::Response::json(200, j.dump()));
   });
-  router.add("GET", "/metrics", [&log, &metrics](http::Request, http::Router::Params, http::Responder respond) {
+  router.add("GET", "/metrics", [&log, &metrics, &saga](http::Request, http::Router::Params, http::Responder respond) {
     http::Response r;
-    r.body = metrics.render(log);
+    r.body = metrics.render(log, saga);
     r.set_header("Content-Type", "text/plain; version=0.0.4");
     respond(std::move(r));
   });
@@ -78,14 +80,22 @@ int serve(const ServeConfig& config) {
   auto stock = std::make_unique<write::StockService>(*log, *work, ids);
   auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
   idempotency->start_reaper(std::chrono::minutes(1));
+  auto saga = write::SagaRuntime::open(*log, config.saga);
+  if (!saga) {
+    std::fprintf(stderr, "ordersd: %s\n", saga.status().to_string().c_str());
+    return 1;
+  }
+  (*saga)->start(config.paused);
   Metrics metrics;
   http::Router router;
-  add_operational_routes(router, *log, metrics);
+  add_operational_routes(router, *log, metrics, **saga);
   OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   order_api.add_routes(router);
   CommandRunner runner(*log, *work, *idempotency, ids);
-  ServiceApi service_api(*wallets, *stock, runner);
+  ServiceApi service_api(*wallets, *stock, runner, *work);
   service_api.add_routes(router);
+  SagaApi saga_api(*log, **saga, *work, ids);
+  saga_api.add_routes(router);
 
   http::ServerOptions server_options;
   server_options.host = config.host;
@@ -111,11 +121,13 @@ int serve(const ServeConfig& config) {
   // and refuses the rest; the work queue runs out; then tear down.
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
+  (*saga)->stop();    // each reader finishes the batch in hand
   log->close();
   work.reset();
   orders.reset();
   wallets.reset();
   stock.reset();
+  saga->reset();
   idempotency.reset();
   log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");

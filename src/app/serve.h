@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "events/event_log.h"
+#include "write/saga_runtime.h"
 
 namespace ordersd::app {
 
@@ -19,6 +21,8 @@ struct ServeConfig {
   unsigned workers = 2;  // threads that read the log and decide commands
   std::chrono::seconds idempotency_ttl{24 * 3600};
   events::Durability durability = events::Durability::kFsync;
+  write::SagaConfig saga;  // step deadlines and attempts, --ship-to
+  std::vector<std::string> paused;  // participants started held (--paused)
 };
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints

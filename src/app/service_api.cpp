@@ -26,6 +26,53 @@ void ServiceApi::add_routes(http::Router& router) {
   router.add("POST", "/inventory/{sku}/restock", [this](Request r, http::Router::Params p, Responder respond) {
     restock(std::move(r), std::move(p[0]), std::move(respond));
   });
+  router.add("GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
+    get_wallet(std::move(p[0]), std::move(respond));
+  });
+  router.add("GET", "/inventory/{sku}", [this](Request, http::Router::Params p, Responder respond) {
+    get_stock(std::move(p[0]), std::move(respond));
+  });
+}
+
+void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
+  if (!valid_id(customer_id)) {
+    return respond(Response::problem(400, "Bad Request", "a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  work_.post([this, customer_id = std::move(customer_id), respond = std::move(respond)] {
+    auto wallet = wallets_.load(customer_id);
+    if (!wallet) return respond(server_error(wallet.status()));
+    if (wallet->version == 0) return respond(Response::problem(404, "Not Found", "no wallet for customer " + customer_id));
+    uint64_t charged = 0;
+    for (const auto& [order, payment] : wallet->orders) {
+      if (payment.outcome == write::WalletState::Payment::kCharged) charged += payment.amount_cents;
+    }
+    nlohmann::ordered_json j;
+    j["customer_id"] = customer_id;
+    j["balance_cents"] = wallet->balance_cents;
+    j["deposited_cents"] = wallet->deposited_cents;
+    j["charged_cents"] = charged;  // charges not refunded
+    j["version"] = wallet->version;
+    respond(with_version(Response::json(200, j.dump()), wallet->version));
+  });
+}
+
+void ServiceApi::get_stock(std::string sku, Responder respond) {
+  if (!valid_id(sku)) {
+    return respond(Response::problem(400, "Bad Request", "a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  work_.post([this, sku = std::move(sku), respond = std::move(respond)] {
+    auto stock = stock_.load(sku);
+    if (!stock) return respond(server_error(stock.status()));
+    if (stock->version == 0) return respond(Response::problem(404, "Not Found", "no stock of sku " + sku));
+    nlohmann::ordered_json j;
+    j["sku"] = sku;
+    j["restocked"] = stock->restocked;
+    j["available"] = stock->available;
+    j["reserved"] = stock->reserved;
+    j["shipped"] = stock->shipped;
+    j["version"] = stock->version;
+    respond(with_version(Response::json(200, j.dump()), stock->version));
+  });
 }
 
 void ServiceApi::deposit(Request request, std::string customer_id, Responder respond) {

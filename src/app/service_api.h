@@ -2,8 +2,10 @@
 //
 //   POST /customers/{id}/deposits   {"amount_cents": 1..10^12}   200 balance
 //   POST /inventory/{sku}/restock   {"quantity": 1..10^9}        200 available
+//   GET  /customers/{id}/wallet     balance, deposits, charges not refunded
+//   GET  /inventory/{sku}           restocked, available, reserved, shipped
 //
-// Both honour If-Match (the wallet's or sku's version) and Idempotency-Key.
+// The commands honour If-Match (the wallet's or sku's version) and Idempotency-Key.
 #pragma once
 
 #include "app/command_runner.h"
@@ -14,18 +16,21 @@ namespace ordersd::app {
 
 class ServiceApi {
  public:
-  ServiceApi(write::WalletService& wallets, write::StockService& stock, CommandRunner& runner)
-      : wallets_(wallets), stock_(stock), runner_(runner) {}
+  ServiceApi(write::WalletService& wallets, write::StockService& stock, CommandRunner& runner, write::WorkQueue& work)
+      : wallets_(wallets), stock_(stock), runner_(runner), work_(work) {}
 
   void add_routes(http::Router& router);
 
  private:
   void deposit(http::Request request, std::string customer_id, http::Responder respond);
   void restock(http::Request request, std::string sku, http::Responder respond);
+  void get_wallet(std::string customer_id, http::Responder respond);
+  void get_stock(std::string sku, http::Responder respond);
 
   write::WalletService& wallets_;
   write::StockService& stock_;
   CommandRunner& runner_;
+  write::WorkQueue& work_;
 };
 
 }  // namespace ordersd::app

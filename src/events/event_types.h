@@ -30,6 +30,17 @@ enum class EventType : uint8_t {
   kStockReserved,
   kStockReleased,
   kStockShipped,
+  kSagaChargeRequested,
+  kSagaRefundRequested,
+  kSagaReservationRequested,
+  kSagaReleaseRequested,
+  kSagaShipmentRequested,
+  kSagaShipmentCancelRequested,
+  kSagaStockShipRequested,
+  kSagaCancelNoted,
+  kSagaStuck,
+  kSagaCompleted,
+  kSagaRetryRequested,
 };
 
 struct EventTypeInfo {

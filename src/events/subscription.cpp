@@ -2,14 +2,21 @@
 
 namespace ordersd::events {
 
-Subscription::Subscription(EventLog& log, std::string name, Handler handler, size_t batch_size)
-    : log_(log), name_(std::move(name)), handler_(std::move(handler)), batch_size_(std::max<size_t>(batch_size, 1)) {
+namespace {
+constexpr int kMaxConflictRetries = 16;
+constexpr auto kLazyCheckpointEvery = std::chrono::seconds(1);
+}  // namespace
+
+Subscription::Subscription(EventLog& log, std::string name, Handler handler, Options options)
+    : log_(log), name_(std::move(name)), handler_(std::move(handler)), options_(std::move(options)) {
   auto saved = log_.checkpoint(name_);
   if (!saved) {
     failure_ = saved.status();
     return;
   }
-  position_ = saved->value_or(0);
+  position_ = checkpointed_ = saved->value_or(0);
+  paused_ = options_.start_paused;
+  checkpointed_at_ = std::chrono::steady_clock::now();
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -20,6 +27,24 @@ void Subscription::stop() {
     thread_.request_stop();
     thread_.join();
   }
+}
+
+void Subscription::pause() {
+  std::lock_guard lk(mu_);
+  paused_ = true;
+}
+
+void Subscription::resume() {
+  {
+    std::lock_guard lk(mu_);
+    paused_ = false;
+  }
+  unpaused_.notify_all();
+}
+
+bool Subscription::paused() const {
+  std::lock_guard lk(mu_);
+  return paused_;
 }
 
 uint64_t Subscription::position() const {
@@ -46,34 +71,75 @@ void Subscription::fail(Status status) {
   progress_.notify_all();
 }
 
-Status Subscription::commit(AppendRequest writes, uint64_t through) {
-  writes.side_writes.set_checkpoint(name_, through);
+void Subscription::wait_while_paused(std::stop_token stop) {
+  std::unique_lock lk(mu_);
+  unpaused_.wait(lk, stop, [&] { return !paused_; });
+}
+
+Status Subscription::commit(AppendRequest writes) {
   if (writes.streams.empty()) return log_.write(writes.side_writes);
-  auto appended = log_.append(std::move(writes));
-  return appended.status();
+  return log_.append(std::move(writes)).status();
+}
+
+Status Subscription::handle(const std::vector<RecordedEvent>& batch, uint64_t through) {
+  for (int attempt = 0;; ++attempt) {
+    auto writes = handler_(batch);
+    // The handler's own status names the event it could not apply.
+    if (!writes) return writes.status();
+    auto now = std::chrono::steady_clock::now();
+    bool writes_nothing = writes->streams.empty() && writes->side_writes.empty();
+    if (writes_nothing && now - checkpointed_at_ < kLazyCheckpointEvery) return Status::ok();
+    if (through > checkpointed_) writes->side_writes.set_checkpoint(name_, through);
+    if (writes->streams.empty() && writes->side_writes.empty()) return Status::ok();
+    Status s = commit(std::move(writes).value());
+    if (s) {
+      checkpointed_ = std::max(checkpointed_, through);
+      checkpointed_at_ = now;
+      if (options_.committed) options_.committed();
+      return s;
+    }
+    if (s.code() != Status::Code::kWrongExpectedVersion || attempt == kMaxConflictRetries) return s;
+    if (options_.conflicted) options_.conflicted();
+  }
 }
 
 void Subscription::run(std::stop_token stop) {
+  using Clock = std::chrono::steady_clock;
   uint64_t next = position() + 1;
+  const std::vector<RecordedEvent> no_events;
   while (!stop.stop_requested()) {
-    // Parked until the log passes `next` (or a second passes, to look at `stop`).
-    if (!log_.wait_for(next, std::chrono::steady_clock::now() + std::chrono::seconds(1), stop)) continue;
-    auto batch = log_.read_all(next, batch_size_);
+    wait_while_paused(stop);
+    if (stop.stop_requested()) break;
+    // Parked until the log passes `next`, the handler's wake-up time, or a
+    // second passes (to look at `stop`, the pause and a lazy checkpoint).
+    auto wake = options_.wake_at ? options_.wake_at() : Clock::time_point::max();
+    auto until = std::min(Clock::now() + std::chrono::seconds(1), wake);
+    if (!log_.wait_for(next, until, stop)) {
+      if (stop.stop_requested()) break;
+      if (Clock::now() >= wake || (next - 1 > checkpointed_ && Clock::now() - checkpointed_at_ >= kLazyCheckpointEvery)) {
+        if (Status s = handle(no_events, next - 1); !s) return fail(s);
+      }
+      continue;
+    }
+    if (paused()) continue;  // paused while it waited
+    auto batch = log_.read_all(next, options_.batch_size);
     if (!batch) return fail(batch.status());
     if (batch->empty()) continue;
-    auto writes = handler_(*batch);
-    if (!writes) {
-      // The handler's own status, which names the event it could not apply.
-      return fail(writes.status());
-    }
     uint64_t through = batch->back().position();
-    if (Status s = commit(std::move(writes).value(), through); !s) return fail(s);
+    if (Status s = handle(*batch, through); !s) return fail(s);
     {
       std::lock_guard lk(mu_);
       position_ = through;
     }
     progress_.notify_all();
     next = through + 1;
+  }
+  // Stopping: a lazy checkpoint is written now, so a restart need not handle
+  // those batches again (handling them again would change nothing).
+  if (next - 1 > checkpointed_) {
+    SideWrites checkpoint;
+    checkpoint.set_checkpoint(name_, next - 1);
+    (void)log_.write(checkpoint);
   }
 }
 

@@ -8,11 +8,20 @@
 // never applies a batch twice or skips one: after a restart it resumes at the
 // first event it had not committed.
 //
+// A batch that leads to no writes moves the checkpoint lazily (at most once a
+// second, or with the next batch that writes): handling such a batch again
+// after a crash changes nothing.
+//
+// When a commit meets another writer (kWrongExpectedVersion: the handler
+// appended at exact versions and someone else appended first), `conflicted`
+// runs and the handler is called again with the same batch, a bounded number
+// of times.
+//
 // States: running -> stopped (stop() or destruction), or running -> failed
 // (the handler refused an event, or a commit failed). A failed subscription
 // keeps its checkpoint before the batch and never skips the event: failure()
-// names the position. Thread-safe; the handler runs on the subscription's
-// thread only.
+// names the position. pause() holds it between batches until resume().
+// Thread-safe; the handler and the hooks run on the subscription's thread only.
 #pragma once
 
 #include <chrono>
@@ -35,9 +44,24 @@ class Subscription {
   // of the event that could not be applied, stops the subscription as failed.
   using Handler = std::function<Result<AppendRequest>(const std::vector<RecordedEvent>& batch)>;
 
+  struct Options {
+    size_t batch_size = 512;
+    // After a batch's writes commit.
+    std::function<void()> committed;
+    // After a commit met another writer, before the handler sees the batch again.
+    std::function<void()> conflicted;
+    // When the handler wants to run even if no event arrives: it is then
+    // called with an empty batch. time_point::max() for never.
+    std::function<std::chrono::steady_clock::time_point()> wake_at;
+    // Starts paused: nothing is handled before resume().
+    bool start_paused = false;
+  };
+
   // Starts reading after `name`'s checkpoint (from the start of the log when
   // it has none). `log` must outlive the subscription.
-  Subscription(EventLog& log, std::string name, Handler handler, size_t batch_size = 512);
+  Subscription(EventLog& log, std::string name, Handler handler, Options options);
+  Subscription(EventLog& log, std::string name, Handler handler, size_t batch_size = 512)
+      : Subscription(log, std::move(name), std::move(handler), Options{batch_size, {}, {}, {}, false}) {}
   ~Subscription();  // stop()s
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
@@ -45,7 +69,15 @@ class Subscription {
   // Stops after the batch in hand, if any; idempotent.
   void stop();
 
-  // The last position committed (0 before the first).
+  // Holds the subscription until resume(): once pause() returns, no batch
+  // begins (the one in hand, if any, completes). Events wait in the log
+  // meanwhile. Idempotent.
+  void pause();
+  void resume();
+  bool paused() const;
+
+  // The last position handled (0 before the first): its writes are
+  // committed; its checkpoint may lag, see above.
   uint64_t position() const;
   // Why the subscription stopped on its own, naming the position; nullopt while healthy.
   std::optional<Status> failure() const;
@@ -55,18 +87,27 @@ class Subscription {
 
  private:
   void run(std::stop_token stop);
-  Status commit(AppendRequest writes, uint64_t through);
+  // Handles `batch` (empty for a wake-up) and commits what it leads to.
+  Status handle(const std::vector<RecordedEvent>& batch, uint64_t through);
+  Status commit(AppendRequest writes);
+  void wait_while_paused(std::stop_token stop);
   void fail(Status status);
 
   EventLog& log_;
   const std::string name_;
   const Handler handler_;
-  const size_t batch_size_;
+  const Options options_;
 
   mutable std::mutex mu_;
   mutable std::condition_variable progress_;
+  mutable std::condition_variable_any unpaused_;
   uint64_t position_ = 0;          // guarded by mu_
+  bool paused_ = false;            // guarded by mu_
   std::optional<Status> failure_;  // guarded by mu_
+
+  // Thread-only: the checkpoint last committed, and when.
+  uint64_t checkpointed_ = 0;
+  std::chrono::steady_clock::time_point checkpointed_at_{};
 
   std::jthread thread_;  // last: starts after everything above is ready
 };

@@ -169,7 +169,18 @@ Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
     case EventType::kStockReserved:
     case EventType::kStockReleased:
     case EventType::kStockShipped:
-      break;  // the services' own events, never in an order's stream
+    case EventType::kSagaChargeRequested:
+    case EventType::kSagaRefundRequested:
+    case EventType::kSagaReservationRequested:
+    case EventType::kSagaReleaseRequested:
+    case EventType::kSagaShipmentRequested:
+    case EventType::kSagaShipmentCancelRequested:
+    case EventType::kSagaStockShipRequested:
+    case EventType::kSagaCancelNoted:
+    case EventType::kSagaStuck:
+    case EventType::kSagaCompleted:
+    case EventType::kSagaRetryRequested:
+      break;  // the services' and the saga's own events, never in an order's stream
   }
   return Status::invalid_argument("not an order event: '" + std::string(recorded.type()) + "'");
 }

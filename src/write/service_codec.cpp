@@ -37,6 +37,7 @@ Status not_ours(const events::RecordedEvent& r, const char* service) {
 std::string wallet_stream(std::string_view customer_id) { return "wallet-" + std::string(customer_id); }
 std::string sku_stream(std::string_view sku) { return "sku-" + std::string(sku); }
 std::string shipment_stream(std::string_view order_id) { return "shipment-" + std::string(order_id); }
+std::string reservation_stream(std::string_view order_id) { return "reservation-" + std::string(order_id); }
 
 events::NewEvent to_new_event(std::string_view customer_id, const WalletEvent& event, Uuid id, Uuid correlation_id,
                               Uuid causation_id) {

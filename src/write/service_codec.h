@@ -18,6 +18,7 @@ namespace ordersd::write {
 std::string wallet_stream(std::string_view customer_id);  // "wallet-" + id
 std::string sku_stream(std::string_view sku);             // "sku-" + sku
 std::string shipment_stream(std::string_view order_id);   // "shipment-" + id
+std::string reservation_stream(std::string_view order_id);  // "reservation-" + id
 
 events::NewEvent to_new_event(std::string_view customer_id, const WalletEvent& event, Uuid id,
                               Uuid correlation_id = {}, Uuid causation_id = {});

@@ -7,13 +7,13 @@ const ServedCountries& default_served_countries() {
   return countries;
 }
 
-std::vector<ShipmentEvent> decide(const ShipmentState& state, const CreateShipment& command,
+std::vector<ShipmentEvent> decide(const ShipmentState& state, const ShipmentCommand& command,
                                   const ServedCountries& served) {
-  if (state.outcome) return {};  // decided before: a redelivery
-  if (!served.count(command.country)) {
-    return {ShipmentFailed{command.country, "shipping_unavailable"}};
-  }
-  return {ShipmentInitiated{"shp-" + command.order_id, command.country}};
+  if (state.outcome) return {};  // decided before: a redelivery, or a cancel that came too late
+  if (std::holds_alternative<CancelShipment>(command)) return {ShipmentFailed{"", "voided"}};
+  const auto& create = std::get<CreateShipment>(command);
+  if (!served.count(create.country)) return {ShipmentFailed{create.country, "shipping_unavailable"}};
+  return {ShipmentInitiated{"shp-" + create.order_id, create.country}};
 }
 
 ShipmentState evolve(ShipmentState s, const ShipmentEvent& event) {

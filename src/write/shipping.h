@@ -4,6 +4,8 @@
 //   create(order, country) -> ShipmentInitiated when the warehouse serves the
 //                             country, else ShipmentFailed("shipping_unavailable");
 //                             nothing if this order's shipment was decided before
+//   cancel(order)          -> ShipmentFailed("", "voided") when nothing was decided
+//                             yet, so a late create does nothing; else nothing
 //
 // The shipment id is derived from the order id, so a redelivered command
 // names the same shipment. Shipping is the saga's last step and has no
@@ -27,6 +29,11 @@ struct CreateShipment {
   std::string country;
 };
 
+struct CancelShipment {
+  std::string order_id;
+};
+using ShipmentCommand = std::variant<CreateShipment, CancelShipment>;
+
 struct ShipmentState {
   uint64_t version = 0;
   std::optional<ShipmentEvent> outcome;
@@ -39,7 +46,7 @@ using ServedCountries = std::set<std::string, std::less<>>;
 // "US,CA,GB,DE,FR,NL,SE,JP,AU".
 const ServedCountries& default_served_countries();
 
-std::vector<ShipmentEvent> decide(const ShipmentState& state, const CreateShipment& command,
+std::vector<ShipmentEvent> decide(const ShipmentState& state, const ShipmentCommand& command,
                                   const ServedCountries& served);
 ShipmentState evolve(ShipmentState state, const ShipmentEvent& event);
 

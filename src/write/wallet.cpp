@@ -30,9 +30,12 @@ WalletDecision decide(const WalletState& state, const WalletCommand& command) {
           },
           [&](const Refund& c) -> WalletDecision {
             auto it = state.orders.find(c.order_id);
-            if (it == state.orders.end() || it->second.outcome != Payment::kCharged) {
-              return std::vector<WalletEvent>{};  // nothing charged, or refunded already
+            if (it == state.orders.end()) {
+              // Never asked to charge (yet): void the order, so a charge that
+              // arrives late declines instead of taking money no one refunds.
+              return std::vector<WalletEvent>{WalletDeclined{c.order_id, 0, "voided"}};
             }
+            if (it->second.outcome != Payment::kCharged) return std::vector<WalletEvent>{};  // declined or refunded
             return std::vector<WalletEvent>{WalletRefunded{c.order_id, it->second.amount_cents}};
           },
       },

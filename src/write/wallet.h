@@ -6,7 +6,9 @@
 //                                balance is short; nothing if this order was
 //                                already charged or declined
 //   refund(order)             -> PaymentRefunded of what the order was charged;
-//                                nothing if it was never charged or already refunded
+//                                PaymentDeclined("voided") for an order never
+//                                charged nor declined, so a late charge does nothing;
+//                                nothing if it was declined or already refunded
 //
 // Each order is charged at most once and refunded at most once, however often
 // a command is redelivered: decide() answers a repeat with no events, and
@@ -36,7 +38,7 @@ struct WalletCharged {  // stored as payment.processed.v1
 struct WalletDeclined {  // stored as payment.declined.v1
   std::string order_id;
   uint64_t amount_cents = 0;
-  std::string reason;  // "insufficient_funds"
+  std::string reason;  // "insufficient_funds", or "voided" by a refund that came first
   friend bool operator==(const WalletDeclined&, const WalletDeclined&) = default;
 };
 struct WalletRefunded {  // stored as payment.refunded.v1

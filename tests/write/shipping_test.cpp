@@ -95,8 +95,8 @@ TEST_CASE("the shipment id is \"shp-\" followed by the order id, for any order i
 }
 
 TEST_CASE("the same order decided twice from scratch names the same shipment") {
-  Events first = decide(ShipmentState{}, {"o-1", "DE"}, default_served_countries());
-  Events second = decide(ShipmentState{}, {"o-1", "DE"}, default_served_countries());
+  Events first = decide(ShipmentState{}, CreateShipment{"o-1", "DE"}, default_served_countries());
+  Events second = decide(ShipmentState{}, CreateShipment{"o-1", "DE"}, default_served_countries());
   CHECK(first == second);
 }
 
@@ -152,4 +152,16 @@ TEST_CASE("a custom set of served countries is honoured instead of the default")
 
 TEST_CASE("with no served countries every shipment fails as shipping_unavailable") {
   accepts(ShipmentState{}, {"o-1", "US"}, {ShipmentFailed{"US", "shipping_unavailable"}}, ServedCountries{});
+}
+
+TEST_CASE("a cancel before any decision voids the shipment, and a late create then yields no events") {
+  Events voided = decide(ShipmentState{}, CancelShipment{"o-1"}, default_served_countries());
+  CHECK(voided == Events{ShipmentFailed{"", "voided"}});
+  ShipmentState s = given(voided);
+  accepts(s, {"o-1", "NL"}, {});
+}
+
+TEST_CASE("a cancel after the shipment was initiated yields no events: shipping cannot be undone") {
+  ShipmentState s = given({ShipmentInitiated{"shp-o-1", "NL"}});
+  CHECK(decide(s, CancelShipment{"o-1"}, default_served_countries()).empty());
 }

@@ -224,9 +224,18 @@ TEST_CASE("a refund is given only once: a second refund yields no events") {
   CHECK(s.balance_cents == 5'000);
 }
 
-TEST_CASE("a refund for an order never charged yields no events") {
-  ignores(WalletState{}, Refund{"o-1"});
-  ignores(given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-2", 3'000}}), Refund{"o-1"});
+TEST_CASE("a refund for an order never asked to charge voids it: declined as voided, nothing moves") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-2", 3'000}});
+  s = accepts(s, Refund{"o-1"}, {WalletDeclined{"o-1", 0, "voided"}});
+  CHECK(s.balance_cents == 2'000);
+  CHECK(s.orders.at("o-1").outcome == Payment::kDeclined);
+}
+
+TEST_CASE("a charge that arrives after its order was voided yields no events: the money stays") {
+  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletDeclined{"o-1", 0, "voided"}});
+  ignores(s, Charge{"o-1", 3'000});
+  ignores(s, Refund{"o-1"});
+  CHECK(s.balance_cents == 5'000);
 }
 
 TEST_CASE("a refund for an order whose charge was declined yields no events") {
@@ -311,8 +320,14 @@ TEST_CASE("over a long pseudo-random sequence of commands money is conserved and
                        ++processed;
                      },
                      [&](const WalletDeclined& ev) {
-                       REQUIRE(ev.amount_cents > model_balance);
-                       REQUIRE(ev.reason == "insufficient_funds");
+                       if (ev.reason == "voided") {  // a refund before any charge
+                         REQUIRE(std::holds_alternative<Refund>(command));
+                         REQUIRE(ev.amount_cents == 0);
+                         REQUIRE(s.orders.count(ev.order_id) == 0);
+                       } else {
+                         REQUIRE(ev.amount_cents > model_balance);
+                         REQUIRE(ev.reason == "insufficient_funds");
+                       }
                        ++declined;
                      },
                      [&](const WalletRefunded& ev) {

@@ -1,0 +1,108 @@
+// AggregateCache<D>: the states of the aggregates a participant decides on,
+// kept current with the log, and one batch's tentative changes to them.
+//
+// A participant decides a whole batch of requests in memory, then appends
+// every stream it changed in one atomic append, each at the version the batch
+// found it at. get() catches a cached state up with the log first (someone
+// else, an HTTP deposit or restock, may have appended since), so a conflict
+// means a write raced the batch itself: abandon() and decide the batch again.
+//
+// Not thread-safe: one participant thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "events/event_log.h"
+
+namespace ordersd::write {
+
+template <typename D>
+class AggregateCache {
+ public:
+  // `keep`: whether states stay cached between batches (a wallet, a sku), or
+  // are loaded again each time (a per-order stream, read once or twice).
+  AggregateCache(const events::EventLog& log, bool keep) : log_(log), keep_(keep) {}
+
+  // Starts a batch. What a previous batch only read (it wrote nothing, so
+  // nothing was committed) is still current: it joins the cache.
+  void begin() { commit(); }
+
+  // The state of `id` as this batch sees it.
+  Result<typename D::State*> get(const std::string& id) {
+    if (auto it = batch_.find(id); it != batch_.end()) return &it->second.state;
+    typename D::State state{};
+    if (auto cached = cache_.find(id); cached != cache_.end()) state = cached->second;
+    std::string stream = D::stream(id);
+    for (;;) {  // catch up
+      constexpr size_t kPage = 512;
+      auto page = log_.read_stream(stream, D::version(state) + 1, kPage);
+      if (!page) return page.status();
+      for (const auto& recorded : *page) {
+        auto event = D::decode(recorded);
+        if (!event) {
+          return Status::corruption("stream " + stream + " holds a " + std::string(recorded.type()) +
+                                        " event at position " + std::to_string(recorded.position()),
+                                    recorded.position());
+        }
+        state = D::evolve(std::move(state), *event);
+      }
+      if (page->size() < kPage) break;
+    }
+    uint64_t version = D::version(state);
+    auto [it, _] = batch_.emplace(id, Touched{std::move(state), version, std::move(stream), {}});
+    return &it->second.state;
+  }
+
+  // Folds `event`, decided for `id` (got before), into the batch; `stored`
+  // is its encoded form.
+  void add(const std::string& id, const typename D::Event& event, events::NewEvent stored) {
+    Touched& t = batch_.at(id);
+    t.state = D::evolve(std::move(t.state), event);
+    t.events.push_back(std::move(stored));
+  }
+
+  // Adds every stream the batch changed to `request`.
+  void append_to(events::AppendRequest& request) const {
+    for (const auto& [id, t] : batch_) {
+      if (t.events.empty()) continue;
+      request.streams.push_back({t.stream,
+                                 t.start_version == 0 ? events::ExpectedVersion::no_stream()
+                                                      : events::ExpectedVersion::exact(t.start_version),
+                                 t.events});
+    }
+  }
+
+  // The batch committed: its states become the cache.
+  void commit() {
+    if (keep_) {
+      for (auto& [id, t] : batch_) cache_.insert_or_assign(id, std::move(t.state));
+    }
+    batch_.clear();
+  }
+
+  // The batch did not commit: forget it, and what the cache held for the
+  // streams it touched.
+  void abandon() {
+    for (const auto& [id, t] : batch_) cache_.erase(id);
+    batch_.clear();
+  }
+
+  size_t cached() const { return cache_.size(); }
+
+ private:
+  struct Touched {
+    typename D::State state;
+    uint64_t start_version;
+    std::string stream;
+    std::vector<events::NewEvent> events;
+  };
+  const events::EventLog& log_;
+  const bool keep_;
+  std::map<std::string, typename D::State, std::less<>> cache_;
+  std::map<std::string, Touched, std::less<>> batch_;
+};
+
+}  // namespace ordersd::write
