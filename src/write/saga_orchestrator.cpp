@@ -118,8 +118,11 @@ void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input
 
   Uuid correlation = correlations_.count(order_id) ? correlations_[order_id] : Uuid{};
   Uuid causation = cause ? cause->id() : Uuid{};
-  // Ids derive from the saga's version, unique per decision of this saga.
-  std::string seed = "saga/" + order_id + "/" + std::to_string(before.version) + "/";
+  // Ids derive from what caused the decision: the input event (one input may
+  // be decided several times only if it was never committed), or for a
+  // deadline the saga's version, which that decision moves on.
+  std::string seed = "saga/" + order_id + "/" +
+                     (cause ? cause->id().to_string() : "deadline/" + std::to_string(before.version)) + "/";
   SagaState after = before;
   auto& saga_part = stream_part(saga_stream(order_id)).events;
   for (size_t i = 0; i < decision.saga.size(); ++i) {
