@@ -374,6 +374,28 @@ std::vector<Case> bad_requests() {
                    "",
                    false,
                    {400}});
+
+  // --- the saga's operator routes
+  auto plain = [&](std::string name, std::string method, std::string target, std::string body, int status) {
+    cases.push_back({std::move(name), std::move(method), std::move(target), std::move(body), {}, "", false, {status}});
+  };
+  plain("retry with a body that is not empty", "POST", "/sagas/" + kExisting + "/retry", R"({"force": true})", 400);
+  plain("retry with a body that is not JSON", "POST", "/sagas/" + kExisting + "/retry", "now", 400);
+  plain("retry of an order id with a space", "POST", "/sagas/a%20b/retry", "", 400);
+  plain("retry of an order id of 65 characters", "POST", "/sagas/" + std::string(65, 'o') + "/retry", "", 400);
+  plain("retry of a saga that does not exist", "POST", "/sagas/no-such-order/retry", "", 404);
+  plain("a saga of an order id with a slash", "GET", "/sagas/a%2Fb", "", 400);
+  plain("a saga that does not exist", "GET", "/sagas/no-such-order", "", 404);
+  plain("listing sagas without a status", "GET", "/sagas", "", 400);
+  plain("listing running sagas", "GET", "/sagas?status=running", "", 400);
+  plain("listing stuck sagas twice over", "GET", "/sagas?status=stuck&status=stuck", "", 400);
+  plain("pausing a participant that does not exist", "POST", "/participants/billing/pause", "", 404);
+  plain("resuming a participant by a different case", "POST", "/participants/Payment/resume", "", 404);
+  plain("pausing with a body", "POST", "/participants/payment/pause", R"({"for": 5})", 400);
+  plain("a wallet of a customer id with a dot", "GET", "/customers/a.b/wallet", "", 400);
+  plain("a wallet that does not exist", "GET", "/customers/nobody/wallet", "", 404);
+  plain("stock of a sku of 65 characters", "GET", "/inventory/" + std::string(65, 's'), "", 400);
+  plain("stock of a sku never restocked", "GET", "/inventory/never", "", 404);
   return cases;
 }
 

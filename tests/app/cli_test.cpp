@@ -59,6 +59,18 @@ TEST_CASE("bad command lines exit non-zero with a message") {
   auto listen = test::run({kBinary, "serve", "--listen", "nowhere"});
   CHECK(listen.exit_code != 0);
   CHECK(listen.err.find("HOST:PORT") != std::string::npos);
+  for (const char* ship_to : {"nl", "NL,", "NLD", "", "US,,CA"}) {
+    INFO("--ship-to '" << ship_to << "'");
+    auto countries = test::run({kBinary, "serve", "--ship-to", ship_to});
+    CHECK(countries.exit_code == 2);
+    CHECK(countries.err.find("--ship-to") != std::string::npos);
+  }
+  auto paused = test::run({kBinary, "serve", "--paused", "billing"});
+  CHECK(paused.exit_code != 0);
+  CHECK(paused.err.find("billing") != std::string::npos);
+  auto timeout = test::run({kBinary, "serve", "--step-timeout", "0"});
+  CHECK(timeout.exit_code != 0);
+  CHECK(timeout.err.find("step-timeout") != std::string::npos);
 }
 
 TEST_CASE("serve answers /health over HTTP and exits 0 on SIGTERM") {
