@@ -504,6 +504,7 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   std::sort(kill_at.begin(), kill_at.end());
   if (kill_rng() % 2) kill_at.back() = n_orders;
   std::string killer_failure;
+  std::vector<uint64_t> running_after_restart;
   std::thread killer([&] {
     try {
       for (size_t at : kill_at) {
@@ -514,6 +515,10 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
         std::this_thread::sleep_for(std::chrono::microseconds(
             std::uniform_int_distribution<int>(0, 20'000)(kill_rng)));  // the random moment, not a synchronisation
         supervisor.kill_and_restart();
+        // How many sagas the new server reloaded mid-step: evidence that the
+        // kill landed in the middle of the sagas, not between them.
+        Client probe(supervisor);
+        running_after_restart.push_back(metric(probe.call("GET", "/metrics").body, "ordersd_sagas_running"));
       }
     } catch (const std::exception& e) {
       killer_failure = e.what();
@@ -527,6 +532,7 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   const auto placing_done = Clock::now();
   REQUIRE_MESSAGE(killer_failure.empty(), killer_failure << "\n" << supervisor.stderr_logs());
   REQUIRE(supervisor.kills() == static_cast<uint64_t>(n_kills));
+  REQUIRE(running_after_restart.size() == static_cast<size_t>(n_kills));
 
   // --- wait until quiet: every participant caught up with the head, no saga
   // running or stuck, every order final, and the head unchanged meanwhile.
@@ -762,11 +768,14 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   std::string summary;
   for (const auto& [k, n] : outcomes) summary += "\n  " + k + ": " + std::to_string(n);
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-  MESSAGE(n_orders << " orders, " << supervisor.kills() << " SIGKILLs (kill points " << [&] {
-            std::string s;
-            for (size_t at : kill_at) s += (s.empty() ? "" : ",") + std::to_string(at);
-            return s;
-          }() << " orders in), " << wire_retries.load() << " requests retried after a kill, "
+  auto list = [](const auto& values) {
+    std::string s;
+    for (auto v : values) s += (s.empty() ? "" : ",") + std::to_string(v);
+    return s;
+  };
+  MESSAGE(n_orders << " orders, " << n_kills << " SIGKILLs while placing (after " << list(kill_at)
+          << " orders; sagas running just after each restart: " << list(running_after_restart)
+          << ") and one at quiet; " << wire_retries.load() << " requests retried after a kill, "
           << contention_retries.load() << " retried on contention; placing took " << ms(placing_done - test_start)
           << " ms, quiet " << ms(quiet_at - placing_done) << " ms later; log head " << head_at_quiet
           << "; outcomes:" << summary);

@@ -148,3 +148,104 @@ TEST_CASE("a subscription waiting for events stops when asked and commits nothin
   CHECK(log->checkpoint("idle").value() == std::nullopt);
   CHECK_FALSE(sub.failure());
 }
+
+TEST_CASE("batches that write nothing move the checkpoint lazily, and stopping writes it") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 10, 1);
+  Subscription sub(*log, "quiet", [](const std::vector<RecordedEvent>&) -> Result<AppendRequest> {
+    return AppendRequest{};
+  });
+  REQUIRE(sub.wait_for(10, 10s));
+  // Handled, but nothing committed for it yet (the first lazy write is a second away).
+  CHECK(log->checkpoint("quiet").value().value_or(0) < 10);
+  sub.stop();
+  CHECK(log->checkpoint("quiet").value() == std::optional<uint64_t>(10));
+}
+
+TEST_CASE("a paused subscription handles nothing until resumed; one started paused begins held") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 3, 1);
+  Recorder recorder;
+  Subscription::Options options;
+  options.start_paused = true;
+  Subscription sub(*log, "held", recorder.handler(), options);
+  CHECK(sub.paused());
+  // The log moves on while it is held: it sees nothing of it.
+  append_placed(*log, 3, 1);
+  CHECK_FALSE(sub.wait_for(1, 50ms));
+  {
+    std::lock_guard lk(recorder.mu);
+    CHECK(recorder.seen.empty());
+  }
+  sub.resume();
+  REQUIRE(sub.wait_for(6, 10s));
+  sub.pause();
+  append_placed(*log, 2, 1);
+  CHECK_FALSE(sub.wait_for(8, 50ms));
+  CHECK(sub.position() == 6);
+  sub.resume();
+  REQUIRE(sub.wait_for(8, 10s));
+  std::lock_guard lk(recorder.mu);
+  CHECK(recorder.seen == std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8});
+}
+
+TEST_CASE("a commit that meets another writer is decided again from the same batch") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 1, 1);
+  std::atomic<int> calls{0}, conflicts{0}, commits{0};
+  Subscription::Options options;
+  options.conflicted = [&] { ++conflicts; };
+  options.committed = [&] { ++commits; };
+  Subscription sub(
+      *log, "racer",
+      [&](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+        AppendRequest writes;
+        if (batch.empty() || batch.front().stream() == "derived") return writes;
+        uint64_t version = log->stream_version("derived").value();
+        writes.streams.push_back({"derived",
+                                  version == 0 ? ExpectedVersion::no_stream() : ExpectedVersion::exact(version),
+                                  {test::order_placed("mine")}});
+        if (++calls == 1) {
+          // Someone else appends to the stream between this decision and its commit.
+          REQUIRE(log->append("derived", ExpectedVersion::no_stream(), {test::order_placed("theirs")}));
+        }
+        return writes;
+      },
+      options);
+  REQUIRE(sub.wait_for(1, 10s));
+  sub.stop();
+  CHECK(calls == 2);
+  CHECK(conflicts == 1);
+  CHECK(commits >= 1);
+  // Theirs, then mine decided again on top of it.
+  CHECK(log->stream_version("derived").value() == 2);
+  CHECK(sub.failure() == std::nullopt);
+}
+
+TEST_CASE("a handler is woken with an empty batch when the time it asked for passes") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  std::atomic<int> wakeups{0};
+  auto wake = std::chrono::steady_clock::now() + 30ms;
+  Subscription::Options options;
+  options.wake_at = [&] { return wakeups == 0 ? wake : std::chrono::steady_clock::time_point::max(); };
+  Subscription sub(
+      *log, "alarm",
+      [&](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+        AppendRequest writes;
+        if (batch.empty()) {
+          CHECK(std::chrono::steady_clock::now() >= wake);
+          ++wakeups;
+          writes.streams.push_back({"alarms", ExpectedVersion::any(), {test::order_placed("rang")}});
+        }
+        return writes;
+      },
+      options);
+  // Its own append is the first event of the log.
+  REQUIRE(log->wait_for(1, std::chrono::steady_clock::now() + 10s));
+  CHECK(wakeups == 1);
+  CHECK(log->stream_version("alarms").value() == 1);
+}
