@@ -8,7 +8,7 @@ PACKAGES=(
   librocksdb-dev libboost-dev nlohmann-json3-dev
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev libcli11-dev libjemalloc-dev
-  curl
+  curl jq
 )
 # Benchmarks also need wrk: `install-deps.sh --bench`.
 if [ "${1:-}" = "--bench" ]; then

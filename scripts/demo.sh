@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Walks a running server through the saga: deposits and restocks, then five
+# orders that end five different ways, and prints each order's timeline.
+#
+#   scripts/run.sh &          # in another terminal
+#   scripts/demo.sh           # or: ORDERSD_URL=http://127.0.0.1:9000 scripts/demo.sh
+#
+# Order ids carry the time, so the demo can run again against the same server.
+set -euo pipefail
+
+URL="${ORDERSD_URL:-http://127.0.0.1:8080}"
+RUN="$(date +%s)"
+JSON=(-H 'Content-Type: application/json')
+
+command -v jq >/dev/null || { echo "demo.sh needs jq (scripts/install-deps.sh installs it)" >&2; exit 1; }
+curl -sf "$URL/health" >/dev/null || { echo "no ordersd at $URL: start it with scripts/run.sh" >&2; exit 1; }
+
+post() { curl -sf "${JSON[@]}" -X POST "$URL$1" -d "${2:-}"; }
+
+# place ORDER CUSTOMER SKU QUANTITY COUNTRY
+place() {
+  post /orders "$(jq -nc --arg o "$1" --arg c "$2" --arg s "$3" --argjson q "$4" --arg country "$5" \
+    '{order_id: $o, customer_id: $c, items: [{sku: $s, quantity: $q, unit_price_cents: 1250}],
+      shipping_address: {country: $country, city: "Utrecht", line1: "Oudegracht 1", postal_code: "3511"}}')" >/dev/null
+}
+
+status() { curl -sf "$URL/orders/$1/state" | jq -r .status; }
+
+# Polls until the order's status is one of the given ones (10 s at most).
+wait_for() {
+  local order="$1"; shift
+  for _ in $(seq 1 200); do
+    local s; s="$(status "$order")"
+    for want in "$@"; do [ "$s" = "$want" ] && return 0; done
+    sleep 0.05
+  done
+  echo "order $order is still $(status "$order"), expected one of: $*" >&2
+  exit 1
+}
+
+timeline() {
+  echo "$1 ($2)"
+  curl -sf "$URL/orders/$1/events" | jq -r '.events[] |
+    "  \(.version). \(.type)" +
+    (if .payload.reason then "  reason=\(.payload.reason)" else "" end) +
+    (if .payload.amount_cents then "  amount_cents=\(.payload.amount_cents)" else "" end) +
+    (if .payload.shipment_id then "  shipment_id=\(.payload.shipment_id)" else "" end) +
+    (if (.payload.lines // []) != [] then "  lines=\([.payload.lines[] | "\(.sku) x\(.quantity)"] | join(", "))" else "" end) +
+    (if .payload.sku then "  sku=\(.payload.sku) requested=\(.payload.requested) available=\(.payload.available)" else "" end)'
+}
+
+ann="ann-$RUN" bob="bob-$RUN" mug="mug-$RUN" lamp="lamp-$RUN"
+echo "== deposits and restocks"
+post "/customers/$ann/deposits" '{"amount_cents": 100000}' | jq -c '{customer_id, balance_cents}'
+post "/customers/$bob/deposits" '{"amount_cents": 500}' | jq -c '{customer_id, balance_cents}'
+post "/inventory/$mug/restock" '{"quantity": 10}' | jq -c '{sku, available}'
+post "/inventory/$lamp/restock" '{"quantity": 1}' | jq -c '{sku, available}'
+
+ships="ships-$RUN" declined="declined-$RUN" short="out-of-stock-$RUN" far="cannot-ship-$RUN" midway="cancelled-$RUN"
+place "$ships" "$ann" "$mug" 2 NL
+place "$declined" "$bob" "$mug" 1 NL
+place "$short" "$ann" "$lamp" 3 DE
+place "$far" "$ann" "$mug" 1 BR
+
+# Cancelled midway: hold the inventory service, so the saga waits on the
+# reservation; the customer cancels; the inventory service comes back, the
+# reservation is made, and the saga undoes it and the charge.
+post /participants/inventory/pause >/dev/null
+place "$midway" "$ann" "$mug" 1 NL
+wait_for "$midway" payment_processed
+post "/orders/$midway/cancel" '{}' >/dev/null
+post /participants/inventory/resume >/dev/null
+
+for order in "$ships" "$declined" "$short" "$far" "$midway"; do wait_for "$order" shipment_initiated cancelled; done
+echo
+echo "== timelines"
+timeline "$ships" "ships"
+timeline "$declined" "declined: the customer cannot pay"
+timeline "$short" "out of stock"
+timeline "$far" "cannot ship to BR"
+timeline "$midway" "cancelled midway"
+echo
+echo "== afterwards"
+curl -sf "$URL/customers/$ann/wallet" | jq -c '{customer_id, balance_cents, charged_cents}'
+curl -sf "$URL/inventory/$mug" | jq -c '{sku, restocked, available, reserved, shipped}'
