@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "write/fold.h"
 
 namespace ordersd::write {
 
@@ -36,21 +37,7 @@ class AggregateCache {
     typename D::State state{};
     if (auto cached = cache_.find(id); cached != cache_.end()) state = cached->second;
     std::string stream = D::stream(id);
-    for (;;) {  // catch up
-      constexpr size_t kPage = 512;
-      auto page = log_.read_stream(stream, D::version(state) + 1, kPage);
-      if (!page) return page.status();
-      for (const auto& recorded : *page) {
-        auto event = D::decode(recorded);
-        if (!event) {
-          return Status::corruption("stream " + stream + " holds a " + std::string(recorded.type()) +
-                                        " event at position " + std::to_string(recorded.position()),
-                                    recorded.position());
-        }
-        state = D::evolve(std::move(state), *event);
-      }
-      if (page->size() < kPage) break;
-    }
+    if (Status s = fold_stream<D>(log_, stream, state); !s) return s;
     uint64_t version = D::version(state);
     auto [it, _] = batch_.emplace(id, Touched{std::move(state), version, std::move(stream), {}});
     return &it->second.state;

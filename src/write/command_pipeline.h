@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "write/fold.h"
 #include "write/work_queue.h"
 
 namespace ordersd::write {
@@ -76,25 +77,8 @@ class CommandPipeline {
   // The aggregate folded up to `up_to_version` (all of it by default). Reads
   // the disk: call it from the WorkQueue, not from an I/O thread.
   Result<typename D::State> load(std::string_view id, uint64_t up_to_version = UINT64_MAX) const {
-    constexpr uint64_t kPage = 512;
     typename D::State state{};
-    std::string stream = D::stream(id);
-    for (uint64_t next = 1; next <= up_to_version;) {
-      size_t want = static_cast<size_t>(std::min(kPage, up_to_version - next + 1));
-      auto page = log_.read_stream(stream, next, want);
-      if (!page) return page.status();
-      for (const auto& recorded : *page) {
-        auto event = D::decode(recorded);
-        if (!event) {
-          return Status::corruption("stream " + stream + " holds a " + std::string(recorded.type()) +
-                                        " event at position " + std::to_string(recorded.position()),
-                                    recorded.position());
-        }
-        state = D::evolve(std::move(state), *event);
-      }
-      if (page->size() < want) break;
-      next = page->back().version() + 1;
-    }
+    if (Status s = fold_stream<D>(log_, D::stream(id), state, up_to_version); !s) return s;
     return state;
   }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "write/fold.h"
 #include "write/order_codec.h"
 #include "write/saga_codec.h"
 
@@ -36,19 +37,15 @@ Result<std::unique_ptr<SagaOrchestrator>> SagaOrchestrator::open(events::EventLo
 }
 
 Result<SagaState> SagaOrchestrator::load(const events::EventLog& log, std::string_view order_id) {
+  struct SagaDecider {
+    using State = SagaState;
+    static Result<SagaEvent> decode(const events::RecordedEvent& r) { return saga_event_from(r); }
+    static SagaState evolve(SagaState s, const SagaEvent& e) { return write::evolve(std::move(s), e); }
+    static uint64_t version(const SagaState& s) { return s.version; }
+  };
   SagaState state;
-  std::string stream = saga_stream(order_id);
-  for (;;) {
-    constexpr size_t kPage = 256;
-    auto page = log.read_stream(stream, state.version + 1, kPage);
-    if (!page) return page.status();
-    for (const auto& recorded : *page) {
-      auto event = saga_event_from(recorded);
-      if (!event) return Status::corruption(event.status().message(), recorded.position());
-      state = evolve(std::move(state), *event);
-    }
-    if (page->size() < kPage) return state;
-  }
+  if (Status s = fold_stream<SagaDecider>(log, saga_stream(order_id), state); !s) return s;
+  return state;
 }
 
 Status SagaOrchestrator::reload() {

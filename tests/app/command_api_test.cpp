@@ -36,16 +36,8 @@ namespace {
 
 const std::string kBinary = ORDERSD_BINARY;
 
-// The order API on its own: the saga starts paused, so an order stays where
-// the commands put it (the saga's own tests drive it).
-struct Server : ordersd::test::ServerProcess {
-  explicit Server(const std::string& data_dir, std::vector<std::string> args = {})
-      : ServerProcess(data_dir, with_saga_paused(std::move(args))) {}
-  static std::vector<std::string> with_saga_paused(std::vector<std::string> args) {
-    args.insert(args.end(), {"--paused", "saga"});
-    return args;
-  }
-};
+// The order API on its own (the saga's own tests drive the saga).
+using Server = ordersd::test::SagaPausedServer;
 
 uint64_t log_head(uint16_t port) {
   HttpClient client(port);

@@ -29,4 +29,10 @@ int ServerProcess::stop() {
   return process.wait();
 }
 
+SagaPausedServer::SagaPausedServer(const std::string& data_dir, std::vector<std::string> extra_args)
+    : ServerProcess(data_dir, [&] {
+        extra_args.insert(extra_args.end(), {"--paused", "saga"});
+        return extra_args;
+      }()) {}
+
 }  // namespace ordersd::test

@@ -22,4 +22,10 @@ struct ServerProcess {
   int stop();
 };
 
+// A server for the order API on its own: the saga starts paused, so an order
+// stays where the commands put it.
+struct SagaPausedServer : ServerProcess {
+  explicit SagaPausedServer(const std::string& data_dir, std::vector<std::string> extra_args = {});
+};
+
 }  // namespace ordersd::test
