@@ -13,8 +13,8 @@
 //   racing     several orders for the last units of a sku      -> at most restocked/quantity ship, the rest out_of_stock
 //   oos        a line no stock can fill, beside a plentiful one -> cancelled out_of_stock, nothing held
 //   no_ship    country BR (not in the default --ship-to)       -> cancelled shipping_unavailable, refunded, released
-//   cancel     a cancel sent right after placing               -> customer_cancelled, or shipment_initiated if the
-//                                                                 saga got there first
+//   cancel     a cancel sent right after placing, or after the -> customer_cancelled, or shipment_initiated if the
+//              client placed one or two more orders               saga got there first
 //
 // Then one more SIGKILL at quiet: the restarted server must append nothing.
 //
@@ -207,6 +207,7 @@ class Client {
           ++contention_retries;  // the order kept changing under a cancel: the server says retry
           continue;
         }
+        if (r.header("idempotent-replayed") == "true") ++replays;
         return r;
       } catch (const std::exception&) {
         // Killed under the request, or not up yet: the answer is unknown, so
@@ -226,6 +227,7 @@ class Client {
 
   uint64_t wire_retries = 0;
   uint64_t contention_retries = 0;
+  uint64_t replays = 0;  // answers replayed for an Idempotency-Key: the first try had committed
   std::vector<std::string> server_errors;
 
  private:
@@ -265,6 +267,7 @@ struct OrderSpec {
   std::vector<Line> lines;
   std::string country;
   bool cancel = false;
+  int cancel_after = 0;  // the client's placements between this one and its cancel
 
   // What the clients saw.
   int place_status = 0;
@@ -370,7 +373,10 @@ Plan make_plan(uint64_t seed) {
     add(Kind::kOutOfStock, rich(), {{"p-" + std::to_string(pick(0, 5)), pick(1, 3), 250}, {"z-0", 2, 900}}, served());
   }
   for (int i = 0; i < 25; ++i) add(Kind::kNoShipping, rich(), plentiful_lines(2), "BR");
-  for (int i = 0; i < 45; ++i) add(Kind::kCancel, rich(), plentiful_lines(2), served(), true);
+  for (int i = 0; i < 45; ++i) {
+    add(Kind::kCancel, rich(), plentiful_lines(2), served(), true);
+    plan.orders.back().cancel_after = i % 3;  // right away, or once the sagas had a moment to move on
+  }
   return plan;
 }
 
@@ -456,7 +462,7 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   std::atomic<bool> clients_done{false};
   std::mutex progress_mu;
   std::condition_variable progress_cv;
-  std::atomic<uint64_t> wire_retries{0}, contention_retries{0};
+  std::atomic<uint64_t> wire_retries{0}, contention_retries{0}, replays{0};
   std::vector<std::string> server_errors;
 
   std::vector<std::thread> clients;
@@ -464,6 +470,27 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
     clients.emplace_back([&, t] {
       Client client(supervisor);
       try {
+        // Cancels waiting for this many more of the client's placements.
+        std::vector<std::pair<OrderSpec*, int>> cancels;
+        auto send_cancel = [&](OrderSpec& o) {
+          auto c = client.call("POST", "/orders/" + o.id + "/cancel", "{}", {{"Idempotency-Key", "cancel-" + o.id}});
+          o.cancel_status = c.status;
+          if (c.status != 202) o.cancel_detail = c.body;
+          if (c.status != 202 && c.status != 409) {
+            problem("cancelling " + o.id + " answered " + std::to_string(c.status) + ": " + c.body);
+          }
+        };
+        // One more placement for every waiting cancel; send those now due (or all).
+        auto due_cancels = [&](bool all) {
+          for (auto it = cancels.begin(); it != cancels.end();) {
+            if (all || --it->second <= 0) {
+              send_cancel(*it->first);
+              it = cancels.erase(it);
+            } else {
+              ++it;
+            }
+          }
+        };
         for (size_t k = t; k < n_orders; k += kClients) {
           OrderSpec& o = plan.orders[dealt[k]];
           auto r = client.call("POST", "/orders", o.body(), {{"Idempotency-Key", "place-" + o.id}});
@@ -471,22 +498,19 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
           if (r.status != 201 && !(r.status == 409 && r.body.find("already exists") != std::string::npos)) {
             problem("placing " + o.id + " answered " + std::to_string(r.status) + ": " + r.body);
           }
-          if (o.cancel) {
-            auto c = client.call("POST", "/orders/" + o.id + "/cancel", "{}", {{"Idempotency-Key", "cancel-" + o.id}});
-            o.cancel_status = c.status;
-            if (c.status != 202) o.cancel_detail = c.body;
-            if (c.status != 202 && c.status != 409) {
-              problem("cancelling " + o.id + " answered " + std::to_string(c.status) + ": " + c.body);
-            }
-          }
+          due_cancels(false);
+          if (o.cancel && o.cancel_after == 0) send_cancel(o);
+          if (o.cancel && o.cancel_after > 0) cancels.emplace_back(&o, o.cancel_after);
           placed.fetch_add(1);
           progress_cv.notify_all();
         }
+        due_cancels(true);
       } catch (const std::exception& e) {
         problem(std::string("client ") + std::to_string(t) + " gave up: " + e.what());
       }
       wire_retries += client.wire_retries;
       contention_retries += client.contention_retries;
+      replays += client.replays;
       std::lock_guard lock(problems_mu);
       server_errors.insert(server_errors.end(), client.server_errors.begin(), client.server_errors.end());
     });
@@ -567,6 +591,10 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   const auto quiet_at = Clock::now();
 
   if (!quiet) {
+    for (auto it = not_final.begin(); it != not_final.end();) {
+      json state = reader.get_json("/orders/" + *it + "/state");
+      it = is_final(state["status"].get<std::string>()) ? not_final.erase(it) : std::next(it);
+    }
     std::string evidence = "participants: " + participants.dump() + "\nsagas_running " +
                            std::to_string(metric(metrics_text, "ordersd_sagas_running")) + ", sagas_stuck " +
                            std::to_string(metric(metrics_text, "ordersd_sagas_stuck")) + "\n";
@@ -577,7 +605,7 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
                   truncated(reader.call("GET", "/orders/" + id + "/events").body) + "\n  saga " +
                   reader.call("GET", "/sagas/" + id).body + "\n";
     }
-    FAIL(not_final.size() << " orders not final 40 s after the last order was placed\n"
+    FAIL("not quiet 40 s after the last order was placed: " << not_final.size() << " orders not final\n"
                           << evidence << "stuck: " << reader.call("GET", "/sagas?status=stuck").body);
   }
   CHECK_MESSAGE(metric(metrics_text, "ordersd_sagas_stuck") == 0, reader.call("GET", "/sagas?status=stuck").body);
@@ -614,7 +642,10 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
     const std::string status = ob.state["status"].get<std::string>();
     const std::string reason = ob.state.value("cancel_reason", "");
     const bool shipped = status == "shipment_initiated";
-    ++outcomes[std::string(kind_name(o.kind)) + " " + status + (reason.empty() ? "" : " " + reason)];
+    ++outcomes[std::string(kind_name(o.kind)) + " " + status + (reason.empty() ? "" : " " + reason) +
+               (o.kind == Kind::kCancel && status == "cancelled"
+                    ? (ob.count.count("payment.processed") ? " (after the charge)" : " (before the charge)")
+                    : "")];
     auto count = [&](const char* type) {
       auto it = ob.count.find(type);
       return it == ob.count.end() ? 0 : it->second;
@@ -775,7 +806,8 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   };
   MESSAGE(n_orders << " orders, " << n_kills << " SIGKILLs while placing (after " << list(kill_at)
           << " orders; sagas running just after each restart: " << list(running_after_restart)
-          << ") and one at quiet; " << wire_retries.load() << " requests retried after a kill, "
+          << ") and one at quiet; " << wire_retries.load() << " requests retried after a kill (" << replays.load()
+          << " of them answered as replays: the first try had committed), "
           << contention_retries.load() << " retried on contention; placing took " << ms(placing_done - test_start)
           << " ms, quiet " << ms(quiet_at - placing_done) << " ms later; log head " << head_at_quiet
           << "; outcomes:" << summary);
