@@ -242,7 +242,9 @@ SagaState evolve(SagaState s, const SagaEvent& event) {
                    s.deadline_us = e.deadline_us;
                    if (!e.cancel_reason.empty()) s.cancel_reason = e.cancel_reason;
                    if (e.step == SagaStep::kStockShip) {
+                     // Shipped, even if a cancel or a timeout came too late to stop it.
                      s.phase = Phase::kShipped;
+                     s.cancel_reason.clear();
                      s.pending.reset();
                    } else {
                      s.phase = Phase::kRunning;
