@@ -17,7 +17,7 @@ namespace ordersd::events {
 
 class StreamHeads {
  public:
-  explicit StreamHeads(size_t capacity) : capacity_(capacity ? capacity : 1) {}
+  explicit StreamHeads(size_t capacity) : capacity_(capacity ? capacity : 1) { map_.reserve(capacity_); }
 
   std::optional<uint64_t> get(std::string_view stream);
   void put(std::string_view stream, uint64_t version);

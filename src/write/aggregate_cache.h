@@ -35,7 +35,12 @@ class AggregateCache {
   Result<typename D::State*> get(const std::string& id) {
     if (auto it = batch_.find(id); it != batch_.end()) return &it->second.state;
     typename D::State state{};
-    if (auto cached = cache_.find(id); cached != cache_.end()) state = cached->second;
+    if (auto cached = cache_.find(id); cached != cache_.end()) {
+      // Moved, not copied (a wallet's state grows with its orders): commit()
+      // moves it back, abandon() leaves it to be loaded again.
+      state = std::move(cached->second);
+      cache_.erase(cached);
+    }
     std::string stream = D::stream(id);
     if (Status s = fold_stream<D>(log_, stream, state); !s) return s;
     uint64_t version = D::version(state);
@@ -70,12 +75,9 @@ class AggregateCache {
     batch_.clear();
   }
 
-  // The batch did not commit: forget it, and what the cache held for the
+  // The batch did not commit: forget it, and so what the cache held for the
   // streams it touched.
-  void abandon() {
-    for (const auto& [id, t] : batch_) cache_.erase(id);
-    batch_.clear();
-  }
+  void abandon() { batch_.clear(); }
 
   size_t cached() const { return cache_.size(); }
 
