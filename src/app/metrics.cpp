@@ -39,7 +39,8 @@ void Metrics::record_request(std::string_view route, int status, double seconds)
   it->second.latency->observe(seconds);
 }
 
-std::string Metrics::render(const events::EventLog& log, const write::SagaRuntime& saga) const {
+std::string Metrics::render(const events::EventLog& log, const write::SagaRuntime& saga,
+                            const std::vector<read::Projector*>& views) const {
   std::string out;
   out += "# HELP ordersd_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE ordersd_http_requests_total counter\n";
@@ -106,6 +107,17 @@ std::string Metrics::render(const events::EventLog& log, const write::SagaRuntim
   for (const write::Participant* p : saga.participants()) {
     bool up = !p->paused() && !p->failure();
     out += "ordersd_participant_up{participant=\"" + p->name() + "\"} " + (up ? "1" : "0") + std::string("\n");
+  }
+  out += "# HELP ordersd_view_lag_events Events in the log a view has not applied yet.\n";
+  out += "# TYPE ordersd_view_lag_events gauge\n";
+  for (const read::Projector* v : views) {
+    uint64_t at = v->position();
+    out += "ordersd_view_lag_events{view=\"" + v->name() + "\"} " + std::to_string(head > at ? head - at : 0) + "\n";
+  }
+  out += "# HELP ordersd_view_up 1 while a view's projector applies the log, 0 once it failed.\n";
+  out += "# TYPE ordersd_view_up gauge\n";
+  for (const read::Projector* v : views) {
+    out += "ordersd_view_up{view=\"" + v->name() + "\"} " + (v->failure() ? "0" : "1") + std::string("\n");
   }
   return out;
 }

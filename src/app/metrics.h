@@ -8,9 +8,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "events/event_log.h"
 #include "events/histogram.h"
+#include "read/projector.h"
 #include "write/saga_runtime.h"
 
 namespace ordersd::app {
@@ -20,7 +22,8 @@ class Metrics {
   void record_request(std::string_view route, int status, double seconds);
   // Requests, latency, the log's head, batch sizes and fsync latency, and
   // the saga's counts and its readers' positions.
-  std::string render(const events::EventLog& log, const write::SagaRuntime& saga) const;
+  std::string render(const events::EventLog& log, const write::SagaRuntime& saga,
+                     const std::vector<read::Projector*>& views) const;
 
  private:
   mutable std::mutex mu_;

@@ -12,6 +12,9 @@
 #include "app/saga_api.h"
 #include "app/service_api.h"
 #include "http/router.h"
+#include "read/order_view.h"
+#include "read/projector.h"
+#include "read/query_api.h"
 #include "http/server.h"
 #include "write/order_service.h"
 #include "write/services.h"
@@ -22,17 +25,34 @@ namespace ordersd::app {
 namespace {
 
 void add_operational_routes(http::Router& router, const events::EventLog& log, const Metrics& metrics,
-                            const write::SagaRuntime& saga) {
-  router.add("GET", "/health", [&log](http::Request, http::Router::Params, http::Responder respond) {
+                            const write::SagaRuntime& saga, const std::vector<read::Projector*>& views) {
+  router.add("GET", "/health", [&log, views](http::Request, http::Router::Params, http::Responder respond) {
     nlohmann::ordered_json j;
-    j["status"] = "ok";
+    uint64_t head = log.head();
+    bool failed = false;
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const read::Projector* v : views) {
+      nlohmann::ordered_json view;
+      view["name"] = v->name();
+      view["position"] = v->position();
+      view["lag"] = head > v->position() ? head - v->position() : 0;
+      if (auto failure = v->failure()) {
+        view["failure"] = failure->to_string();
+        failed = true;
+      }
+      list.push_back(std::move(view));
+    }
+    // A failed view still serves what it has; the server is degraded, not down.
+    j["status"] = failed ? "degraded" : "ok";
     j["version"] = ORDERSD_VERSION;
-    j["head"] = log.head();
+    j["head"] = head;
+    j["views"] = std::move(list);
     respond(http::Response::json(200, j.dump()));
   });
-  router.add("GET", "/metrics", [&log, &metrics, &saga](http::Request, http::Router::Params, http::Responder respond) {
+  router.add("GET", "/metrics", [&log, &metrics, &saga, views](http::Request, http::Router::Params,
+                                                               http::Responder respond) {
     http::Response r;
-    r.body = metrics.render(log, saga);
+    r.body = metrics.render(log, saga, views);
     r.set_header("Content-Type", "text/plain; version=0.0.4");
     respond(std::move(r));
   });
@@ -86,9 +106,12 @@ int serve(const ServeConfig& config) {
     return 1;
   }
   (*saga)->start(config.paused);
+  auto order_view = std::make_unique<read::Projector>(*log, read::kOrderViewName, read::kOrderViewSpace,
+                                                      read::project_order);
+  order_view->start();
   Metrics metrics;
   http::Router router;
-  add_operational_routes(router, *log, metrics, **saga);
+  add_operational_routes(router, *log, metrics, **saga, {order_view.get()});
   OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   order_api.add_routes(router);
   CommandRunner runner(*log, *work, *idempotency, ids);
@@ -96,6 +119,8 @@ int serve(const ServeConfig& config) {
   service_api.add_routes(router);
   SagaApi saga_api(*log, **saga, *work, ids);
   saga_api.add_routes(router);
+  read::QueryApi query_api(*log, *order_view, [&work](std::function<void()> f) { work->post(std::move(f)); });
+  query_api.add_routes(router);
 
   http::ServerOptions server_options;
   server_options.host = config.host;
@@ -122,12 +147,14 @@ int serve(const ServeConfig& config) {
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
   (*saga)->stop();    // each reader finishes the batch in hand
+  order_view->stop();  // pending read-your-writes waits answer 503
   log->close();
   work.reset();
   orders.reset();
   wallets.reset();
   stock.reset();
   saga->reset();
+  order_view.reset();
   idempotency.reset();
   log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");

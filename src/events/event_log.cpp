@@ -726,12 +726,14 @@ Result<std::optional<std::string>> EventLog::get(std::string_view space, std::st
 }
 
 Status EventLog::scan(std::string_view space, std::string_view prefix,
-                      const std::function<bool(std::string_view, std::string_view)>& visit) const {
+                      const std::function<bool(std::string_view, std::string_view)>& visit,
+                      std::string_view from) const {
   if (auto failed = impl_->sticky_failure()) return *failed;
   std::string start = keys::state_key(space, prefix);
+  std::string seek = from > prefix ? keys::state_key(space, from) : start;
   size_t space_bytes = 1 + space.size();
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->state_cf));
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+  for (it->Seek(seek); it->Valid() && it->key().starts_with(start); it->Next()) {
     if (!visit(view(it->key()).substr(space_bytes), view(it->value()))) break;
   }
   return from_rocksdb(it->status(), "scanning '" + std::string(space) + "'");

@@ -114,9 +114,11 @@ class EventLog {
   Result<std::optional<uint64_t>> checkpoint(std::string_view name) const;
   // A side-written value, or nullopt.
   Result<std::optional<std::string>> get(std::string_view space, std::string_view key) const;
-  // Visits every key of `space` starting with `prefix`, in key order, until `visit` returns false.
+  // Visits every key of `space` starting with `prefix`, in key order, until
+  // `visit` returns false; from the first key >= `from` when that is given.
   Status scan(std::string_view space, std::string_view prefix,
-              const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+              const std::function<bool(std::string_view key, std::string_view value)>& visit,
+              std::string_view from = {}) const;
   // Commits side writes alone, atomically, with the configured durability.
   Status write(const SideWrites& writes);
 

@@ -132,6 +132,7 @@ void Subscription::run(std::stop_token stop) {
       position_ = through;
     }
     progress_.notify_all();
+    if (options_.progressed) options_.progressed(through);
     next = through + 1;
   }
   // Stopping: a lazy checkpoint is written now, so a restart need not handle

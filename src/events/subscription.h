@@ -55,13 +55,16 @@ class Subscription {
     std::function<std::chrono::steady_clock::time_point()> wake_at;
     // Starts paused: nothing is handled before resume().
     bool start_paused = false;
+    // After each batch is handled (and its writes, if any, committed), with
+    // the position now reached.
+    std::function<void(uint64_t)> progressed;
   };
 
   // Starts reading after `name`'s checkpoint (from the start of the log when
   // it has none). `log` must outlive the subscription.
   Subscription(EventLog& log, std::string name, Handler handler, Options options);
   Subscription(EventLog& log, std::string name, Handler handler, size_t batch_size = 512)
-      : Subscription(log, std::move(name), std::move(handler), Options{batch_size, {}, {}, {}, false}) {}
+      : Subscription(log, std::move(name), std::move(handler), Options{batch_size, {}, {}, {}, false, {}}) {}
   ~Subscription();  // stop()s
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;

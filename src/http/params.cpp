@@ -21,9 +21,9 @@ std::optional<uint64_t> parse_etag(std::string_view value) {
   return parse_decimal(value.substr(1, value.size() - 2));
 }
 
-Result<std::map<std::string, uint64_t>> parse_numeric_query(std::string_view query,
-                                                            std::initializer_list<const char*> names) {
-  std::map<std::string, uint64_t> out;
+Result<std::map<std::string, std::string>> parse_query(std::string_view query,
+                                                      std::initializer_list<const char*> names) {
+  std::map<std::string, std::string> out;
   size_t start = 0;
   while (start < query.size()) {
     size_t amp = query.find('&', start);
@@ -37,9 +37,20 @@ Result<std::map<std::string, uint64_t>> parse_numeric_query(std::string_view que
     bool known = false;
     for (const char* n : names) known = known || name == n;
     if (!known) return Status::invalid_argument("unknown query parameter '" + name + "'");
+    if (out.count(name)) return Status::invalid_argument(name + " is given twice");
+    out[name] = std::move(value);
+  }
+  return out;
+}
+
+Result<std::map<std::string, uint64_t>> parse_numeric_query(std::string_view query,
+                                                            std::initializer_list<const char*> names) {
+  auto parsed = parse_query(query, names);
+  if (!parsed) return parsed.status();
+  std::map<std::string, uint64_t> out;
+  for (const auto& [name, value] : *parsed) {
     auto number = parse_decimal(value);
     if (!number) return Status::invalid_argument(name + " must be a non-negative integer");
-    if (out.count(name)) return Status::invalid_argument(name + " is given twice");
     out[name] = *number;
   }
   return out;

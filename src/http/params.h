@@ -19,6 +19,11 @@ std::optional<uint64_t> parse_decimal(std::string_view text);
 // `"3"` -> 3, the form of the ETags we send. Weak tags, lists and * are not ours.
 std::optional<uint64_t> parse_etag(std::string_view value);
 
+// "status=placed&limit=10" -> {status: "placed", limit: "10"}, percent-decoded.
+// kInvalidArgument for a name not in `names` or a name given twice.
+Result<std::map<std::string, std::string>> parse_query(std::string_view query,
+                                                      std::initializer_list<const char*> names);
+
 // "from=1&limit=10" -> {from: 1, limit: 10}, percent-decoded. kInvalidArgument
 // for a name not in `names`, a name given twice, or a value that is not a
 // decimal.

@@ -1,0 +1,115 @@
+#include "read/projector.h"
+
+#include <vector>
+
+namespace ordersd::read {
+
+Result<std::optional<std::string>> ViewBatch::get(const std::string& key) {
+  if (auto it = overlay_.find(key); it != overlay_.end()) return it->second;
+  return log_.get(space_, key);
+}
+
+void ViewBatch::put(const std::string& key, std::string value) {
+  writes_.put(space_, key, value);
+  overlay_[key] = std::move(value);
+}
+
+void ViewBatch::erase(const std::string& key) {
+  writes_.erase(space_, key);
+  overlay_[key] = std::nullopt;
+}
+
+Projector::Projector(events::EventLog& log, std::string name, std::string space, Apply apply)
+    : log_(log), name_(std::move(name)), space_(std::move(space)), apply_(std::move(apply)) {}
+
+Projector::~Projector() { stop(); }
+
+void Projector::start() {
+  events::Subscription::Options options;
+  options.progressed = [this](uint64_t position) { reached(position); };
+  subscription_ = std::make_unique<events::Subscription>(
+      log_, name_,
+      [this](const std::vector<events::RecordedEvent>& batch) -> Result<events::AppendRequest> {
+        ViewBatch view(log_, space_);
+        for (const auto& event : batch) {
+          if (Status s = apply_(event, view); !s) return s;
+        }
+        events::AppendRequest writes;
+        writes.side_writes = view.take_writes();
+        return writes;
+      },
+      options);
+  reached(subscription_->position());
+  timer_ = std::jthread([this](std::stop_token stop) { run_timer(stop); });
+}
+
+void Projector::stop() {
+  if (subscription_) subscription_->stop();
+  if (timer_.joinable()) {
+    timer_.request_stop();
+    timer_.join();
+  }
+  std::list<Waiter> left;
+  {
+    std::lock_guard lk(mu_);
+    left.swap(waiters_);
+  }
+  for (auto& w : left) w.done(false);
+}
+
+uint64_t Projector::position() const { return subscription_ ? subscription_->position() : 0; }
+
+std::optional<Status> Projector::failure() const { return subscription_ ? subscription_->failure() : std::nullopt; }
+
+void Projector::when_reached(uint64_t position, std::chrono::milliseconds wait, std::function<void(bool)> done) {
+  {
+    std::lock_guard lk(mu_);
+    if (reached_ < position) {
+      waiters_.push_back({position, std::chrono::steady_clock::now() + wait, std::move(done)});
+      ++added_;
+      timer_cv_.notify_all();
+      return;
+    }
+  }
+  done(true);
+}
+
+void Projector::reached(uint64_t position) {
+  std::list<Waiter> ready;
+  {
+    std::lock_guard lk(mu_);
+    reached_ = std::max(reached_, position);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      auto next = std::next(it);
+      if (it->position <= reached_) ready.splice(ready.end(), waiters_, it);
+      it = next;
+    }
+  }
+  for (auto& w : ready) w.done(true);
+}
+
+void Projector::run_timer(std::stop_token stop) {
+  std::unique_lock lk(mu_);
+  while (!stop.stop_requested()) {
+    auto next = std::chrono::steady_clock::time_point::max();
+    for (const auto& w : waiters_) next = std::min(next, w.deadline);
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      timer_cv_.wait(lk, stop, [&] { return !waiters_.empty(); });
+      continue;
+    }
+    uint64_t added = added_;  // a new waiter may have an earlier deadline
+    timer_cv_.wait_until(lk, stop, next, [&] { return added_ != added; });
+    std::list<Waiter> expired;
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      auto following = std::next(it);
+      if (it->deadline <= now) expired.splice(expired.end(), waiters_, it);
+      it = following;
+    }
+    lk.unlock();
+    for (auto& w : expired) w.done(false);
+    lk.lock();
+  }
+}
+
+}  // namespace ordersd::read

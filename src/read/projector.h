@@ -1,0 +1,96 @@
+// Projector: keeps one view up to date with the log, on a thread of its own.
+//
+// It reads the log from the view's checkpoint and applies each event to the
+// view's rows through a ViewBatch; the rows a batch changed and the new
+// checkpoint commit in one WriteBatch, so a crash never applies an event twice
+// or skips one. An event the view cannot apply stops the projector as failed,
+// naming the position; it never skips one.
+//
+// when_reached() is how a query reads its own writes: it answers once the
+// view has reached a position, or when the wait runs out.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "events/event_log.h"
+#include "events/subscription.h"
+
+namespace ordersd::read {
+
+// A view's rows as one batch sees them: what the log holds under the view's
+// space, overlaid with what the batch has written so far.
+class ViewBatch {
+ public:
+  ViewBatch(const events::EventLog& log, std::string space) : log_(log), space_(std::move(space)) {}
+
+  Result<std::optional<std::string>> get(const std::string& key);
+  void put(const std::string& key, std::string value);
+  void erase(const std::string& key);
+  // The batch's writes, in the order made (a later write to a key wins).
+  events::SideWrites take_writes() { return std::move(writes_); }
+
+ private:
+  const events::EventLog& log_;
+  const std::string space_;
+  std::map<std::string, std::optional<std::string>> overlay_;
+  events::SideWrites writes_;
+};
+
+class Projector {
+ public:
+  // Applies one event to the view; events the view does not show are
+  // ignored by returning ok without writing.
+  using Apply = std::function<Status(const events::RecordedEvent&, ViewBatch&)>;
+
+  // `name` names the checkpoint; the rows live in side space `space`.
+  Projector(events::EventLog& log, std::string name, std::string space, Apply apply);
+  ~Projector();  // stop()s
+  Projector(const Projector&) = delete;
+  Projector& operator=(const Projector&) = delete;
+
+  void start();
+  void stop();
+
+  const std::string& name() const { return name_; }
+  const std::string& space() const { return space_; }
+  uint64_t position() const;
+  std::optional<Status> failure() const;
+
+  // `done(true)` once the view has reached `position` (at once if it has),
+  // `done(false)` when `wait` passes first or the projector stops. Runs on
+  // the projector's thread, its timer thread or the caller's; must be quick.
+  void when_reached(uint64_t position, std::chrono::milliseconds wait, std::function<void(bool)> done);
+
+ private:
+  struct Waiter {
+    uint64_t position;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
+  void reached(uint64_t position);
+  void run_timer(std::stop_token stop);
+
+  events::EventLog& log_;
+  const std::string name_;
+  const std::string space_;
+  const Apply apply_;
+  std::unique_ptr<events::Subscription> subscription_;
+
+  std::mutex mu_;
+  std::condition_variable_any timer_cv_;
+  std::list<Waiter> waiters_;  // guarded by mu_
+  uint64_t reached_ = 0;       // guarded by mu_
+  uint64_t added_ = 0;         // waiters ever added; guarded by mu_
+  std::jthread timer_;
+};
+
+}  // namespace ordersd::read

@@ -1,0 +1,185 @@
+#include "read/query_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/params.h"
+#include "read/order_view.h"
+
+namespace ordersd::read {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+
+namespace {
+
+constexpr uint64_t kDefaultWaitMs = 2000;
+constexpr uint64_t kMaxWaitMs = 30000;
+constexpr uint64_t kDefaultLimit = 50;
+constexpr uint64_t kMaxLimit = 1000;
+
+Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+bool known_status(std::string_view s) {
+  for (const char* known : {"placed", "payment_processed", "inventory_reserved", "shipment_initiated", "delivered",
+                            "cancelling", "cancelled"}) {
+    if (s == known) return true;
+  }
+  return false;
+}
+
+// A list cursor: 16 hex digits of rank, '/', an order id.
+bool valid_cursor(std::string_view c) {
+  if (c.size() < 18 || c[16] != '/') return false;
+  for (size_t i = 0; i < 16; ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(c[i])) || std::isupper(static_cast<unsigned char>(c[i]))) return false;
+  }
+  return valid_id(c.substr(17));
+}
+
+Response server_error(const Status& s) { return Response::problem(500, "Internal Server Error", s.to_string()); }
+
+struct Consistency {
+  uint64_t min_position = 0;
+  uint64_t wait_ms = kDefaultWaitMs;
+};
+
+// min_position and wait_ms out of `query`.
+Result<Consistency> consistency(std::map<std::string, std::string>& query) {
+  Consistency c;
+  for (auto [name, target, max] : {std::tuple{"min_position", &c.min_position, UINT64_MAX},
+                                   std::tuple{"wait_ms", &c.wait_ms, kMaxWaitMs}}) {
+    auto it = query.find(name);
+    if (it == query.end()) continue;
+    auto n = http::parse_decimal(it->second);
+    if (!n || *n > max) {
+      return Status::invalid_argument(std::string(name) + " must be an integer from 0 to " + std::to_string(max));
+    }
+    *target = *n;
+    query.erase(it);
+  }
+  return c;
+}
+
+// Answers `read()` once `view` has reached the position asked for.
+void when_consistent(Projector& view, const Consistency& c, const QueryApi::Post& post,
+                     std::function<Response()> read, Responder respond) {
+  view.when_reached(c.min_position, std::chrono::milliseconds(c.wait_ms),
+                    [&view, c, post, read = std::move(read), respond = std::move(respond)](bool reached) mutable {
+                      if (!reached) {
+                        Response r = Response::problem(
+                            503, "Service Unavailable",
+                            "the " + view.name() + " view is at position " + std::to_string(view.position()) +
+                                ", not yet at " + std::to_string(c.min_position) + "; retry");
+                        r.set_header("Retry-After", "1");
+                        r.set_header("X-Position", std::to_string(view.position()));
+                        return respond(std::move(r));
+                      }
+                      post([&view, read = std::move(read), respond = std::move(respond)] {
+                        uint64_t at = view.position();
+                        Response r = read();
+                        r.set_header("X-Position", std::to_string(at));
+                        respond(std::move(r));
+                      });
+                    });
+}
+
+}  // namespace
+
+void QueryApi::add_routes(http::Router& router) {
+  router.add("GET", "/orders/{id}", [this](Request r, http::Router::Params p, Responder respond) {
+    get_order(r, std::move(p[0]), std::move(respond));
+  });
+  router.add("GET", "/orders", [this](Request r, http::Router::Params, Responder respond) {
+    list_orders(r, std::move(respond));
+  });
+}
+
+void QueryApi::get_order(const Request& request, std::string order_id, Responder respond) {
+  auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  when_consistent(
+      orders_, *c, post_,
+      [this, order_id] {
+        auto row = log_.get(kOrderViewSpace, order_row_key(order_id));
+        if (!row) return server_error(row.status());
+        if (!*row) return Response::problem(404, "Not Found", "no order " + order_id);
+        return Response::json(200, **row);
+      },
+      std::move(respond));
+}
+
+void QueryApi::list_orders(const Request& request, Responder respond) {
+  auto query = http::parse_query(request.query(),
+                                 {"status", "customer_id", "limit", "after", "min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  std::string status = query->count("status") ? (*query)["status"] : "";
+  std::string customer = query->count("customer_id") ? (*query)["customer_id"] : "";
+  std::string after = query->count("after") ? (*query)["after"] : "";
+  uint64_t limit = kDefaultLimit;
+  if (query->count("status") && !known_status(status)) {
+    return respond(bad_request("status must be one of placed, payment_processed, inventory_reserved, "
+                               "shipment_initiated, delivered, cancelling, cancelled"));
+  }
+  if (query->count("customer_id") && !valid_id(customer)) {
+    return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  if (query->count("after") && !valid_cursor(after)) {
+    return respond(bad_request("after must be the next cursor of an earlier page"));
+  }
+  if (query->count("limit")) {
+    auto n = http::parse_decimal((*query)["limit"]);
+    if (!n || *n < 1 || *n > kMaxLimit) return respond(bad_request("limit must be an integer from 1 to 1000"));
+    limit = *n;
+  }
+  when_consistent(
+      orders_, *c, post_,
+      [this, status, customer, after, limit] {
+        // The narrowest index; a second filter is checked on the rows.
+        std::string prefix = !customer.empty() ? "c/" + customer + "/" : !status.empty() ? "s/" + status + "/" : "t/";
+        bool check_status = !customer.empty() && !status.empty();
+        nlohmann::ordered_json orders = nlohmann::ordered_json::array();
+        std::string last;
+        Status failed;
+        Status s = log_.scan(
+            kOrderViewSpace, prefix,
+            [&](std::string_view key, std::string_view) {
+              std::string_view cursor = key.substr(prefix.size());
+              std::string order_id(cursor.substr(17));
+              auto row = log_.get(kOrderViewSpace, order_row_key(order_id));
+              if (!row || !*row) {
+                failed = row ? Status::corruption("the order index names order " + order_id + ", which has no row", 0)
+                             : row.status();
+                return false;
+              }
+              auto j = nlohmann::ordered_json::parse(**row);
+              if (check_status && j["status"] != status) return true;
+              orders.push_back(std::move(j));
+              last = std::string(cursor);
+              return orders.size() < limit;
+            },
+            after.empty() ? std::string() : prefix + after + std::string(1, '\0'));
+        if (!s) return server_error(s);
+        if (!failed) return server_error(failed);
+        nlohmann::ordered_json j;
+        j["orders"] = std::move(orders);
+        j["next"] = j["orders"].size() == limit ? nlohmann::ordered_json(last) : nlohmann::ordered_json(nullptr);
+        return Response::json(200, j.dump());
+      },
+      std::move(respond));
+}
+
+}  // namespace ordersd::read
