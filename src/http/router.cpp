@@ -16,6 +16,7 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
   for (size_t i = 0; i < pattern.size(); ++i) {
     bool is_param = pattern[i].size() > 2 && pattern[i].front() == '{' && pattern[i].back() == '}';
     if (is_param) {
+      if (path[i].empty()) return false;  // "{name}" is one non-empty segment
       if (params) params->push_back(path[i]);
     } else if (pattern[i] != path[i]) {
       return false;
@@ -44,15 +45,20 @@ std::string percent_decode(std::string_view text) {
 
 // Splits on '/' before decoding, so an encoded "%2F" stays inside its segment.
 std::vector<std::string> split_path(std::string_view path) {
+  // One leading and one trailing slash are not segments; "//" inside is an
+  // empty one, so "/orders//cancel" is not "/orders/cancel".
+  if (path.starts_with('/')) path.remove_prefix(1);
+  if (path.ends_with('/')) path.remove_suffix(1);
   std::vector<std::string> out;
+  if (path.empty()) return out;
   size_t start = 0;
-  while (start < path.size()) {
+  for (;;) {
     size_t slash = path.find('/', start);
     if (slash == std::string_view::npos) slash = path.size();
-    if (slash > start) out.push_back(percent_decode(path.substr(start, slash - start)));
+    out.push_back(percent_decode(path.substr(start, slash - start)));
+    if (slash == path.size()) return out;
     start = slash + 1;
   }
-  return out;
 }
 
 void Router::add(std::string method, std::string pattern, Route route) {

@@ -37,7 +37,8 @@ class Router {
   std::vector<Entry> entries_;
 };
 
-// Splits "/a/b/" into {"a", "b"}; every segment percent-decoded.
+// Splits "/a/b/" into {"a", "b"} and "/a//b" into {"a", "", "b"}; every
+// segment percent-decoded.
 std::vector<std::string> split_path(std::string_view path);
 // "%2F" -> "/"; malformed escapes stay as they are.
 std::string percent_decode(std::string_view text);

@@ -267,13 +267,36 @@ TEST_CASE("percent_decode decodes valid escapes and leaves malformed ones alone"
   CHECK(percent_decode("%2541") == "%41");  // decoded once, not twice
 }
 
-TEST_CASE("split_path drops empty segments and decodes each segment after splitting") {
+TEST_CASE("split_path ignores one leading and trailing slash, keeps empty segments inside, decodes after splitting") {
   CHECK(split_path("/a/b/") == std::vector<std::string>{"a", "b"});
-  CHECK(split_path("/a//b") == std::vector<std::string>{"a", "b"});
+  CHECK(split_path("/a//b") == std::vector<std::string>{"a", "", "b"});
   CHECK(split_path("a/b") == std::vector<std::string>{"a", "b"});
   CHECK(split_path("/").empty());
   CHECK(split_path("").empty());
   CHECK(split_path("/a%2Fb/c") == std::vector<std::string>{"a/b", "c"});
+}
+
+TEST_CASE("a {name} segment never matches an empty one: /orders//cancel is no route") {
+  Router router;
+  int called = 0;
+  router.add("GET", "/orders/{id}", [&](Request, Router::Params, ordersd::http::Responder respond) {
+    ++called;
+    respond(Response::json(200, "{}"));
+  });
+  router.add("POST", "/orders/{id}/cancel", [&](Request, Router::Params, ordersd::http::Responder respond) {
+    ++called;
+    respond(Response::json(202, "{}"));
+  });
+  for (const char* path : {"/orders//cancel", "/orders//"}) {
+    INFO(path);
+    Request r;
+    r.method = "POST";
+    r.target = path;
+    int status = 0;
+    router.dispatch(r, [&](Response resp) { status = resp.status; });
+    CHECK(status == 404);
+  }
+  CHECK(called == 0);
 }
 
 TEST_CASE("request headers are found case-insensitively and an empty header is told from a missing one") {
