@@ -386,6 +386,23 @@ std::vector<Case> bad_requests() {
   plain("pausing with a body", "POST", "/participants/payment/pause", R"({"for": 5})", 400);
   plain("a wallet of a customer id with a dot", "GET", "/customers/a.b/wallet", "", 400);
   plain("a wallet that does not exist", "GET", "/customers/nobody/wallet", "", 404);
+
+  // --- the read side's queries
+  plain("an order that does not exist", "GET", "/orders/no-such-order", "", 404);
+  plain("an order id with a dot", "GET", "/orders/a.b", "", 400);
+  plain("an order with an unknown parameter", "GET", "/orders/" + kExisting + "?fields=all", "", 400);
+  plain("an order with wait_ms over 30000", "GET", "/orders/" + kExisting + "?wait_ms=30001", "", 400);
+  plain("an order with a negative min_position", "GET", "/orders/" + kExisting + "?min_position=-1", "", 400);
+  plain("an order the view has not reached", "GET", "/orders/" + kExisting + "?min_position=999999&wait_ms=10", "",
+        503);
+  plain("orders in an unknown status", "GET", "/orders?status=lost", "", 400);
+  plain("orders with limit 0", "GET", "/orders?limit=0", "", 400);
+  plain("orders with limit 1001", "GET", "/orders?limit=1001", "", 400);
+  plain("orders with a limit that is not a number", "GET", "/orders?limit=ten", "", 400);
+  plain("orders after a cursor that is not one", "GET", "/orders?after=page-2", "", 400);
+  plain("orders of a customer id with a space", "GET", "/orders?customer_id=a%20b", "", 400);
+  plain("orders with status given twice", "GET", "/orders?status=placed&status=cancelled", "", 400);
+  plain("orders with an unknown parameter", "GET", "/orders?sort=oldest", "", 400);
   plain("stock of a sku of 65 characters", "GET", "/inventory/" + std::string(65, 's'), "", 400);
   plain("stock of a sku never restocked", "GET", "/inventory/never", "", 404);
   return cases;
