@@ -15,6 +15,7 @@
 #include "read/order_view.h"
 #include "read/projector.h"
 #include "read/query_api.h"
+#include "read/summary_views.h"
 #include "http/server.h"
 #include "write/order_service.h"
 #include "write/services.h"
@@ -106,12 +107,21 @@ int serve(const ServeConfig& config) {
     return 1;
   }
   (*saga)->start(config.paused);
+  // The read side: one projector per view, each on a thread of its own.
   auto order_view = std::make_unique<read::Projector>(*log, read::kOrderViewName, read::kOrderViewSpace,
                                                       read::project_order);
-  order_view->start();
+  auto customer_view = std::make_unique<read::Projector>(*log, read::kCustomerViewName, read::kCustomerViewName,
+                                                         read::project_customer);
+  auto inventory_view = std::make_unique<read::Projector>(*log, read::kInventoryViewName, read::kInventoryViewName,
+                                                          read::project_inventory);
+  auto stats_view = std::make_unique<read::Projector>(*log, read::kStatsViewName, read::kStatsViewName,
+                                                      read::project_stats);
+  std::vector<read::Projector*> views = {order_view.get(), customer_view.get(), inventory_view.get(),
+                                         stats_view.get()};
+  for (read::Projector* v : views) v->start();
   Metrics metrics;
   http::Router router;
-  add_operational_routes(router, *log, metrics, **saga, {order_view.get()});
+  add_operational_routes(router, *log, metrics, **saga, views);
   OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   order_api.add_routes(router);
   CommandRunner runner(*log, *work, *idempotency, ids);
@@ -119,7 +129,8 @@ int serve(const ServeConfig& config) {
   service_api.add_routes(router);
   SagaApi saga_api(*log, **saga, *work, ids);
   saga_api.add_routes(router);
-  read::QueryApi query_api(*log, *order_view, [&work](std::function<void()> f) { work->post(std::move(f)); });
+  read::QueryApi query_api(*log, {*order_view, *customer_view, *inventory_view, *stats_view},
+                           [&work](std::function<void()> f) { work->post(std::move(f)); });
   query_api.add_routes(router);
 
   http::ServerOptions server_options;
@@ -147,14 +158,18 @@ int serve(const ServeConfig& config) {
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
   (*saga)->stop();    // each reader finishes the batch in hand
-  order_view->stop();  // pending read-your-writes waits answer 503
+  for (read::Projector* v : views) v->stop();  // pending read-your-writes waits answer 503
   log->close();
   work.reset();
   orders.reset();
   wallets.reset();
   stock.reset();
   saga->reset();
+  views.clear();
   order_view.reset();
+  customer_view.reset();
+  inventory_view.reset();
+  stats_view.reset();
   idempotency.reset();
   log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");

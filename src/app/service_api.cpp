@@ -29,9 +29,6 @@ void ServiceApi::add_routes(http::Router& router) {
   router.add("GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
     get_wallet(std::move(p[0]), std::move(respond));
   });
-  router.add("GET", "/inventory/{sku}", [this](Request, http::Router::Params p, Responder respond) {
-    get_stock(std::move(p[0]), std::move(respond));
-  });
 }
 
 void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
@@ -53,25 +50,6 @@ void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
     j["charged_cents"] = charged;  // charges not refunded
     j["version"] = wallet->version;
     respond(with_version(Response::json(200, j.dump()), wallet->version));
-  });
-}
-
-void ServiceApi::get_stock(std::string sku, Responder respond) {
-  if (!valid_id(sku)) {
-    return respond(Response::problem(400, "Bad Request", "a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
-  }
-  work_.post([this, sku = std::move(sku), respond = std::move(respond)] {
-    auto stock = stock_.load(sku);
-    if (!stock) return respond(server_error(stock.status()));
-    if (stock->version == 0) return respond(Response::problem(404, "Not Found", "no stock of sku " + sku));
-    nlohmann::ordered_json j;
-    j["sku"] = sku;
-    j["restocked"] = stock->restocked;
-    j["available"] = stock->available;
-    j["reserved"] = stock->reserved;
-    j["shipped"] = stock->shipped;
-    j["version"] = stock->version;
-    respond(with_version(Response::json(200, j.dump()), stock->version));
   });
 }
 

@@ -3,7 +3,6 @@
 //   POST /customers/{id}/deposits   {"amount_cents": 1..10^12}   200 balance
 //   POST /inventory/{sku}/restock   {"quantity": 1..10^9}        200 available
 //   GET  /customers/{id}/wallet     balance, deposits, charges not refunded
-//   GET  /inventory/{sku}           restocked, available, reserved, shipped
 //
 // The commands honour If-Match (the wallet's or sku's version) and Idempotency-Key.
 #pragma once
@@ -25,7 +24,6 @@ class ServiceApi {
   void deposit(http::Request request, std::string customer_id, http::Responder respond);
   void restock(http::Request request, std::string sku, http::Responder respond);
   void get_wallet(std::string customer_id, http::Responder respond);
-  void get_stock(std::string sku, http::Responder respond);
 
   write::WalletService& wallets_;
   write::StockService& stock_;

@@ -4,6 +4,7 @@
 
 #include "http/params.h"
 #include "read/order_view.h"
+#include "read/summary_views.h"
 
 namespace ordersd::read {
 
@@ -101,6 +102,61 @@ void QueryApi::add_routes(http::Router& router) {
   router.add("GET", "/orders", [this](Request r, http::Router::Params, Responder respond) {
     list_orders(r, std::move(respond));
   });
+  router.add("GET", "/customers/{id}", [this](Request r, http::Router::Params p, Responder respond) {
+    if (!valid_id(p[0])) return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    get_row(r, views_.customers, customer_row_key(p[0]), "no customer " + p[0], std::move(respond));
+  });
+  router.add("GET", "/inventory/{sku}", [this](Request r, http::Router::Params p, Responder respond) {
+    if (!valid_id(p[0])) return respond(bad_request("a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], std::move(respond));
+  });
+  router.add("GET", "/stats", [this](Request r, http::Router::Params, Responder respond) {
+    get_stats(r, std::move(respond));
+  });
+}
+
+void QueryApi::get_row(const Request& request, Projector& view, std::string key, std::string missing,
+                       Responder respond) {
+  auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  when_consistent(
+      view, *c, post_,
+      [this, &view, key, missing] {
+        auto row = log_.get(view.space(), key);
+        if (!row) return server_error(row.status());
+        if (!*row) return Response::problem(404, "Not Found", missing);
+        return Response::json(200, **row);
+      },
+      std::move(respond));
+}
+
+void QueryApi::get_stats(const Request& request, Responder respond) {
+  auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  when_consistent(
+      views_.stats, *c, post_,
+      [this] {
+        auto row = log_.get(views_.stats.space(), kStatsRowKey);
+        if (!row) return server_error(row.status());
+        nlohmann::ordered_json j = nlohmann::ordered_json::parse(row->value_or(
+            R"({"orders":{},"revenue_cents":0,"cancellations":{}})"));
+        uint64_t head = log_.head();
+        j["events"] = head;
+        nlohmann::ordered_json projectors = nlohmann::ordered_json::array();
+        for (const Projector* v : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+          uint64_t at = v->position();
+          nlohmann::ordered_json p = {{"name", v->name()}, {"position", at}, {"lag", head > at ? head - at : 0}};
+          if (auto failure = v->failure()) p["failure"] = failure->to_string();
+          projectors.push_back(std::move(p));
+        }
+        j["projectors"] = std::move(projectors);
+        return Response::json(200, j.dump());
+      },
+      std::move(respond));
 }
 
 void QueryApi::get_order(const Request& request, std::string order_id, Responder respond) {
@@ -110,7 +166,7 @@ void QueryApi::get_order(const Request& request, std::string order_id, Responder
   if (!c) return respond(bad_request(c.status().message()));
   if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
   when_consistent(
-      orders_, *c, post_,
+      views_.orders, *c, post_,
       [this, order_id] {
         auto row = log_.get(kOrderViewSpace, order_row_key(order_id));
         if (!row) return server_error(row.status());
@@ -146,7 +202,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
     limit = *n;
   }
   when_consistent(
-      orders_, *c, post_,
+      views_.orders, *c, post_,
       [this, status, customer, after, limit] {
         // The narrowest index; a second filter is checked on the rows.
         std::string prefix = !customer.empty() ? "c/" + customer + "/" : !status.empty() ? "s/" + status + "/" : "t/";

@@ -2,6 +2,10 @@
 //
 //   GET /orders/{id}                                   the order's row
 //   GET /orders?status=&customer_id=&limit=&after=     newest first; `next` is the cursor
+//   GET /customers/{id}                                balance, spent, orders per status
+//   GET /inventory/{sku}                               restocked, available, reserved, shipped
+//   GET /stats                                         orders per status, revenue, cancellations
+//                                                      per reason, the log's head, each view's lag
 //
 // Every query takes min_position=P and wait_ms=W (default 2000, at most
 // 30000): it answers once its view has reached P, or 503 with Retry-After
@@ -23,16 +27,27 @@ class QueryApi {
   // Runs a view read away from the I/O threads.
   using Post = std::function<void(std::function<void()>)>;
 
-  QueryApi(const events::EventLog& log, Projector& orders, Post post) : log_(log), orders_(orders), post_(post) {}
+  struct Views {
+    Projector& orders;
+    Projector& customers;
+    Projector& inventory;
+    Projector& stats;
+  };
+
+  QueryApi(const events::EventLog& log, Views views, Post post) : log_(log), views_(views), post_(post) {}
 
   void add_routes(http::Router& router);
 
  private:
   void get_order(const http::Request& request, std::string order_id, http::Responder respond);
   void list_orders(const http::Request& request, http::Responder respond);
+  // A row of a view by key: 200 with it, or 404 with `missing`.
+  void get_row(const http::Request& request, Projector& view, std::string key, std::string missing,
+               http::Responder respond);
+  void get_stats(const http::Request& request, http::Responder respond);
 
   const events::EventLog& log_;
-  Projector& orders_;
+  Views views_;
   Post post_;
 };
 

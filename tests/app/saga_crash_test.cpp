@@ -589,6 +589,7 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
     std::this_thread::sleep_for(20ms);  // between polls of the condition above
   }
   const auto quiet_at = Clock::now();
+  const uint64_t quiet_head = reader.get_json("/health")["head"].get<uint64_t>();
 
   if (!quiet) {
     for (auto it = not_final.begin(); it != not_final.end();) {
@@ -762,7 +763,8 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   // --- stock: restocked = available + reserved + shipped, nothing reserved
   // at quiet, and shipped is exactly what the shipped orders took.
   for (const auto& [sku, restocked] : plan.restocks) {
-    json s = reader.get_json("/inventory/" + sku);
+    // The inventory view, once it has applied everything up to the quiet head.
+    json s = reader.get_json("/inventory/" + sku + "?min_position=" + std::to_string(quiet_head));
     uint64_t available = s["available"].get<uint64_t>(), reserved = s["reserved"].get<uint64_t>(),
              shipped = s["shipped"].get<uint64_t>();
     if (s["restocked"].get<uint64_t>() != restocked) problem("sku " + sku + " restocked " + std::to_string(restocked) + ": " + s.dump());

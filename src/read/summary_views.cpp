@@ -1,0 +1,189 @@
+#include "read/summary_views.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <nlohmann/json.hpp>
+
+#include "events/event_types.h"
+#include "read/order_view.h"
+#include "schema/order_events_generated.h"
+
+namespace ordersd::read {
+
+namespace {
+
+namespace s = ordersd::schema;
+using events::EventType;
+using nlohmann::json;
+
+std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
+
+template <typename Table>
+const Table* root(const events::RecordedEvent& r) {
+  return flatbuffers::GetRoot<Table>(r.payload().data());
+}
+
+EventType type_of(const events::RecordedEvent& e) {
+  const events::EventTypeInfo* info = events::find_event_type(e.type());
+  return info ? info->type : EventType::kOrderPlaced;  // the log only holds known types
+}
+
+bool in_stream(const events::RecordedEvent& e, std::string_view prefix) {
+  return e.stream().substr(0, prefix.size()) == prefix;
+}
+
+Result<json> load(ViewBatch& view, const std::string& key, json fresh) {
+  auto stored = view.get(key);
+  if (!stored) return stored.status();
+  if (!*stored) return fresh;
+  auto j = json::parse(**stored, nullptr, false);
+  if (j.is_discarded()) return Status::corruption("the row " + key + " is not JSON", 0);
+  return j;
+}
+
+void add(json& counter, const std::string& name, int64_t delta) {
+  int64_t now = counter.value(name, int64_t{0}) + delta;
+  if (now == 0) counter.erase(name);
+  else counter[name] = now;
+}
+
+// An order's status change, as the order view reads the order's stream; the
+// view keeps "o/{order_id}" -> {customer, status, version} to fold it.
+struct StatusChange {
+  std::string customer_id;
+  std::string before;  // "" for a new order
+  std::string after;
+};
+
+Result<std::optional<StatusChange>> order_status_change(const events::RecordedEvent& e, ViewBatch& view) {
+  std::string key = "o/" + std::string(e.stream().substr(6));
+  auto known = load(view, key, json::object());
+  if (!known) return known.status();
+  OrderRow row;
+  row.customer_id = known->value("customer_id", "");
+  row.status = known->value("status", "");
+  row.version = known->value("version", uint64_t{0});
+  if (Status st = apply(row, e); !st) return st;
+  view.put(key, json{{"customer_id", row.customer_id}, {"status", row.status}, {"version", row.version}}.dump());
+  std::string before = known->value("status", "");
+  if (before == row.status) return std::optional<StatusChange>();
+  return std::optional<StatusChange>(StatusChange{row.customer_id, before, row.status});
+}
+
+void count_status(json& orders, const StatusChange& change) {
+  if (!change.before.empty()) add(orders, change.before, -1);
+  add(orders, change.after, 1);
+}
+
+}  // namespace
+
+std::string customer_row_key(std::string_view customer_id) { return "c/" + std::string(customer_id); }
+std::string stock_row_key(std::string_view sku) { return "s/" + std::string(sku); }
+
+Status project_customer(const events::RecordedEvent& e, ViewBatch& view) {
+  auto fresh = [](const std::string& id) {
+    return json{{"customer_id", id}, {"balance_cents", 0}, {"deposited_cents", 0}, {"spent_cents", 0},
+                {"orders", json::object()}};
+  };
+  if (in_stream(e, "wallet-")) {
+    std::string customer(e.stream().substr(7));
+    std::string key = customer_row_key(customer);
+    auto row = load(view, key, fresh(customer));
+    if (!row) return row.status();
+    json& r = *row;
+    switch (type_of(e)) {
+      case EventType::kFundsDeposited: {
+        auto* t = root<s::FundsDeposited>(e);
+        r["balance_cents"] = t->balance_cents();
+        r["deposited_cents"] = r["deposited_cents"].get<uint64_t>() + t->amount_cents();
+        break;
+      }
+      case EventType::kPaymentProcessed: {
+        uint64_t amount = root<s::PaymentProcessed>(e)->amount_cents();
+        r["balance_cents"] = r["balance_cents"].get<uint64_t>() - amount;
+        r["spent_cents"] = r["spent_cents"].get<uint64_t>() + amount;
+        break;
+      }
+      case EventType::kPaymentRefunded: {
+        uint64_t amount = root<s::PaymentRefunded>(e)->amount_cents();
+        r["balance_cents"] = r["balance_cents"].get<uint64_t>() + amount;
+        r["spent_cents"] = r["spent_cents"].get<uint64_t>() - amount;
+        break;
+      }
+      default:
+        return Status::ok();  // a decline moves no money
+    }
+    view.put(key, r.dump());
+    return Status::ok();
+  }
+  if (!is_order_stream_event(e)) return Status::ok();
+  auto change = order_status_change(e, view);
+  if (!change) return change.status();
+  if (!*change) return Status::ok();
+  std::string key = customer_row_key((*change)->customer_id);
+  auto row = load(view, key, fresh((*change)->customer_id));
+  if (!row) return row.status();
+  count_status((*row)["orders"], **change);
+  view.put(key, row->dump());
+  return Status::ok();
+}
+
+Status project_inventory(const events::RecordedEvent& e, ViewBatch& view) {
+  if (!in_stream(e, "sku-")) return Status::ok();
+  std::string sku(e.stream().substr(4));
+  std::string key = stock_row_key(sku);
+  auto row = load(view, key,
+                  json{{"sku", sku}, {"restocked", 0}, {"available", 0}, {"reserved", 0}, {"shipped", 0}});
+  if (!row) return row.status();
+  json& r = *row;
+  auto move = [&](const char* from, const char* to, uint64_t units) {
+    r[from] = r[from].get<uint64_t>() - units;
+    r[to] = r[to].get<uint64_t>() + units;
+  };
+  switch (type_of(e)) {
+    case EventType::kStockRestocked: {
+      auto* t = root<s::StockRestocked>(e);
+      r["restocked"] = r["restocked"].get<uint64_t>() + t->quantity();
+      r["available"] = t->available();
+      break;
+    }
+    case EventType::kStockReserved: move("available", "reserved", root<s::StockMovement>(e)->quantity()); break;
+    case EventType::kStockReleased: move("reserved", "available", root<s::StockMovement>(e)->quantity()); break;
+    case EventType::kStockShipped: move("reserved", "shipped", root<s::StockMovement>(e)->quantity()); break;
+    default:
+      return Status::corruption("the inventory view cannot apply a " + std::string(e.type()) +
+                                    " event in a sku's stream at position " + std::to_string(e.position()),
+                                e.position());
+  }
+  view.put(key, r.dump());
+  return Status::ok();
+}
+
+Status project_stats(const events::RecordedEvent& e, ViewBatch& view) {
+  bool wallet = in_stream(e, "wallet-"), order = is_order_stream_event(e);
+  if (!wallet && !order) return Status::ok();
+  auto row = load(view, kStatsRowKey,
+                  json{{"orders", json::object()}, {"revenue_cents", 0}, {"cancellations", json::object()}});
+  if (!row) return row.status();
+  json& r = *row;
+  if (wallet) {
+    EventType type = type_of(e);
+    if (type == EventType::kPaymentProcessed) {
+      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() + root<s::PaymentProcessed>(e)->amount_cents();
+    } else if (type == EventType::kPaymentRefunded) {
+      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() - root<s::PaymentRefunded>(e)->amount_cents();
+    } else {
+      return Status::ok();
+    }
+  } else {
+    auto change = order_status_change(e, view);
+    if (!change) return change.status();
+    if (type_of(e) == EventType::kOrderCancelled) add(r["cancellations"], str(root<s::OrderCancelled>(e)->reason()), 1);
+    if (*change) count_status(r["orders"], **change);
+    if (!*change && type_of(e) != EventType::kOrderCancelled) return Status::ok();
+  }
+  view.put(kStatsRowKey, r.dump());
+  return Status::ok();
+}
+
+}  // namespace ordersd::read

@@ -1,0 +1,33 @@
+// The customer, inventory and stats views: counters kept by their own
+// projectors (projector.h), one JSON row each.
+//
+//   customers  "c/{customer_id}" -> balance, deposits, spent (charges not
+//              refunded), number of orders per status
+//   inventory  "s/{sku}"         -> restocked, available, reserved, shipped
+//   stats      "stats"           -> orders per status, revenue (charges not
+//              refunded), cancellations per reason
+//
+// The customer and stats views count orders per status, so each keeps the
+// status of every order ("o/{order_id}"), folded with the order view's own
+// reading of an order's events (order_view.h).
+#pragma once
+
+#include "events/event.h"
+#include "events/status.h"
+#include "read/projector.h"
+
+namespace ordersd::read {
+
+inline constexpr const char* kCustomerViewName = "view-customers";
+inline constexpr const char* kInventoryViewName = "view-inventory";
+inline constexpr const char* kStatsViewName = "view-stats";
+
+std::string customer_row_key(std::string_view customer_id);  // "c/" + id
+std::string stock_row_key(std::string_view sku);             // "s/" + sku
+inline constexpr const char* kStatsRowKey = "stats";
+
+Status project_customer(const events::RecordedEvent& event, ViewBatch& view);
+Status project_inventory(const events::RecordedEvent& event, ViewBatch& view);
+Status project_stats(const events::RecordedEvent& event, ViewBatch& view);
+
+}  // namespace ordersd::read
