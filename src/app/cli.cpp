@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <unistd.h>
 #include <iostream>
 
 #include "app/print_events.h"
+#include "app/replay_views.h"
 #include "app/serve.h"
 
 namespace ordersd::app {
@@ -110,6 +112,14 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events");
 
+  ReplayConfig replay_config;
+  CLI::App* replay_cmd =
+      app.add_subcommand("replay", "rebuild views from the start of the log (with the server stopped)");
+  replay_cmd->add_option("--data", replay_config.data_dir, "data directory")->capture_default_str();
+  replay_cmd->add_option("--view", replay_config.view,
+                         "view-orders, view-customers, view-inventory, view-stats, or all")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -132,6 +142,7 @@ int run_cli(int argc, char** argv) {
     serve_config.saga.ship_to = std::move(countries).value();
     return serve(serve_config);
   }
+  if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
   if (limit_opt->count()) events_config.limit = limit;
   return print_events(events_config, std::cout, std::cerr);

@@ -12,10 +12,9 @@
 #include "app/saga_api.h"
 #include "app/service_api.h"
 #include "http/router.h"
-#include "read/order_view.h"
 #include "read/projector.h"
 #include "read/query_api.h"
-#include "read/summary_views.h"
+#include "read/views.h"
 #include "http/server.h"
 #include "write/order_service.h"
 #include "write/services.h"
@@ -108,17 +107,13 @@ int serve(const ServeConfig& config) {
   }
   (*saga)->start(config.paused);
   // The read side: one projector per view, each on a thread of its own.
-  auto order_view = std::make_unique<read::Projector>(*log, read::kOrderViewName, read::kOrderViewSpace,
-                                                      read::project_order);
-  auto customer_view = std::make_unique<read::Projector>(*log, read::kCustomerViewName, read::kCustomerViewName,
-                                                         read::project_customer);
-  auto inventory_view = std::make_unique<read::Projector>(*log, read::kInventoryViewName, read::kInventoryViewName,
-                                                          read::project_inventory);
-  auto stats_view = std::make_unique<read::Projector>(*log, read::kStatsViewName, read::kStatsViewName,
-                                                      read::project_stats);
-  std::vector<read::Projector*> views = {order_view.get(), customer_view.get(), inventory_view.get(),
-                                         stats_view.get()};
-  for (read::Projector* v : views) v->start();
+  std::vector<std::unique_ptr<read::Projector>> projectors;
+  std::vector<read::Projector*> views;
+  for (const auto& spec : read::all_views()) {
+    projectors.push_back(std::make_unique<read::Projector>(*log, spec.name, spec.space, spec.apply));
+    views.push_back(projectors.back().get());
+    views.back()->start();
+  }
   Metrics metrics;
   http::Router router;
   add_operational_routes(router, *log, metrics, **saga, views);
@@ -129,7 +124,8 @@ int serve(const ServeConfig& config) {
   service_api.add_routes(router);
   SagaApi saga_api(*log, **saga, *work, ids);
   saga_api.add_routes(router);
-  read::QueryApi query_api(*log, {*order_view, *customer_view, *inventory_view, *stats_view},
+  // all_views() lists orders, customers, inventory, stats in that order.
+  read::QueryApi query_api(*log, {*views[0], *views[1], *views[2], *views[3]},
                            [&work](std::function<void()> f) { work->post(std::move(f)); });
   query_api.add_routes(router);
 
@@ -166,10 +162,7 @@ int serve(const ServeConfig& config) {
   stock.reset();
   saga->reset();
   views.clear();
-  order_view.reset();
-  customer_view.reset();
-  inventory_view.reset();
-  stats_view.reset();
+  projectors.clear();
   idempotency.reset();
   log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");

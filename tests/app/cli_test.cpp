@@ -222,3 +222,32 @@ TEST_CASE("events reads a log while a server holds it") {
   server.process.signal(SIGTERM);
   CHECK(server.process.wait() == 0);
 }
+
+TEST_CASE("replay rebuilds every view, or one, with progress; it refuses a directory a server holds") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    for (int i = 0; i < 3; ++i) {
+      std::string id = "order-" + std::to_string(i);
+      REQUIRE(log->append("order-" + id, events::ExpectedVersion::no_stream(), {test::order_placed(id)}).is_ok());
+    }
+  }
+  auto all = test::run({kBinary, "replay", "--data", dir.path()});
+  CHECK(all.exit_code == 0);
+  for (const char* view : {"view-orders", "view-customers", "view-inventory", "view-stats"}) {
+    CHECK(all.out.find(std::string(view) + ": rebuilt from 3 events") != std::string::npos);
+  }
+  auto one = test::run({kBinary, "replay", "--data", dir.path(), "--view", "view-orders"});
+  CHECK(one.exit_code == 0);
+  CHECK(one.out.find("view-customers") == std::string::npos);
+  auto unknown = test::run({kBinary, "replay", "--data", dir.path(), "--view", "orders"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("view-orders") != std::string::npos);
+
+  Server server(dir.path());
+  auto held = test::run({kBinary, "replay", "--data", dir.path()});
+  CHECK(held.exit_code == 1);
+  CHECK(held.err.find("in use") != std::string::npos);
+  server.process.signal(SIGTERM);
+  CHECK(server.process.wait() == 0);
+}

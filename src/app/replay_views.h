@@ -1,0 +1,18 @@
+// `ordersd replay`: rebuilds views from the start of the log, with the server
+// stopped, showing progress (a bar on a terminal, a line a second otherwise).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace ordersd::app {
+
+struct ReplayConfig {
+  std::string data_dir = "./data";
+  std::string view = "all";  // a view's name, or all
+};
+
+// Returns the exit code; progress and errors go to `err`, a summary per view to `out`.
+int replay_views(const ReplayConfig& config, bool terminal, std::ostream& out, std::ostream& err);
+
+}  // namespace ordersd::app

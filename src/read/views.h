@@ -1,0 +1,22 @@
+// The views ordersd keeps, by name: what serve runs a projector for and what
+// replay rebuilds.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "read/projector.h"
+
+namespace ordersd::read {
+
+struct ViewSpec {
+  std::string name;   // the projector's checkpoint, and how operators name the view
+  std::string space;  // where its rows live
+  Projector::Apply apply;
+};
+
+// view-orders, view-customers, view-inventory, view-stats.
+const std::vector<ViewSpec>& all_views();
+const ViewSpec* find_view(std::string_view name);
+
+}  // namespace ordersd::read
