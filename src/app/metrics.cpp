@@ -40,7 +40,7 @@ void Metrics::record_request(std::string_view route, int status, double seconds)
 }
 
 std::string Metrics::render(const events::EventLog& log, const write::SagaRuntime& saga,
-                            const std::vector<read::Projector*>& views) const {
+                            const std::vector<const read::ViewSlot*>& views) const {
   std::string out;
   out += "# HELP ordersd_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE ordersd_http_requests_total counter\n";
@@ -110,14 +110,16 @@ std::string Metrics::render(const events::EventLog& log, const write::SagaRuntim
   }
   out += "# HELP ordersd_view_lag_events Events in the log a view has not applied yet.\n";
   out += "# TYPE ordersd_view_lag_events gauge\n";
-  for (const read::Projector* v : views) {
-    uint64_t at = v->position();
-    out += "ordersd_view_lag_events{view=\"" + v->name() + "\"} " + std::to_string(head > at ? head - at : 0) + "\n";
+  for (const read::ViewSlot* slot : views) {
+    uint64_t at = slot->current()->position();
+    out += "ordersd_view_lag_events{view=\"" + slot->spec().name + "\"} " + std::to_string(head > at ? head - at : 0) +
+           "\n";
   }
   out += "# HELP ordersd_view_up 1 while a view's projector applies the log, 0 once it failed.\n";
   out += "# TYPE ordersd_view_up gauge\n";
-  for (const read::Projector* v : views) {
-    out += "ordersd_view_up{view=\"" + v->name() + "\"} " + (v->failure() ? "0" : "1") + std::string("\n");
+  for (const read::ViewSlot* slot : views) {
+    out += "ordersd_view_up{view=\"" + slot->spec().name + "\"} " + (slot->current()->failure() ? "0" : "1") +
+           std::string("\n");
   }
   return out;
 }

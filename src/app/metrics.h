@@ -12,7 +12,7 @@
 
 #include "events/event_log.h"
 #include "events/histogram.h"
-#include "read/projector.h"
+#include "read/view_slot.h"
 #include "write/saga_runtime.h"
 
 namespace ordersd::app {
@@ -23,7 +23,7 @@ class Metrics {
   // Requests, latency, the log's head, batch sizes and fsync latency, and
   // the saga's counts and its readers' positions.
   std::string render(const events::EventLog& log, const write::SagaRuntime& saga,
-                     const std::vector<read::Projector*>& views) const;
+                     const std::vector<const read::ViewSlot*>& views) const;
 
  private:
   mutable std::mutex mu_;

@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "read/projector.h"
 #include "read/query_api.h"
+#include "read/view_slot.h"
 #include "read/views.h"
 #include "http/server.h"
 #include "write/order_service.h"
@@ -25,15 +26,17 @@ namespace ordersd::app {
 namespace {
 
 void add_operational_routes(http::Router& router, const events::EventLog& log, const Metrics& metrics,
-                            const write::SagaRuntime& saga, const std::vector<read::Projector*>& views) {
+                            const write::SagaRuntime& saga, const std::vector<const read::ViewSlot*>& views) {
   router.add("GET", "/health", [&log, views](http::Request, http::Router::Params, http::Responder respond) {
     nlohmann::ordered_json j;
     uint64_t head = log.head();
     bool failed = false;
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const read::Projector* v : views) {
+    for (const read::ViewSlot* slot : views) {
+      std::shared_ptr<read::Projector> v = slot->current();
       nlohmann::ordered_json view;
-      view["name"] = v->name();
+      view["name"] = slot->spec().name;
+      view["generation"] = slot->generation();
       view["position"] = v->position();
       view["lag"] = head > v->position() ? head - v->position() : 0;
       if (auto failure = v->failure()) {
@@ -107,13 +110,17 @@ int serve(const ServeConfig& config) {
   }
   (*saga)->start(config.paused);
   // The read side: one projector per view, each on a thread of its own.
-  std::vector<std::unique_ptr<read::Projector>> projectors;
-  std::vector<read::Projector*> views;
+  std::vector<std::unique_ptr<read::ViewSlot>> slots;
   for (const auto& spec : read::all_views()) {
-    projectors.push_back(std::make_unique<read::Projector>(*log, spec.name, spec.space, spec.apply));
-    views.push_back(projectors.back().get());
-    views.back()->start();
+    auto slot = read::ViewSlot::open(*log, spec);
+    if (!slot) {
+      std::fprintf(stderr, "ordersd: %s\n", slot.status().to_string().c_str());
+      return 1;
+    }
+    slots.push_back(std::move(slot).value());
   }
+  std::vector<const read::ViewSlot*> views;
+  for (const auto& slot : slots) views.push_back(slot.get());
   Metrics metrics;
   http::Router router;
   add_operational_routes(router, *log, metrics, **saga, views);
@@ -125,7 +132,7 @@ int serve(const ServeConfig& config) {
   SagaApi saga_api(*log, **saga, *work, ids);
   saga_api.add_routes(router);
   // all_views() lists orders, customers, inventory, stats in that order.
-  read::QueryApi query_api(*log, {*views[0], *views[1], *views[2], *views[3]},
+  read::QueryApi query_api(*log, {*slots[0], *slots[1], *slots[2], *slots[3]},
                            [&work](std::function<void()> f) { work->post(std::move(f)); });
   query_api.add_routes(router);
 
@@ -154,7 +161,7 @@ int serve(const ServeConfig& config) {
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
   (*saga)->stop();    // each reader finishes the batch in hand
-  for (read::Projector* v : views) v->stop();  // pending read-your-writes waits answer 503
+  for (auto& slot : slots) slot->stop();  // pending read-your-writes waits answer 503
   log->close();
   work.reset();
   orders.reset();
@@ -162,7 +169,7 @@ int serve(const ServeConfig& config) {
   stock.reset();
   saga->reset();
   views.clear();
-  projectors.clear();
+  slots.clear();
   idempotency.reset();
   log.reset();
   std::fprintf(stderr, "ordersd: stopped\n");

@@ -71,10 +71,12 @@ Result<Consistency> consistency(std::map<std::string, std::string>& query) {
 }
 
 // Answers `read()` once `view` has reached the position asked for.
-void when_consistent(Projector& view, const Consistency& c, const QueryApi::Post& post,
+// Holding `view` keeps its generation alive while the query reads it.
+void when_consistent(std::shared_ptr<Projector> view_ptr, const Consistency& c, const QueryApi::Post& post,
                      std::function<Response()> read, Responder respond) {
+  Projector& view = *view_ptr;
   view.when_reached(c.min_position, std::chrono::milliseconds(c.wait_ms),
-                    [&view, c, post, read = std::move(read), respond = std::move(respond)](bool reached) mutable {
+                    [view_ptr, &view, c, post, read = std::move(read), respond = std::move(respond)](bool reached) mutable {
                       if (!reached) {
                         Response r = Response::problem(
                             503, "Service Unavailable",
@@ -84,7 +86,7 @@ void when_consistent(Projector& view, const Consistency& c, const QueryApi::Post
                         r.set_header("X-Position", std::to_string(view.position()));
                         return respond(std::move(r));
                       }
-                      post([&view, read = std::move(read), respond = std::move(respond)] {
+                      post([view_ptr, &view, read = std::move(read), respond = std::move(respond)] {
                         uint64_t at = view.position();
                         Response r = read();
                         r.set_header("X-Position", std::to_string(at));
@@ -94,11 +96,11 @@ void when_consistent(Projector& view, const Consistency& c, const QueryApi::Post
 }
 
 // Every answer of a query carries its view's position, errors included.
-Responder positioned(const Projector& view, Responder respond) {
-  return [&view, respond = std::move(respond)](Response r) {
+Responder positioned(const ViewSlot& slot, Responder respond) {
+  return [&slot, respond = std::move(respond)](Response r) {
     bool has = false;
     for (const auto& [name, value] : r.headers) has = has || name == "X-Position";
-    if (!has) r.set_header("X-Position", std::to_string(view.position()));
+    if (!has) r.set_header("X-Position", std::to_string(slot.current()->position()));
     respond(std::move(r));
   };
 }
@@ -122,21 +124,64 @@ void QueryApi::add_routes(http::Router& router) {
     if (!valid_id(p[0])) return respond(bad_request("a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
     get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], std::move(respond));
   });
+  router.add("GET", "/admin/views", [this](Request, http::Router::Params, Responder respond) {
+    respond(Response::json(200, views_json().dump()));
+  });
+  router.add("POST", "/admin/views/{name}/rebuild", [this](Request r, http::Router::Params p, Responder respond) {
+    ViewSlot* slot = nullptr;
+    for (ViewSlot* s : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+      if (s->spec().name == p[0]) slot = s;
+    }
+    if (!slot) {
+      return respond(Response::problem(
+          404, "Not Found", "no view '" + p[0] + "': there are view-orders, view-customers, view-inventory, view-stats"));
+    }
+    if (!r.body.empty() && r.body != "{}") return respond(bad_request("the rebuild request takes no body (or {})"));
+    if (!slot->rebuild()) {
+      return respond(Response::problem(409, "Conflict", "view " + p[0] + " is being rebuilt already"));
+    }
+    auto rebuilding = slot->rebuilding();
+    nlohmann::ordered_json j;
+    j["view"] = p[0];
+    j["generation"] = slot->generation();
+    j["rebuilding"] = rebuilding ? rebuilding->generation : slot->generation();
+    j["progress"] = "GET /admin/views";
+    respond(Response::json(202, j.dump()));
+  });
   router.add("GET", "/stats", [this](Request r, http::Router::Params, Responder respond) {
     get_stats(r, positioned(views_.stats, std::move(respond)));
   });
 }
 
-void QueryApi::get_row(const Request& request, Projector& view, std::string key, std::string missing,
+nlohmann::ordered_json QueryApi::views_json() const {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  uint64_t head = log_.head();
+  for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+    std::shared_ptr<Projector> v = slot->current();
+    uint64_t at = v->position();
+    nlohmann::ordered_json j = {{"name", slot->spec().name}, {"generation", slot->generation()}, {"position", at},
+                                {"lag", head > at ? head - at : 0}};
+    if (auto failure = v->failure()) j["failure"] = failure->to_string();
+    if (auto r = slot->rebuilding()) {
+      j["rebuild"] = {{"generation", r->generation}, {"position", r->position}, {"head", head},
+                      {"percent", head ? 100.0 * static_cast<double>(r->position) / static_cast<double>(head) : 100.0}};
+    }
+    list.push_back(std::move(j));
+  }
+  return {{"views", std::move(list)}};
+}
+
+void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, std::string missing,
                        Responder respond) {
+  std::shared_ptr<Projector> view = slot.current();
   auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
   if (!query) return respond(bad_request(query.status().message()));
   auto c = consistency(*query);
   if (!c) return respond(bad_request(c.status().message()));
   when_consistent(
       view, *c, post_,
-      [this, &view, key, missing] {
-        auto row = log_.get(view.space(), key);
+      [this, space = view->space(), key, missing] {
+        auto row = log_.get(space, key);
         if (!row) return server_error(row.status());
         if (!*row) return Response::problem(404, "Not Found", missing);
         return Response::json(200, **row);
@@ -149,19 +194,22 @@ void QueryApi::get_stats(const Request& request, Responder respond) {
   if (!query) return respond(bad_request(query.status().message()));
   auto c = consistency(*query);
   if (!c) return respond(bad_request(c.status().message()));
+  std::shared_ptr<Projector> view = views_.stats.current();
   when_consistent(
-      views_.stats, *c, post_,
-      [this] {
-        auto row = log_.get(views_.stats.space(), kStatsRowKey);
+      view, *c, post_,
+      [this, space = view->space()] {
+        auto row = log_.get(space, kStatsRowKey);
         if (!row) return server_error(row.status());
         nlohmann::ordered_json j = nlohmann::ordered_json::parse(row->value_or(
             R"({"orders":{},"revenue_cents":0,"cancellations":{}})"));
         uint64_t head = log_.head();
         j["events"] = head;
         nlohmann::ordered_json projectors = nlohmann::ordered_json::array();
-        for (const Projector* v : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+        for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+          std::shared_ptr<Projector> v = slot->current();
           uint64_t at = v->position();
-          nlohmann::ordered_json p = {{"name", v->name()}, {"position", at}, {"lag", head > at ? head - at : 0}};
+          nlohmann::ordered_json p = {{"name", slot->spec().name}, {"generation", slot->generation()},
+                                      {"position", at}, {"lag", head > at ? head - at : 0}};
           if (auto failure = v->failure()) p["failure"] = failure->to_string();
           projectors.push_back(std::move(p));
         }
@@ -177,10 +225,11 @@ void QueryApi::get_order(const Request& request, std::string order_id, Responder
   auto c = consistency(*query);
   if (!c) return respond(bad_request(c.status().message()));
   if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
-      views_.orders, *c, post_,
-      [this, order_id] {
-        auto row = log_.get(kOrderViewSpace, order_row_key(order_id));
+      view, *c, post_,
+      [this, space = view->space(), order_id] {
+        auto row = log_.get(space, order_row_key(order_id));
         if (!row) return server_error(row.status());
         if (!*row) return Response::problem(404, "Not Found", "no order " + order_id);
         return Response::json(200, **row);
@@ -213,9 +262,10 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
     if (!n || *n < 1 || *n > kMaxLimit) return respond(bad_request("limit must be an integer from 1 to 1000"));
     limit = *n;
   }
+  std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
-      views_.orders, *c, post_,
-      [this, status, customer, after, limit] {
+      view, *c, post_,
+      [this, space = view->space(), status, customer, after, limit] {
         // The narrowest index; a second filter is checked on the rows.
         std::string prefix = !customer.empty() ? "c/" + customer + "/" : !status.empty() ? "s/" + status + "/" : "t/";
         // Rows are read after their index entries: a row whose status moved
@@ -225,11 +275,11 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
         std::string last;
         Status failed;
         Status s = log_.scan(
-            kOrderViewSpace, prefix,
+            space, prefix,
             [&](std::string_view key, std::string_view) {
               std::string_view cursor = key.substr(prefix.size());
               std::string order_id(cursor.substr(17));
-              auto row = log_.get(kOrderViewSpace, order_row_key(order_id));
+              auto row = log_.get(space, order_row_key(order_id));
               if (!row || !*row) {
                 failed = row ? Status::corruption("the order index names order " + order_id + ", which has no row", 0)
                              : row.status();

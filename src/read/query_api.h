@@ -6,6 +6,8 @@
 //   GET /inventory/{sku}                               restocked, available, reserved, shipped
 //   GET /stats                                         orders per status, revenue, cancellations
 //                                                      per reason, the log's head, each view's lag
+//   GET  /admin/views                                  each view's generation, position, lag, rebuild progress
+//   POST /admin/views/{name}/rebuild                   202: builds the next generation beside the live one
 //
 // Every query takes min_position=P and wait_ms=W (default 2000, at most
 // 30000): it answers once its view has reached P, or 503 with Retry-After
@@ -16,9 +18,12 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "events/event_log.h"
 #include "http/router.h"
 #include "read/projector.h"
+#include "read/view_slot.h"
 
 namespace ordersd::read {
 
@@ -28,10 +33,10 @@ class QueryApi {
   using Post = std::function<void(std::function<void()>)>;
 
   struct Views {
-    Projector& orders;
-    Projector& customers;
-    Projector& inventory;
-    Projector& stats;
+    ViewSlot& orders;
+    ViewSlot& customers;
+    ViewSlot& inventory;
+    ViewSlot& stats;
   };
 
   QueryApi(const events::EventLog& log, Views views, Post post) : log_(log), views_(views), post_(post) {}
@@ -42,9 +47,10 @@ class QueryApi {
   void get_order(const http::Request& request, std::string order_id, http::Responder respond);
   void list_orders(const http::Request& request, http::Responder respond);
   // A row of a view by key: 200 with it, or 404 with `missing`.
-  void get_row(const http::Request& request, Projector& view, std::string key, std::string missing,
+  void get_row(const http::Request& request, ViewSlot& slot, std::string key, std::string missing,
                http::Responder respond);
   void get_stats(const http::Request& request, http::Responder respond);
+  nlohmann::ordered_json views_json() const;
 
   const events::EventLog& log_;
   Views views_;

@@ -403,6 +403,11 @@ std::vector<Case> bad_requests() {
   plain("orders of a customer id with a space", "GET", "/orders?customer_id=a%20b", "", 400);
   plain("orders with status given twice", "GET", "/orders?status=placed&status=cancelled", "", 400);
   plain("orders with an unknown parameter", "GET", "/orders?sort=oldest", "", 400);
+  plain("a customer id with a dot", "GET", "/customers/a.b", "", 400);
+  plain("a customer never seen", "GET", "/customers/nobody-at-all", "", 404);
+  plain("stats with an unknown parameter", "GET", "/stats?view=all", "", 400);
+  plain("rebuilding a view that does not exist", "POST", "/admin/views/view-everything/rebuild", "", 404);
+  plain("rebuilding with a body", "POST", "/admin/views/view-orders/rebuild", R"({"from": 5})", 400);
   plain("stock of a sku of 65 characters", "GET", "/inventory/" + std::string(65, 's'), "", 400);
   plain("stock of a sku never restocked", "GET", "/inventory/never", "", 404);
   return cases;

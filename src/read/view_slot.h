@@ -1,0 +1,65 @@
+// ViewSlot: the live projector of one view, and its rebuild.
+//
+// A view lives in generations: generation 0 in the view's own space under
+// its own checkpoint name, generation g > 0 in "{space}#g" under "{name}#g".
+// rebuild() starts the next generation's projector from the start of the log
+// beside the live one, which keeps serving; once the new one has caught up
+// with the head, the slot records the new generation and swaps atomically.
+// Queries that began on the old generation finish on it; then its projector
+// stops and its rows are erased.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "events/event_log.h"
+#include "read/projector.h"
+#include "read/views.h"
+
+namespace ordersd::read {
+
+class ViewSlot {
+ public:
+  // Opens the view at the generation recorded in the log (0 when none) and starts its projector.
+  static Result<std::unique_ptr<ViewSlot>> open(events::EventLog& log, const ViewSpec& spec);
+  ~ViewSlot();  // stops the rebuild, if any, and the projector
+
+  std::shared_ptr<Projector> current() const;
+  uint64_t generation() const;
+  const ViewSpec& spec() const { return spec_; }
+
+  struct Rebuild {
+    uint64_t generation;  // being built
+    uint64_t position;    // it has applied
+  };
+  // The rebuild under way, if any.
+  std::optional<Rebuild> rebuilding() const;
+
+  // Starts building the next generation; false when one is being built already.
+  bool rebuild();
+  // Stops the projectors (the live one, and a rebuild's); for shutdown.
+  void stop();
+
+ private:
+  ViewSlot(events::EventLog& log, const ViewSpec& spec) : log_(log), spec_(spec) {}
+  std::shared_ptr<Projector> make(uint64_t generation) const;
+  void build(std::stop_token stop, std::shared_ptr<Projector> next, uint64_t generation);
+
+  events::EventLog& log_;
+  const ViewSpec& spec_;
+  mutable std::mutex mu_;
+  std::shared_ptr<Projector> current_;  // guarded by mu_
+  uint64_t generation_ = 0;             // guarded by mu_
+  std::shared_ptr<Projector> next_;     // guarded by mu_: the rebuild's, if any
+  uint64_t next_generation_ = 0;        // guarded by mu_
+  std::jthread builder_;
+};
+
+// Side space of the views' generations: name -> decimal generation.
+inline constexpr const char* kViewGenerationsSpace = "view-generations";
+
+}  // namespace ordersd::read
