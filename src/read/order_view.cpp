@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <cstdio>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -189,31 +190,50 @@ std::string order_rank(uint64_t placed_position) {
   return buf;
 }
 
-Status project_order(const events::RecordedEvent& event, ViewBatch& view) {
-  if (!is_order_stream_event(event)) return Status::ok();
-  std::string order_id(event.stream().substr(6));
-  std::string key = order_row_key(order_id);
-  auto stored = view.get(key);
-  if (!stored) return stored.status();
-  OrderRow row;
-  if (*stored) {
-    auto parsed = order_row_from_json(**stored);
-    if (!parsed) return Status::corruption(parsed.status().message() + " (order " + order_id + ")", event.position());
-    row = std::move(parsed).value();
+Status project_orders(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+  struct Touched {
+    OrderRow row;
+    std::string status_before;  // at the start of the batch; "" for a new order
+  };
+  std::map<std::string, Touched> touched;
+  for (const auto& event : batch) {
+    if (!is_order_stream_event(event)) continue;
+    std::string order_id(event.stream().substr(6));
+    auto it = touched.find(order_id);
+    if (it == touched.end()) {
+      auto stored = view.get(order_row_key(order_id));
+      if (!stored) return stored.status();
+      Touched t;
+      if (*stored) {
+        auto parsed = order_row_from_json(**stored);
+        if (!parsed) {
+          return Status::corruption(parsed.status().message() + " (order " + order_id + ")", event.position());
+        }
+        t.row = std::move(parsed).value();
+        t.status_before = t.row.status;
+      }
+      it = touched.emplace(order_id, std::move(t)).first;
+    }
+    if (Status s = apply(it->second.row, event); !s) return s;
   }
-  std::string before = row.status;
-  if (Status s = apply(row, event); !s) return s;
-  std::string rank = order_rank(row.placed_position);
-  if (before.empty()) {
-    view.put("t/" + rank + "/" + order_id, "");
-    view.put("c/" + row.customer_id + "/" + rank + "/" + order_id, "");
+  for (const auto& [order_id, t] : touched) {
+    const OrderRow& row = t.row;
+    std::string rank = order_rank(row.placed_position);
+    if (t.status_before.empty()) {
+      view.put("t/" + rank + "/" + order_id, "");
+      view.put("c/" + row.customer_id + "/" + rank + "/" + order_id, "");
+    }
+    if (t.status_before != row.status) {
+      if (!t.status_before.empty()) view.erase("s/" + t.status_before + "/" + rank + "/" + order_id);
+      view.put("s/" + row.status + "/" + rank + "/" + order_id, "");
+    }
+    view.put(order_row_key(order_id), to_json(row));
   }
-  if (before != row.status) {
-    if (!before.empty()) view.erase("s/" + before + "/" + rank + "/" + order_id);
-    view.put("s/" + row.status + "/" + rank + "/" + order_id, "");
-  }
-  view.put(key, to_json(row));
   return Status::ok();
+}
+
+Status project_order(const events::RecordedEvent& event, ViewBatch& view) {
+  return project_orders(std::vector<events::RecordedEvent>{event}, view);
 }
 
 Result<OrderRow> order_row_from_json(std::string_view text) {

@@ -100,8 +100,11 @@ inline constexpr const char* kOrderViewName = "view-orders";
 std::string order_row_key(std::string_view order_id);
 std::string order_rank(uint64_t placed_position);
 
-// The order view's Projector::Apply: folds an order's event into its row and
-// keeps the list indexes in step; ignores every other stream.
+// The order view's Projector::Apply: folds each order's events into its row
+// and keeps the list indexes in step; ignores every other stream. Each row a
+// batch touches is read and written once.
+Status project_orders(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
+// The same for one event.
 Status project_order(const events::RecordedEvent& event, ViewBatch& view);
 
 // The row as the JSON that GET /orders/{id} answers, and back.

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "events/event_log.h"
 #include "events/subscription.h"
@@ -47,9 +48,11 @@ class ViewBatch {
 
 class Projector {
  public:
-  // Applies one event to the view; events the view does not show are
-  // ignored by returning ok without writing.
-  using Apply = std::function<Status(const events::RecordedEvent&, ViewBatch&)>;
+  // Applies a batch of events, in log order, to the view; events the view
+  // does not show are ignored.
+  using Apply = std::function<Status(const std::vector<events::RecordedEvent>&, ViewBatch&)>;
+  // An Apply from a function of one event.
+  static Apply each_event(Status (*apply)(const events::RecordedEvent&, ViewBatch&));
 
   // `name` names the checkpoint; the rows live in side space `space`.
   Projector(events::EventLog& log, std::string name, std::string space, Apply apply);

@@ -1,5 +1,7 @@
 #include "read/view_slot.h"
 
+#include "read/replay.h"
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -9,22 +11,6 @@ namespace ordersd::read {
 namespace {
 
 std::string suffix(uint64_t generation) { return generation == 0 ? "" : "#" + std::to_string(generation); }
-
-// Erases every row of `space`, a batch at a time.
-Status erase_space(events::EventLog& log, const std::string& space) {
-  for (;;) {
-    std::vector<std::string> keys;
-    Status s = log.scan(space, "", [&](std::string_view key, std::string_view) {
-      keys.emplace_back(key);
-      return keys.size() < 4096;
-    });
-    if (!s) return s;
-    if (keys.empty()) return Status::ok();
-    events::SideWrites erase;
-    for (const auto& k : keys) erase.erase(space, k);
-    if (Status w = log.write(erase); !w) return w;
-  }
-}
 
 }  // namespace
 
