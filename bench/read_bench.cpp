@@ -61,19 +61,16 @@
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
+#include "http_load.h"
 
 namespace {
 
 using namespace ordersd;
 using namespace ordersd::test;
+using namespace ordersd::bench;
 using Steady = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-constexpr int kCustomers = 64;
-constexpr int kSkus = 256;
-constexpr long long kDepositCents = 1'000'000'000'000;
-constexpr long long kRestockQuantity = 1'000'000'000;
-constexpr int kSetupConnections = 16;
 constexpr auto kHealthEvery = std::chrono::milliseconds(10);
 constexpr auto kPollEvery = std::chrono::milliseconds(20);
 constexpr auto kStallLimit = std::chrono::seconds(60);
@@ -93,21 +90,6 @@ struct Config {
   bool json = false;
 };
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-double seconds_between(Steady::time_point a, Steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-template <typename T>
-double percentile(std::vector<T> values, double p) {
-  if (values.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
-  auto nth = values.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(rank, 1) - 1);
-  std::nth_element(values.begin(), nth, values.end());
-  return static_cast<double>(*nth);
-}
-
 template <typename T>
 double maximum(const std::vector<T>& values) {
   return values.empty() ? 0 : static_cast<double>(*std::max_element(values.begin(), values.end()));
@@ -118,103 +100,6 @@ double self_cpu_seconds() {
   getrusage(RUSAGE_SELF, &self);
   return static_cast<double>(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
          static_cast<double>(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
-}
-
-// --- load (as saga_bench)
-
-struct Request {
-  std::string method;
-  std::string target;
-  std::string body;
-};
-
-struct LoadResult {
-  Steady::time_point start;
-  Steady::time_point end;
-  std::vector<int64_t> latency_ns;
-  double seconds() const { return seconds_between(start, end); }
-};
-
-// Sends requests 0..count-1 over `connections` keep-alive connections, one
-// thread each, closed loop; every answer must have `expected_status`. After
-// each answer, after(n, client, answer) runs on that connection's thread.
-template <typename Make, typename After>
-LoadResult run_load(uint16_t port, int connections, int count, int expected_status, Make make, After after) {
-  connections = std::max(1, std::min(connections, count));
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  std::mutex failure_mu;
-  std::vector<std::vector<int64_t>> latencies(connections);
-  std::latch connected(connections + 1);
-  std::latch go(1);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      auto note = [&](const std::string& what) {
-        std::lock_guard lk(failure_mu);
-        if (!failed.exchange(true)) failure = what;
-      };
-      std::optional<HttpClient> client;
-      try {
-        client.emplace(port);
-      } catch (const std::exception& e) {
-        note(std::string("connecting: ") + e.what());
-      }
-      connected.count_down();
-      go.wait();
-      if (!client) return;
-      auto& mine = latencies[c];
-      try {
-        for (int n = next.fetch_add(1); n < count && !failed.load(std::memory_order_relaxed); n = next.fetch_add(1)) {
-          Request r = make(n);
-          auto begin = Steady::now();
-          HttpResponse res = client->request(r.method, r.target, r.body);
-          mine.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - begin).count());
-          if (res.status != expected_status) {
-            note(r.method + " " + r.target + " answered " + std::to_string(res.status) + ": " + res.body);
-            continue;
-          }
-          after(n, *client, res);
-        }
-      } catch (const std::exception& e) {
-        note(std::string("request failed: ") + e.what());
-      }
-    });
-  }
-  connected.arrive_and_wait();
-  LoadResult out;
-  out.start = Steady::now();
-  go.count_down();
-  for (auto& t : threads) t.join();
-  out.end = Steady::now();
-  if (failed) fail(failure);
-  for (auto& mine : latencies) out.latency_ns.insert(out.latency_ns.end(), mine.begin(), mine.end());
-  return out;
-}
-
-std::string order_id(int n) { return "o-" + std::to_string(n); }
-
-Request place_order(int n) {
-  return {"POST", "/orders",
-          "{\"order_id\":\"" + order_id(n) + "\",\"customer_id\":\"c-" + std::to_string(n % kCustomers) +
-              "\",\"items\":[{\"sku\":\"s-" + std::to_string(n % kSkus) +
-              "\",\"quantity\":1,\"unit_price_cents\":100}],\"shipping_address\":{\"country\":\"NL\",\"city\":"
-              "\"Utrecht\"}}"};
-}
-
-void fund_and_stock(uint16_t port) {
-  run_load(
-      port, kSetupConnections, kCustomers + kSkus, 200,
-      [](int n) -> Request {
-        if (n < kCustomers) {
-          return {"POST", "/customers/c-" + std::to_string(n) + "/deposits",
-                  "{\"amount_cents\":" + std::to_string(kDepositCents) + "}"};
-        }
-        return {"POST", "/inventory/s-" + std::to_string(n - kCustomers) + "/restock",
-                "{\"quantity\":" + std::to_string(kRestockQuantity) + "}"};
-      },
-      [](int, HttpClient&, const HttpResponse&) {});
 }
 
 // --- the server's own figures

@@ -56,18 +56,15 @@
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
+#include "http_load.h"
 
 namespace {
 
 using namespace ordersd::test;
+using namespace ordersd::bench;
 using Steady = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
-constexpr int kCustomers = 64;
-constexpr int kSkus = 256;
-constexpr long long kDepositCents = 1'000'000'000'000;  // the most one deposit takes
-constexpr long long kRestockQuantity = 1'000'000'000;   // the most one restock takes
-constexpr int kSetupConnections = 16;
 constexpr double kTargetOrdersPerS = 5000;  // end to end, fsync
 constexpr auto kPollEvery = std::chrono::milliseconds(20);
 constexpr auto kStallLimit = std::chrono::seconds(60);  // no saga progress for this long: give up
@@ -80,29 +77,6 @@ struct Config {
   bool quick = false;
   bool json = false;
 };
-
-// Thrown, not exit()ed: unwinding stops the server (ServerProcess) and
-// removes its data directory (TempDir). main() reports it.
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-double seconds_between(Steady::time_point a, Steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Nearest-rank percentile of `values`; reorders them.
-template <typename T>
-double percentile(std::vector<T>& values, double p) {
-  if (values.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
-  auto nth = values.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(rank, 1) - 1);
-  std::nth_element(values.begin(), nth, values.end());
-  return static_cast<double>(*nth);
-}
 
 // "2026-11-26T08:09:30.830972Z" (the log's time format) -> microseconds since the epoch.
 int64_t parse_time_us(const std::string& text) {
@@ -257,102 +231,6 @@ CpuUse cpu_between(const CpuSample& a, const CpuSample& b, const ThreadRoles& ro
     out.machine_iowait = iowait / total;
   }
   return out;
-}
-
-// --- load
-
-struct Request {
-  std::string method;
-  std::string target;
-  std::string body;
-};
-
-struct LoadResult {
-  int64_t start_wall_us = 0;  // just before the first request was sent
-  Steady::time_point start;
-  Steady::time_point end;  // the last answer received
-  std::vector<int64_t> latency_ns;
-  double seconds() const { return seconds_between(start, end); }
-};
-
-// Sends requests 0..count-1, made by make(n), over `connections` keep-alive
-// connections, one thread each, closed loop: each thread sends the next
-// unsent request as soon as its previous one is answered. Every answer must
-// have `expected_status`.
-template <typename Make>
-LoadResult run_load(uint16_t port, int connections, int count, int expected_status, Make make) {
-  connections = std::max(1, std::min(connections, count));
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  std::mutex failure_mu;
-  std::vector<std::vector<int64_t>> latencies(connections);
-  std::latch connected(connections + 1);
-  std::latch go(1);
-  std::vector<std::thread> threads;
-  for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      auto note = [&](const std::string& what) {
-        std::lock_guard lk(failure_mu);
-        if (!failed.exchange(true)) failure = what;
-      };
-      std::optional<HttpClient> client;
-      try {
-        client.emplace(port);
-      } catch (const std::exception& e) {
-        note(std::string("connecting: ") + e.what());
-      }
-      connected.count_down();
-      go.wait();
-      if (!client) return;
-      auto& mine = latencies[c];
-      mine.reserve(static_cast<size_t>(count / connections + 1));
-      try {
-        for (int n = next.fetch_add(1); n < count && !failed.load(std::memory_order_relaxed); n = next.fetch_add(1)) {
-          Request r = make(n);
-          auto begin = Steady::now();
-          HttpResponse res = client->request(r.method, r.target, r.body);
-          mine.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - begin).count());
-          if (res.status != expected_status) {
-            note(r.method + " " + r.target + " answered " + std::to_string(res.status) + ": " + res.body);
-          }
-        }
-      } catch (const std::exception& e) {
-        note(std::string("request failed: ") + e.what());
-      }
-    });
-  }
-  connected.arrive_and_wait();
-  LoadResult out;
-  out.start_wall_us = wall_us();
-  out.start = Steady::now();
-  go.count_down();
-  for (auto& t : threads) t.join();
-  out.end = Steady::now();
-  if (failed) fail(failure);
-  for (auto& mine : latencies) out.latency_ns.insert(out.latency_ns.end(), mine.begin(), mine.end());
-  return out;
-}
-
-Request place_order(int n) {
-  std::string id = std::to_string(n);
-  return {"POST", "/orders",
-          "{\"order_id\":\"o-" + id + "\",\"customer_id\":\"c-" + std::to_string(n % kCustomers) +
-              "\",\"items\":[{\"sku\":\"s-" + std::to_string(n % kSkus) +
-              "\",\"quantity\":1,\"unit_price_cents\":100}],\"shipping_address\":{\"country\":\"NL\",\"city\":"
-              "\"Utrecht\"}}"};
-}
-
-// Money for every customer and stock for every sku, far more than N orders use.
-void fund_and_stock(uint16_t port) {
-  run_load(port, kSetupConnections, kCustomers + kSkus, 200, [](int n) -> Request {
-    if (n < kCustomers) {
-      return {"POST", "/customers/c-" + std::to_string(n) + "/deposits",
-              "{\"amount_cents\":" + std::to_string(kDepositCents) + "}"};
-    }
-    return {"POST", "/inventory/s-" + std::to_string(n - kCustomers) + "/restock",
-            "{\"quantity\":" + std::to_string(kRestockQuantity) + "}"};
-  });
 }
 
 // --- the server's own figures
