@@ -2,6 +2,7 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "events/event_types.h"
@@ -32,14 +33,34 @@ bool in_stream(const events::RecordedEvent& e, std::string_view prefix) {
   return e.stream().substr(0, prefix.size()) == prefix;
 }
 
-Result<json> load(ViewBatch& view, const std::string& key, json fresh) {
-  auto stored = view.get(key);
-  if (!stored) return stored.status();
-  if (!*stored) return fresh;
-  auto j = json::parse(**stored, nullptr, false);
-  if (j.is_discarded()) return Status::corruption("the row " + key + " is not JSON", 0);
-  return j;
-}
+// The rows a batch touches, parsed once when first read and written once at
+// the end of the batch.
+class JsonRows {
+ public:
+  explicit JsonRows(ViewBatch& view) : view_(view) {}
+
+  Result<json> get(const std::string& key, json fresh) {
+    if (auto it = rows_.find(key); it != rows_.end()) return it->second;
+    auto stored = view_.get(key);
+    if (!stored) return stored.status();
+    if (!*stored) return fresh;
+    auto j = json::parse(**stored, nullptr, false);
+    if (j.is_discarded()) return Status::corruption("the row " + key + " is not JSON", 0);
+    rows_.emplace(key, j);
+    return j;
+  }
+  void put(const std::string& key, json row) { rows_.insert_or_assign(key, std::move(row)); }
+  void flush() {
+    for (auto& [key, row] : rows_) view_.put(key, row.dump());
+    rows_.clear();
+  }
+
+ private:
+  ViewBatch& view_;
+  std::map<std::string, json> rows_;
+};
+
+Result<json> load(JsonRows& view, const std::string& key, json fresh) { return view.get(key, std::move(fresh)); }
 
 void add(json& counter, const std::string& name, int64_t delta) {
   int64_t now = counter.value(name, int64_t{0}) + delta;
@@ -55,7 +76,7 @@ struct StatusChange {
   std::string after;
 };
 
-Result<std::optional<StatusChange>> order_status_change(const events::RecordedEvent& e, ViewBatch& view) {
+Result<std::optional<StatusChange>> order_status_change(const events::RecordedEvent& e, JsonRows& view) {
   std::string key = "o/" + std::string(e.stream().substr(6));
   auto known = load(view, key, json::object());
   if (!known) return known.status();
@@ -64,7 +85,7 @@ Result<std::optional<StatusChange>> order_status_change(const events::RecordedEv
   row.status = known->value("status", "");
   row.version = known->value("version", uint64_t{0});
   if (Status st = apply(row, e); !st) return st;
-  view.put(key, json{{"customer_id", row.customer_id}, {"status", row.status}, {"version", row.version}}.dump());
+  view.put(key, json{{"customer_id", row.customer_id}, {"status", row.status}, {"version", row.version}});
   std::string before = known->value("status", "");
   if (before == row.status) return std::optional<StatusChange>();
   return std::optional<StatusChange>(StatusChange{row.customer_id, before, row.status});
@@ -80,7 +101,7 @@ void count_status(json& orders, const StatusChange& change) {
 std::string customer_row_key(std::string_view customer_id) { return "c/" + std::string(customer_id); }
 std::string stock_row_key(std::string_view sku) { return "s/" + std::string(sku); }
 
-Status project_customer(const events::RecordedEvent& e, ViewBatch& view) {
+static Status fold_customer(const events::RecordedEvent& e, JsonRows& view) {
   auto fresh = [](const std::string& id) {
     return json{{"customer_id", id}, {"balance_cents", 0}, {"deposited_cents", 0}, {"spent_cents", 0},
                 {"orders", json::object()}};
@@ -113,7 +134,7 @@ Status project_customer(const events::RecordedEvent& e, ViewBatch& view) {
       default:
         return Status::ok();  // a decline moves no money
     }
-    view.put(key, r.dump());
+    view.put(key, r);
     return Status::ok();
   }
   if (!is_order_stream_event(e)) return Status::ok();
@@ -124,11 +145,11 @@ Status project_customer(const events::RecordedEvent& e, ViewBatch& view) {
   auto row = load(view, key, fresh((*change)->customer_id));
   if (!row) return row.status();
   count_status((*row)["orders"], **change);
-  view.put(key, row->dump());
+  view.put(key, *row);
   return Status::ok();
 }
 
-Status project_inventory(const events::RecordedEvent& e, ViewBatch& view) {
+static Status fold_inventory(const events::RecordedEvent& e, JsonRows& view) {
   if (!in_stream(e, "sku-")) return Status::ok();
   std::string sku(e.stream().substr(4));
   std::string key = stock_row_key(sku);
@@ -155,11 +176,11 @@ Status project_inventory(const events::RecordedEvent& e, ViewBatch& view) {
                                     " event in a sku's stream at position " + std::to_string(e.position()),
                                 e.position());
   }
-  view.put(key, r.dump());
+  view.put(key, r);
   return Status::ok();
 }
 
-Status project_stats(const events::RecordedEvent& e, ViewBatch& view) {
+static Status fold_stats(const events::RecordedEvent& e, JsonRows& view) {
   bool wallet = in_stream(e, "wallet-"), order = is_order_stream_event(e);
   if (!wallet && !order) return Status::ok();
   auto row = load(view, kStatsRowKey,
@@ -182,8 +203,32 @@ Status project_stats(const events::RecordedEvent& e, ViewBatch& view) {
     if (*change) count_status(r["orders"], **change);
     if (!*change && type_of(e) != EventType::kOrderCancelled) return Status::ok();
   }
-  view.put(kStatsRowKey, r.dump());
+  view.put(kStatsRowKey, r);
   return Status::ok();
+}
+
+namespace {
+
+template <Status (*Fold)(const events::RecordedEvent&, JsonRows&)>
+Status fold_batch(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+  JsonRows rows(view);
+  for (const auto& e : batch) {
+    if (Status s = Fold(e, rows); !s) return s;
+  }
+  rows.flush();
+  return Status::ok();
+}
+
+}  // namespace
+
+Status project_customers(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+  return fold_batch<fold_customer>(batch, view);
+}
+Status project_inventory(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+  return fold_batch<fold_inventory>(batch, view);
+}
+Status project_stats(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+  return fold_batch<fold_stats>(batch, view);
 }
 
 }  // namespace ordersd::read

@@ -12,6 +12,8 @@
 // reading of an order's events (order_view.h).
 #pragma once
 
+#include <vector>
+
 #include "events/event.h"
 #include "events/status.h"
 #include "read/projector.h"
@@ -26,8 +28,10 @@ std::string customer_row_key(std::string_view customer_id);  // "c/" + id
 std::string stock_row_key(std::string_view sku);             // "s/" + sku
 inline constexpr const char* kStatsRowKey = "stats";
 
-Status project_customer(const events::RecordedEvent& event, ViewBatch& view);
-Status project_inventory(const events::RecordedEvent& event, ViewBatch& view);
-Status project_stats(const events::RecordedEvent& event, ViewBatch& view);
+// Projector::Apply of each view: every row a batch touches is parsed and
+// written once.
+Status project_customers(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
+Status project_inventory(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
+Status project_stats(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
 
 }  // namespace ordersd::read

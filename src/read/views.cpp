@@ -8,9 +8,9 @@ namespace ordersd::read {
 const std::vector<ViewSpec>& all_views() {
   static const std::vector<ViewSpec> views = {
       {kOrderViewName, kOrderViewSpace, project_orders},
-      {kCustomerViewName, kCustomerViewName, Projector::each_event(project_customer)},
-      {kInventoryViewName, kInventoryViewName, Projector::each_event(project_inventory)},
-      {kStatsViewName, kStatsViewName, Projector::each_event(project_stats)},
+      {kCustomerViewName, kCustomerViewName, project_customers},
+      {kInventoryViewName, kInventoryViewName, project_inventory},
+      {kStatsViewName, kStatsViewName, project_stats},
   };
   return views;
 }

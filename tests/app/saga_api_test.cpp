@@ -90,7 +90,10 @@ TEST_CASE("an order placed over HTTP is carried to shipment_initiated and the op
   CHECK_FALSE(saga.contains("pending_step"));
   CHECK(get_json(client, "/customers/ann/wallet")["balance_cents"] == 47000);
   // The reservation becomes shipped stock after the order ships, then the view shows it.
-  REQUIRE(eventually([&] { return get_json(client, "/inventory/mug")["shipped"] == 3; }));
+  REQUIRE(eventually([&] {
+    auto r = client.get("/inventory/mug");  // 404 until the view has seen the restock
+    return r.status == 200 && json::parse(r.body)["shipped"] == 3;
+  }));
   auto mug = get_json(client, "/inventory/mug");
   CHECK(mug["available"] == 7);
   CHECK(mug["reserved"] == 0);

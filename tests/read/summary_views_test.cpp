@@ -23,7 +23,7 @@ namespace {
 // Hands events, as the log would, to one projection, and reads its rows.
 class View {
  public:
-  View(Status (*project)(const events::RecordedEvent&, ViewBatch&), std::string space)
+  View(Status (*project)(const std::vector<events::RecordedEvent>&, ViewBatch&), std::string space)
       : project_(project), space_(std::move(space)), log_(events::EventLog::open(dir_.path()).value()) {}
 
   void given(const std::string& stream, const events::NewEvent& e) {
@@ -31,7 +31,7 @@ class View {
     events::RecordedEvent r(events::encode_envelope(
         {++position_, stream, version, e.id, e.type, 0, e.correlation_id, e.causation_id, e.payload}));
     ViewBatch batch(*log_, space_);
-    REQUIRE(project_(r, batch));
+    REQUIRE(project_({r}, batch));
     REQUIRE(log_->write(batch.take_writes()));
   }
   void order(const std::string& id, const w::OrderEvent& e) {
@@ -50,7 +50,7 @@ class View {
   }
 
  private:
-  Status (*project_)(const events::RecordedEvent&, ViewBatch&);
+  Status (*project_)(const std::vector<events::RecordedEvent>&, ViewBatch&);
   std::string space_;
   TempDir dir_;
   std::unique_ptr<events::EventLog> log_;
@@ -65,7 +65,7 @@ w::OrderPlaced placed(const std::string& id, const std::string& customer, uint64
 }  // namespace
 
 TEST_CASE("a customer's row: the balance follows deposits, charges and refunds; spent is charges not refunded") {
-  View v(project_customer, kCustomerViewName);
+  View v(project_customers, kCustomerViewName);
   v.wallet("ann", w::FundsDeposited{10'000, 10'000});
   v.wallet("ann", w::WalletCharged{"o-1", 2'500});
   v.wallet("ann", w::WalletCharged{"o-2", 1'000});
@@ -80,7 +80,7 @@ TEST_CASE("a customer's row: the balance follows deposits, charges and refunds; 
 }
 
 TEST_CASE("a customer's row counts its orders per status, moving each order as its status changes") {
-  View v(project_customer, kCustomerViewName);
+  View v(project_customers, kCustomerViewName);
   v.order("o-1", placed("o-1", "ann", 100));
   v.order("o-2", placed("o-2", "ann", 100));
   v.order("o-3", placed("o-3", "bob", 100));
@@ -134,7 +134,7 @@ TEST_CASE("an event a sku's row cannot take stops the inventory view, naming the
   events::RecordedEvent odd(
       events::encode_envelope({42, "sku-mug", 1, e.id, e.type, 0, e.correlation_id, e.causation_id, e.payload}));
   ViewBatch batch(*log, kInventoryViewName);
-  Status s = project_inventory(odd, batch);
+  Status s = project_inventory({odd}, batch);
   CHECK(s.code() == Status::Code::kCorruption);
   CHECK(s.message().find("position 42") != std::string::npos);
 }
