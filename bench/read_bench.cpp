@@ -68,7 +68,6 @@ namespace {
 using namespace ordersd;
 using namespace ordersd::test;
 using namespace ordersd::bench;
-using Steady = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
 constexpr auto kHealthEvery = std::chrono::milliseconds(10);

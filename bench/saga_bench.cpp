@@ -62,7 +62,6 @@ namespace {
 
 using namespace ordersd::test;
 using namespace ordersd::bench;
-using Steady = std::chrono::steady_clock;
 using Json = nlohmann::ordered_json;
 
 constexpr double kTargetOrdersPerS = 5000;  // end to end, fsync

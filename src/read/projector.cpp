@@ -19,15 +19,6 @@ void ViewBatch::erase(const std::string& key) {
   overlay_[key] = std::nullopt;
 }
 
-Projector::Apply Projector::each_event(Status (*apply)(const events::RecordedEvent&, ViewBatch&)) {
-  return [apply](const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-    for (const auto& event : batch) {
-      if (Status s = apply(event, view); !s) return s;
-    }
-    return Status::ok();
-  };
-}
-
 Projector::Projector(events::EventLog& log, std::string name, std::string space, Apply apply)
     : log_(log), name_(std::move(name)), space_(std::move(space)), apply_(std::move(apply)) {}
 

@@ -51,8 +51,6 @@ class Projector {
   // Applies a batch of events, in log order, to the view; events the view
   // does not show are ignored.
   using Apply = std::function<Status(const std::vector<events::RecordedEvent>&, ViewBatch&)>;
-  // An Apply from a function of one event.
-  static Apply each_event(Status (*apply)(const events::RecordedEvent&, ViewBatch&));
 
   // `name` names the checkpoint; the rows live in side space `space`.
   Projector(events::EventLog& log, std::string name, std::string space, Apply apply);

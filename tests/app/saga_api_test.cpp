@@ -127,7 +127,9 @@ TEST_CASE("a paused participant times a step out; a stuck saga is listed, counte
   CHECK(stuck["order_id"] == "o-1");
   CHECK(stuck["step"] == "refund");
   CHECK(metric(client, "ordersd_sagas_stuck") == 1);
-  CHECK(get_json(client, "/sagas/o-1")["phase"] == "stuck");
+  // The stuck index is a side write, readable as soon as it is written; the
+  // saga's own stream shows the parking once that commit's fsync publishes it.
+  CHECK(eventually([&] { return get_json(client, "/sagas/o-1")["phase"] == "stuck"; }));
   CHECK(status_of(client, "o-1") == "cancelling");
 
   auto retried = client.request("POST", "/sagas/o-1/retry", "");
