@@ -137,16 +137,21 @@ void QueryApi::add_routes(http::Router& router) {
           404, "Not Found", "no view '" + p[0] + "': there are view-orders, view-customers, view-inventory, view-stats"));
     }
     if (!r.body.empty() && r.body != "{}") return respond(bad_request("the rebuild request takes no body (or {})"));
-    if (!slot->rebuild()) {
-      return respond(Response::problem(409, "Conflict", "view " + p[0] + " is being rebuilt already"));
-    }
-    auto rebuilding = slot->rebuilding();
-    nlohmann::ordered_json j;
-    j["view"] = p[0];
-    j["generation"] = slot->generation();
-    j["rebuilding"] = rebuilding ? rebuilding->generation : slot->generation();
-    j["progress"] = "GET /admin/views";
-    respond(Response::json(202, j.dump()));
+    post_([slot, respond = std::move(respond)] {
+      auto building = slot->rebuild();
+      if (!building) {
+        if (building.status().code() == Status::Code::kBusy) {
+          return respond(Response::problem(409, "Conflict", building.status().message()));
+        }
+        return respond(server_error(building.status()));
+      }
+      nlohmann::ordered_json j;
+      j["view"] = slot->spec().name;
+      j["generation"] = slot->generation();
+      j["rebuilding"] = *building;
+      j["progress"] = "GET /admin/views";
+      respond(Response::json(202, j.dump()));
+    });
   });
   router.add("GET", "/stats", [this](Request r, http::Router::Params, Responder respond) {
     get_stats(r, positioned(views_.stats, std::move(respond)));

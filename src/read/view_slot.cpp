@@ -47,20 +47,22 @@ std::optional<ViewSlot::Rebuild> ViewSlot::rebuilding() const {
   return Rebuild{next_generation_, next_->position()};
 }
 
-bool ViewSlot::rebuild() {
+Result<uint64_t> ViewSlot::rebuild() {
   std::lock_guard lk(mu_);
-  if (next_) return false;
+  if (next_) return Status::busy("view " + spec_.name + " is being rebuilt already (generation " +
+                                 std::to_string(next_generation_) + ")");
   if (builder_.joinable()) builder_.join();  // the previous rebuild's clean-up
   next_generation_ = generation_ + 1;
   uint64_t generation = next_generation_;
   // A rebuild interrupted by a restart left its rows and checkpoint: start clean.
   events::SideWrites reset;
   reset.set_checkpoint(spec_.name + suffix(generation), 0);
-  if (!log_.write(reset) || !erase_space(log_, spec_.space + suffix(generation))) return false;
+  if (Status s = log_.write(reset); !s) return s;
+  if (Status s = erase_space(log_, spec_.space + suffix(generation)); !s) return s;
   next_ = make(generation);
   next_->start();
   builder_ = std::jthread([this, next = next_, generation](std::stop_token stop) { build(stop, next, generation); });
-  return true;
+  return generation;
 }
 
 void ViewSlot::build(std::stop_token stop, std::shared_ptr<Projector> next, uint64_t generation) {

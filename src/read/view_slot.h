@@ -39,8 +39,10 @@ class ViewSlot {
   // The rebuild under way, if any.
   std::optional<Rebuild> rebuilding() const;
 
-  // Starts building the next generation; false when one is being built already.
-  bool rebuild();
+  // Starts building the next generation and names it; kBusy when one is
+  // being built already. Erases what an interrupted rebuild left: reads and
+  // writes the disk, so call it away from I/O threads.
+  Result<uint64_t> rebuild();
   // Stops the projectors (the live one, and a rebuild's); for shutdown.
   void stop();
 
