@@ -9,6 +9,7 @@
 
 #include "events/event_json.h"
 #include "events/event_types.h"
+#include "events/payload.h"
 #include "schema/order_events_generated.h"
 
 namespace ordersd::read {
@@ -16,20 +17,15 @@ namespace ordersd::read {
 namespace {
 
 namespace s = ordersd::schema;
+using events::payload_root;
+using events::string_of;
 using events::EventType;
 using nlohmann::ordered_json;
-
-std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
-
-template <typename Table>
-const Table* root(const events::RecordedEvent& r) {
-  return flatbuffers::GetRoot<Table>(r.payload().data());
-}
 
 std::vector<OrderRow::Line> lines(const flatbuffers::Vector<flatbuffers::Offset<s::ReservedLine>>* in) {
   std::vector<OrderRow::Line> out;
   if (in) {
-    for (const auto* l : *in) out.push_back({str(l->sku()), l->quantity()});
+    for (const auto* l : *in) out.push_back({string_of(l->sku()), l->quantity()});
   }
   return out;
 }
@@ -65,15 +61,15 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
   switch (info->type) {
     case EventType::kOrderPlaced: {
       if (row.version != 0) return cannot_apply(e, "the order was placed before");
-      auto* t = root<s::OrderPlaced>(e);
-      row.order_id = str(t->order_id());
-      row.customer_id = str(t->customer_id());
+      auto* t = payload_root<s::OrderPlaced>(e);
+      row.order_id = string_of(t->order_id());
+      row.customer_id = string_of(t->customer_id());
       if (t->items()) {
-        for (const auto* i : *t->items()) row.items.push_back({str(i->sku()), i->quantity(), i->unit_price_cents()});
+        for (const auto* i : *t->items()) row.items.push_back({string_of(i->sku()), i->quantity(), i->unit_price_cents()});
       }
       if (const auto* a = t->shipping_address()) {
-        row.country = str(a->country());
-        row.city = str(a->city());
+        row.country = string_of(a->country());
+        row.city = string_of(a->city());
       }
       row.total_cents = t->total_cents();
       row.placed_position = e.position();
@@ -81,12 +77,12 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       break;
     }
     case EventType::kPaymentProcessed:
-      row.payment = {"charged", root<s::PaymentProcessed>(e)->amount_cents(), ""};
+      row.payment = {"charged", payload_root<s::PaymentProcessed>(e)->amount_cents(), ""};
       if (is(row, "placed")) move_to(row, "payment_processed", e);
       break;
     case EventType::kPaymentDeclined: {
-      auto* t = root<s::PaymentDeclined>(e);
-      row.payment = {"declined", t->amount_cents(), str(t->reason())};
+      auto* t = payload_root<s::PaymentDeclined>(e);
+      row.payment = {"declined", t->amount_cents(), string_of(t->reason())};
       if (is(row, "placed")) {
         row.cancel_reason = "payment_declined";
         move_to(row, "cancelling", e);
@@ -97,12 +93,12 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       row.payment.status = "refunded";
       break;
     case EventType::kInventoryReserved:
-      row.reservation = {"reserved", lines(root<s::InventoryReserved>(e)->lines()), "", ""};
+      row.reservation = {"reserved", lines(payload_root<s::InventoryReserved>(e)->lines()), "", ""};
       if (is(row, "payment_processed")) move_to(row, "inventory_reserved", e);
       break;
     case EventType::kInventoryReservationFailed: {
-      auto* t = root<s::InventoryReservationFailed>(e);
-      row.reservation = {"failed", {}, str(t->reason()), str(t->sku())};
+      auto* t = payload_root<s::InventoryReservationFailed>(e);
+      row.reservation = {"failed", {}, string_of(t->reason()), string_of(t->sku())};
       if (is(row, "payment_processed")) {
         row.cancel_reason = "out_of_stock";
         move_to(row, "cancelling", e);
@@ -113,15 +109,15 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       row.reservation.status = "released";
       break;
     case EventType::kShipmentInitiated: {
-      auto* t = root<s::ShipmentInitiated>(e);
-      row.shipment = {"initiated", str(t->shipment_id()), str(t->country()), ""};
+      auto* t = payload_root<s::ShipmentInitiated>(e);
+      row.shipment = {"initiated", string_of(t->shipment_id()), string_of(t->country()), ""};
       row.cancel_reason.clear();
       move_to(row, "shipment_initiated", e);
       break;
     }
     case EventType::kShipmentFailed: {
-      auto* t = root<s::ShipmentFailed>(e);
-      row.shipment = {"failed", "", str(t->country()), str(t->reason())};
+      auto* t = payload_root<s::ShipmentFailed>(e);
+      row.shipment = {"failed", "", string_of(t->country()), string_of(t->reason())};
       if (is(row, "inventory_reserved")) {
         row.cancel_reason = "shipping_unavailable";
         move_to(row, "cancelling", e);
@@ -132,11 +128,11 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       move_to(row, "delivered", e);
       break;
     case EventType::kCancellationRequested:
-      row.cancel_reason = str(root<s::CancellationRequested>(e)->reason());
+      row.cancel_reason = string_of(payload_root<s::CancellationRequested>(e)->reason());
       move_to(row, "cancelling", e);
       break;
     case EventType::kOrderCancelled:
-      row.cancel_reason = str(root<s::OrderCancelled>(e)->reason());
+      row.cancel_reason = string_of(payload_root<s::OrderCancelled>(e)->reason());
       move_to(row, "cancelled", e);
       break;
     default:

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "events/event_types.h"
+#include "events/payload.h"
 #include "read/order_view.h"
 #include "schema/order_events_generated.h"
 
@@ -14,15 +15,10 @@ namespace ordersd::read {
 namespace {
 
 namespace s = ordersd::schema;
+using events::payload_root;
+using events::string_of;
 using events::EventType;
 using nlohmann::json;
-
-std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
-
-template <typename Table>
-const Table* root(const events::RecordedEvent& r) {
-  return flatbuffers::GetRoot<Table>(r.payload().data());
-}
 
 EventType type_of(const events::RecordedEvent& e) {
   const events::EventTypeInfo* info = events::find_event_type(e.type());
@@ -114,19 +110,19 @@ static Status fold_customer(const events::RecordedEvent& e, JsonRows& view) {
     json& r = *row;
     switch (type_of(e)) {
       case EventType::kFundsDeposited: {
-        auto* t = root<s::FundsDeposited>(e);
+        auto* t = payload_root<s::FundsDeposited>(e);
         r["balance_cents"] = t->balance_cents();
         r["deposited_cents"] = r["deposited_cents"].get<uint64_t>() + t->amount_cents();
         break;
       }
       case EventType::kPaymentProcessed: {
-        uint64_t amount = root<s::PaymentProcessed>(e)->amount_cents();
+        uint64_t amount = payload_root<s::PaymentProcessed>(e)->amount_cents();
         r["balance_cents"] = r["balance_cents"].get<uint64_t>() - amount;
         r["spent_cents"] = r["spent_cents"].get<uint64_t>() + amount;
         break;
       }
       case EventType::kPaymentRefunded: {
-        uint64_t amount = root<s::PaymentRefunded>(e)->amount_cents();
+        uint64_t amount = payload_root<s::PaymentRefunded>(e)->amount_cents();
         r["balance_cents"] = r["balance_cents"].get<uint64_t>() + amount;
         r["spent_cents"] = r["spent_cents"].get<uint64_t>() - amount;
         break;
@@ -163,14 +159,14 @@ static Status fold_inventory(const events::RecordedEvent& e, JsonRows& view) {
   };
   switch (type_of(e)) {
     case EventType::kStockRestocked: {
-      auto* t = root<s::StockRestocked>(e);
+      auto* t = payload_root<s::StockRestocked>(e);
       r["restocked"] = r["restocked"].get<uint64_t>() + t->quantity();
       r["available"] = t->available();
       break;
     }
-    case EventType::kStockReserved: move("available", "reserved", root<s::StockMovement>(e)->quantity()); break;
-    case EventType::kStockReleased: move("reserved", "available", root<s::StockMovement>(e)->quantity()); break;
-    case EventType::kStockShipped: move("reserved", "shipped", root<s::StockMovement>(e)->quantity()); break;
+    case EventType::kStockReserved: move("available", "reserved", payload_root<s::StockMovement>(e)->quantity()); break;
+    case EventType::kStockReleased: move("reserved", "available", payload_root<s::StockMovement>(e)->quantity()); break;
+    case EventType::kStockShipped: move("reserved", "shipped", payload_root<s::StockMovement>(e)->quantity()); break;
     default:
       return Status::corruption("the inventory view cannot apply a " + std::string(e.type()) +
                                     " event in a sku's stream at position " + std::to_string(e.position()),
@@ -190,16 +186,16 @@ static Status fold_stats(const events::RecordedEvent& e, JsonRows& view) {
   if (wallet) {
     EventType type = type_of(e);
     if (type == EventType::kPaymentProcessed) {
-      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() + root<s::PaymentProcessed>(e)->amount_cents();
+      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() + payload_root<s::PaymentProcessed>(e)->amount_cents();
     } else if (type == EventType::kPaymentRefunded) {
-      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() - root<s::PaymentRefunded>(e)->amount_cents();
+      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() - payload_root<s::PaymentRefunded>(e)->amount_cents();
     } else {
       return Status::ok();
     }
   } else {
     auto change = order_status_change(e, view);
     if (!change) return change.status();
-    if (type_of(e) == EventType::kOrderCancelled) add(r["cancellations"], str(root<s::OrderCancelled>(e)->reason()), 1);
+    if (type_of(e) == EventType::kOrderCancelled) add(r["cancellations"], string_of(payload_root<s::OrderCancelled>(e)->reason()), 1);
     if (*change) count_status(r["orders"], **change);
     if (!*change && type_of(e) != EventType::kOrderCancelled) return Status::ok();
   }

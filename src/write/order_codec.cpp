@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "events/event_types.h"
+#include "events/payload.h"
 #include "schema/order_events_generated.h"
 #include "write/overloaded.h"
 
@@ -11,11 +12,11 @@ namespace ordersd::write {
 namespace {
 
 namespace s = ordersd::schema;
+using events::payload_root;
+using events::string_of;
 using events::EventType;
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
-
-std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
 Offset<flatbuffers::Vector<Offset<s::ReservedLine>>> stock_lines(FlatBufferBuilder& fbb,
                                                                   const std::vector<StockLine>& lines) {
@@ -27,7 +28,7 @@ Offset<flatbuffers::Vector<Offset<s::ReservedLine>>> stock_lines(FlatBufferBuild
 std::vector<StockLine> stock_lines(const flatbuffers::Vector<Offset<s::ReservedLine>>* lines) {
   std::vector<StockLine> out;
   if (lines) {
-    for (const auto* l : *lines) out.push_back({str(l->sku()), l->quantity()});
+    for (const auto* l : *lines) out.push_back({string_of(l->sku()), l->quantity()});
   }
   return out;
 }
@@ -99,11 +100,6 @@ EventType build(FlatBufferBuilder& fbb, std::string_view order_id, const OrderEv
       event);
 }
 
-template <typename Table>
-const Table* root(std::string_view payload) {
-  return flatbuffers::GetRoot<Table>(payload.data());
-}
-
 }  // namespace
 
 std::string order_stream(std::string_view order_id) { return "order-" + std::string(order_id); }
@@ -121,49 +117,48 @@ events::NewEvent to_new_event(std::string_view order_id, const OrderEvent& event
 Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
   const events::EventTypeInfo* info = events::find_event_type(recorded.type());
   if (!info) return Status::invalid_argument("unknown event type '" + std::string(recorded.type()) + "'");
-  std::string_view p = recorded.payload();
   switch (info->type) {
     case EventType::kOrderPlaced: {
-      auto* t = root<s::OrderPlaced>(p);
-      OrderPlaced e{str(t->order_id()), str(t->customer_id()), {}, {}, t->total_cents()};
+      auto* t = payload_root<s::OrderPlaced>(recorded);
+      OrderPlaced e{string_of(t->order_id()), string_of(t->customer_id()), {}, {}, t->total_cents()};
       if (t->items()) {
-        for (const auto* l : *t->items()) e.items.push_back({str(l->sku()), l->quantity(), l->unit_price_cents()});
+        for (const auto* l : *t->items()) e.items.push_back({string_of(l->sku()), l->quantity(), l->unit_price_cents()});
       }
       if (const auto* a = t->shipping_address()) {
-        e.shipping_address = {str(a->country()), str(a->city()), str(a->line1()), str(a->postal_code())};
+        e.shipping_address = {string_of(a->country()), string_of(a->city()), string_of(a->line1()), string_of(a->postal_code())};
       }
       return OrderEvent(std::move(e));
     }
     case EventType::kPaymentProcessed:
-      return OrderEvent(PaymentProcessed{root<s::PaymentProcessed>(p)->amount_cents()});
+      return OrderEvent(PaymentProcessed{payload_root<s::PaymentProcessed>(recorded)->amount_cents()});
     case EventType::kPaymentDeclined: {
-      auto* t = root<s::PaymentDeclined>(p);
-      return OrderEvent(PaymentDeclined{t->amount_cents(), str(t->reason())});
+      auto* t = payload_root<s::PaymentDeclined>(recorded);
+      return OrderEvent(PaymentDeclined{t->amount_cents(), string_of(t->reason())});
     }
     case EventType::kPaymentRefunded:
-      return OrderEvent(PaymentRefunded{root<s::PaymentRefunded>(p)->amount_cents()});
+      return OrderEvent(PaymentRefunded{payload_root<s::PaymentRefunded>(recorded)->amount_cents()});
     case EventType::kInventoryReserved:
-      return OrderEvent(InventoryReserved{stock_lines(root<s::InventoryReserved>(p)->lines())});
+      return OrderEvent(InventoryReserved{stock_lines(payload_root<s::InventoryReserved>(recorded)->lines())});
     case EventType::kInventoryReservationFailed: {
-      auto* t = root<s::InventoryReservationFailed>(p);
-      return OrderEvent(InventoryReservationFailed{str(t->sku()), t->requested(), t->available(), str(t->reason())});
+      auto* t = payload_root<s::InventoryReservationFailed>(recorded);
+      return OrderEvent(InventoryReservationFailed{string_of(t->sku()), t->requested(), t->available(), string_of(t->reason())});
     }
     case EventType::kInventoryReleased:
-      return OrderEvent(InventoryReleased{stock_lines(root<s::InventoryReleased>(p)->lines())});
+      return OrderEvent(InventoryReleased{stock_lines(payload_root<s::InventoryReleased>(recorded)->lines())});
     case EventType::kShipmentInitiated: {
-      auto* t = root<s::ShipmentInitiated>(p);
-      return OrderEvent(ShipmentInitiated{str(t->shipment_id()), str(t->country())});
+      auto* t = payload_root<s::ShipmentInitiated>(recorded);
+      return OrderEvent(ShipmentInitiated{string_of(t->shipment_id()), string_of(t->country())});
     }
     case EventType::kShipmentFailed: {
-      auto* t = root<s::ShipmentFailed>(p);
-      return OrderEvent(ShipmentFailed{str(t->country()), str(t->reason())});
+      auto* t = payload_root<s::ShipmentFailed>(recorded);
+      return OrderEvent(ShipmentFailed{string_of(t->country()), string_of(t->reason())});
     }
     case EventType::kOrderDelivered:
       return OrderEvent(OrderDelivered{});
     case EventType::kCancellationRequested:
-      return OrderEvent(CancellationRequested{str(root<s::CancellationRequested>(p)->reason())});
+      return OrderEvent(CancellationRequested{string_of(payload_root<s::CancellationRequested>(recorded)->reason())});
     case EventType::kOrderCancelled:
-      return OrderEvent(OrderCancelled{str(root<s::OrderCancelled>(p)->reason())});
+      return OrderEvent(OrderCancelled{string_of(payload_root<s::OrderCancelled>(recorded)->reason())});
     case EventType::kFundsDeposited:
     case EventType::kStockRestocked:
     case EventType::kStockReserved:

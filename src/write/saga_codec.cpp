@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "events/event_types.h"
+#include "events/payload.h"
 #include "schema/order_events_generated.h"
 #include "write/order_codec.h"
 #include "write/overloaded.h"
@@ -12,16 +13,11 @@ namespace ordersd::write {
 namespace {
 
 namespace s = ordersd::schema;
+using events::payload_root;
+using events::string_of;
 using events::EventType;
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
-
-std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
-
-template <typename Table>
-const Table* root(const events::RecordedEvent& r) {
-  return flatbuffers::GetRoot<Table>(r.payload().data());
-}
 
 constexpr EventType kStepTypes[] = {
     EventType::kSagaChargeRequested,         EventType::kSagaReservationRequested,
@@ -109,25 +105,25 @@ Result<SagaEvent> saga_event_from(const events::RecordedEvent& r) {
   auto not_saga = [&] { return Status::invalid_argument("a " + std::string(r.type()) + " event is not a saga event"); };
   if (!info) return not_saga();
   if (auto step = step_of(info->type)) {
-    auto* t = root<s::SagaStepRequested>(r);
-    SagaOrder order{str(t->order_id()), str(t->customer_id()), t->amount_cents(), {}, str(t->country())};
+    auto* t = payload_root<s::SagaStepRequested>(r);
+    SagaOrder order{string_of(t->order_id()), string_of(t->customer_id()), t->amount_cents(), {}, string_of(t->country())};
     if (t->lines()) {
-      for (const auto* l : *t->lines()) order.lines.push_back({str(l->sku()), l->quantity()});
+      for (const auto* l : *t->lines()) order.lines.push_back({string_of(l->sku()), l->quantity()});
     }
-    return SagaEvent(StepRequested{*step, std::move(order), t->attempt(), t->deadline_us(), str(t->cancel_reason())});
+    return SagaEvent(StepRequested{*step, std::move(order), t->attempt(), t->deadline_us(), string_of(t->cancel_reason())});
   }
   switch (info->type) {
     case EventType::kSagaCancelNoted:
-      return SagaEvent(CancelNoted{str(root<s::SagaCancelNoted>(r)->reason())});
+      return SagaEvent(CancelNoted{string_of(payload_root<s::SagaCancelNoted>(r)->reason())});
     case EventType::kSagaStuck: {
-      auto* t = root<s::SagaStuck>(r);
-      auto step = step_named(str(t->step()));
-      if (!step) return Status::invalid_argument("saga.stuck.v1 names an unknown step '" + str(t->step()) + "'");
+      auto* t = payload_root<s::SagaStuck>(r);
+      auto step = step_named(string_of(t->step()));
+      if (!step) return Status::invalid_argument("saga.stuck.v1 names an unknown step '" + string_of(t->step()) + "'");
       return SagaEvent(SagaParked{*step, t->attempts()});
     }
     case EventType::kSagaCompleted: {
-      auto* t = root<s::SagaCompleted>(r);
-      return SagaEvent(SagaEnded{str(t->outcome()), str(t->reason())});
+      auto* t = payload_root<s::SagaCompleted>(r);
+      return SagaEvent(SagaEnded{string_of(t->outcome()), string_of(t->reason())});
     }
     default:
       return not_saga();
@@ -139,17 +135,17 @@ namespace {
 // The order an answer is about: the first field of each of these tables.
 std::string order_id_of(const events::RecordedEvent& r, EventType type) {
   switch (type) {
-    case EventType::kOrderPlaced: return str(root<s::OrderPlaced>(r)->order_id());
-    case EventType::kCancellationRequested: return str(root<s::CancellationRequested>(r)->order_id());
-    case EventType::kPaymentProcessed: return str(root<s::PaymentProcessed>(r)->order_id());
-    case EventType::kPaymentDeclined: return str(root<s::PaymentDeclined>(r)->order_id());
-    case EventType::kPaymentRefunded: return str(root<s::PaymentRefunded>(r)->order_id());
-    case EventType::kInventoryReserved: return str(root<s::InventoryReserved>(r)->order_id());
-    case EventType::kInventoryReservationFailed: return str(root<s::InventoryReservationFailed>(r)->order_id());
-    case EventType::kInventoryReleased: return str(root<s::InventoryReleased>(r)->order_id());
-    case EventType::kShipmentInitiated: return str(root<s::ShipmentInitiated>(r)->order_id());
-    case EventType::kShipmentFailed: return str(root<s::ShipmentFailed>(r)->order_id());
-    case EventType::kSagaRetryRequested: return str(root<s::SagaRetryRequested>(r)->order_id());
+    case EventType::kOrderPlaced: return string_of(payload_root<s::OrderPlaced>(r)->order_id());
+    case EventType::kCancellationRequested: return string_of(payload_root<s::CancellationRequested>(r)->order_id());
+    case EventType::kPaymentProcessed: return string_of(payload_root<s::PaymentProcessed>(r)->order_id());
+    case EventType::kPaymentDeclined: return string_of(payload_root<s::PaymentDeclined>(r)->order_id());
+    case EventType::kPaymentRefunded: return string_of(payload_root<s::PaymentRefunded>(r)->order_id());
+    case EventType::kInventoryReserved: return string_of(payload_root<s::InventoryReserved>(r)->order_id());
+    case EventType::kInventoryReservationFailed: return string_of(payload_root<s::InventoryReservationFailed>(r)->order_id());
+    case EventType::kInventoryReleased: return string_of(payload_root<s::InventoryReleased>(r)->order_id());
+    case EventType::kShipmentInitiated: return string_of(payload_root<s::ShipmentInitiated>(r)->order_id());
+    case EventType::kShipmentFailed: return string_of(payload_root<s::ShipmentFailed>(r)->order_id());
+    case EventType::kSagaRetryRequested: return string_of(payload_root<s::SagaRetryRequested>(r)->order_id());
     default: return {};
   }
 }

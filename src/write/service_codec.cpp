@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "events/event_types.h"
+#include "events/payload.h"
 #include "schema/order_events_generated.h"
 #include "write/order_codec.h"
 #include "write/overloaded.h"
@@ -12,20 +13,15 @@ namespace ordersd::write {
 namespace {
 
 namespace s = ordersd::schema;
+using events::payload_root;
+using events::string_of;
 using events::EventType;
 using flatbuffers::FlatBufferBuilder;
-
-std::string str(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
 events::NewEvent finish(FlatBufferBuilder& fbb, EventType type, Uuid id, Uuid correlation_id, Uuid causation_id) {
   return {id, std::string(events::stored_name(type)),
           std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()), correlation_id,
           causation_id};
-}
-
-template <typename Table>
-const Table* root(const events::RecordedEvent& r) {
-  return flatbuffers::GetRoot<Table>(r.payload().data());
 }
 
 Status not_ours(const events::RecordedEvent& r, const char* service) {
@@ -101,20 +97,20 @@ Result<WalletEvent> wallet_event_from(const events::RecordedEvent& r) {
   if (!info) return not_ours(r, "wallet");
   switch (info->type) {
     case EventType::kFundsDeposited: {
-      auto* t = root<s::FundsDeposited>(r);
+      auto* t = payload_root<s::FundsDeposited>(r);
       return WalletEvent(FundsDeposited{t->amount_cents(), t->balance_cents()});
     }
     case EventType::kPaymentProcessed: {
-      auto* t = root<s::PaymentProcessed>(r);
-      return WalletEvent(WalletCharged{str(t->order_id()), t->amount_cents()});
+      auto* t = payload_root<s::PaymentProcessed>(r);
+      return WalletEvent(WalletCharged{string_of(t->order_id()), t->amount_cents()});
     }
     case EventType::kPaymentDeclined: {
-      auto* t = root<s::PaymentDeclined>(r);
-      return WalletEvent(WalletDeclined{str(t->order_id()), t->amount_cents(), str(t->reason())});
+      auto* t = payload_root<s::PaymentDeclined>(r);
+      return WalletEvent(WalletDeclined{string_of(t->order_id()), t->amount_cents(), string_of(t->reason())});
     }
     case EventType::kPaymentRefunded: {
-      auto* t = root<s::PaymentRefunded>(r);
-      return WalletEvent(WalletRefunded{str(t->order_id()), t->amount_cents()});
+      auto* t = payload_root<s::PaymentRefunded>(r);
+      return WalletEvent(WalletRefunded{string_of(t->order_id()), t->amount_cents()});
     }
     default:
       return not_ours(r, "wallet");
@@ -126,20 +122,20 @@ Result<StockEvent> stock_event_from(const events::RecordedEvent& r) {
   if (!info) return not_ours(r, "stock");
   switch (info->type) {
     case EventType::kStockRestocked: {
-      auto* t = root<s::StockRestocked>(r);
+      auto* t = payload_root<s::StockRestocked>(r);
       return StockEvent(StockRestocked{t->quantity(), t->available()});
     }
     case EventType::kStockReserved: {
-      auto* t = root<s::StockMovement>(r);
-      return StockEvent(StockReserved{str(t->order_id()), t->quantity()});
+      auto* t = payload_root<s::StockMovement>(r);
+      return StockEvent(StockReserved{string_of(t->order_id()), t->quantity()});
     }
     case EventType::kStockReleased: {
-      auto* t = root<s::StockMovement>(r);
-      return StockEvent(StockReleased{str(t->order_id()), t->quantity()});
+      auto* t = payload_root<s::StockMovement>(r);
+      return StockEvent(StockReleased{string_of(t->order_id()), t->quantity()});
     }
     case EventType::kStockShipped: {
-      auto* t = root<s::StockMovement>(r);
-      return StockEvent(StockShipped{str(t->order_id()), t->quantity()});
+      auto* t = payload_root<s::StockMovement>(r);
+      return StockEvent(StockShipped{string_of(t->order_id()), t->quantity()});
     }
     default:
       return not_ours(r, "stock");
