@@ -107,15 +107,6 @@ Result<write::Address> parse_address(const json& body) {
 
 }  // namespace
 
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Result<write::PlaceOrder> parse_place_order(std::string_view text) {
   auto parsed = parse_object(text);
   if (!parsed) return parsed.status();

@@ -8,12 +8,12 @@
 #include <string_view>
 
 #include "events/status.h"
+#include "http/params.h"
 #include "write/order.h"
 
 namespace ordersd::app {
 
-// 1 to 64 characters of [A-Za-z0-9_-].
-bool valid_id(std::string_view id);
+using http::valid_id;
 
 // The body of POST /orders. order_id is empty when the body has none.
 Result<write::PlaceOrder> parse_place_order(std::string_view body);

@@ -6,6 +6,15 @@
 
 namespace ordersd::http {
 
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::optional<uint64_t> parse_decimal(std::string_view text) {
   uint64_t v = 0;
   if (text.empty() || text.size() > 20) return std::nullopt;

@@ -13,6 +13,9 @@
 
 namespace ordersd::http {
 
+// An id in a path (an order, customer, sku): 1 to 64 characters of [A-Za-z0-9_-].
+bool valid_id(std::string_view id);
+
 // "42" -> 42: decimal digits only, no sign, no spaces, fits in 64 bits.
 std::optional<uint64_t> parse_decimal(std::string_view text);
 

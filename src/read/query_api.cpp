@@ -14,20 +14,14 @@ using http::Response;
 
 namespace {
 
+using http::valid_id;
+
 constexpr uint64_t kDefaultWaitMs = 2000;
 constexpr uint64_t kMaxWaitMs = 30000;
 constexpr uint64_t kDefaultLimit = 50;
 constexpr uint64_t kMaxLimit = 1000;
 
 Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
-
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
 
 bool known_status(std::string_view s) {
   for (const char* known : {"placed", "payment_processed", "inventory_reserved", "shipment_initiated", "delivered",
