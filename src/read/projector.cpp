@@ -59,6 +59,10 @@ uint64_t Projector::position() const { return subscription_ ? subscription_->pos
 
 std::optional<Status> Projector::failure() const { return subscription_ ? subscription_->failure() : std::nullopt; }
 
+bool Projector::wait_for(uint64_t position, std::chrono::milliseconds timeout) const {
+  return subscription_ && subscription_->wait_for(position, timeout);
+}
+
 void Projector::when_reached(uint64_t position, std::chrono::milliseconds wait, std::function<void(bool)> done) {
   {
     std::lock_guard lk(mu_);

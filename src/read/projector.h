@@ -66,6 +66,10 @@ class Projector {
   uint64_t position() const;
   std::optional<Status> failure() const;
 
+  // Blocks until the view has reached `position`, the projector fails, or
+  // `timeout` passes; returns whether it reached it.
+  bool wait_for(uint64_t position, std::chrono::milliseconds timeout) const;
+
   // `done(true)` once the view has reached `position` (at once if it has),
   // `done(false)` when `wait` passes first or the projector stops. Runs on
   // the projector's thread, its timer thread or the caller's; must be quick.

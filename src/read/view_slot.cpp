@@ -20,20 +20,30 @@ Result<std::unique_ptr<ViewSlot>> ViewSlot::open(events::EventLog& log, const Vi
   if (!recorded) return recorded.status();
   if (*recorded) slot->generation_ = std::stoull(**recorded);
   slot->current_ = slot->make(slot->generation_);
-  slot->current_->start();
+  slot->current_.owner->start();
   return slot;
 }
 
 ViewSlot::~ViewSlot() { stop(); }
 
-std::shared_ptr<Projector> ViewSlot::make(uint64_t generation) const {
-  return std::make_shared<Projector>(log_, spec_.name + suffix(generation), spec_.space + suffix(generation),
-                                     spec_.apply);
+ViewSlot::Generation ViewSlot::make(uint64_t generation) const {
+  Generation g;
+  g.owner = std::make_shared<Projector>(log_, spec_.name + suffix(generation), spec_.space + suffix(generation),
+                                        spec_.apply);
+  g.released = std::make_shared<Generation::Released>();
+  g.lease = std::shared_ptr<Projector>(g.owner.get(), [released = g.released](Projector*) {
+    {
+      std::lock_guard lk(released->mu);
+      released->done = true;
+    }
+    released->cv.notify_all();
+  });
+  return g;
 }
 
 std::shared_ptr<Projector> ViewSlot::current() const {
   std::lock_guard lk(mu_);
-  return current_;
+  return current_.lease;
 }
 
 uint64_t ViewSlot::generation() const {
@@ -43,13 +53,13 @@ uint64_t ViewSlot::generation() const {
 
 std::optional<ViewSlot::Rebuild> ViewSlot::rebuilding() const {
   std::lock_guard lk(mu_);
-  if (!next_) return std::nullopt;
-  return Rebuild{next_generation_, next_->position()};
+  if (!next_.owner) return std::nullopt;
+  return Rebuild{next_generation_, next_.owner->position()};
 }
 
 Result<uint64_t> ViewSlot::rebuild() {
   std::lock_guard lk(mu_);
-  if (next_) return Status::busy("view " + spec_.name + " is being rebuilt already (generation " +
+  if (next_.owner) return Status::busy("view " + spec_.name + " is being rebuilt already (generation " +
                                  std::to_string(next_generation_) + ")");
   if (builder_.joinable()) builder_.join();  // the previous rebuild's clean-up
   next_generation_ = generation_ + 1;
@@ -60,8 +70,9 @@ Result<uint64_t> ViewSlot::rebuild() {
   if (Status s = log_.write(reset); !s) return s;
   if (Status s = erase_space(log_, spec_.space + suffix(generation)); !s) return s;
   next_ = make(generation);
-  next_->start();
-  builder_ = std::jthread([this, next = next_, generation](std::stop_token stop) { build(stop, next, generation); });
+  next_.owner->start();
+  builder_ = std::jthread(
+      [this, next = next_.owner, generation](std::stop_token stop) { build(stop, next, generation); });
   return generation;
 }
 
@@ -70,39 +81,30 @@ void ViewSlot::build(std::stop_token stop, std::shared_ptr<Projector> next, uint
   // Caught up: the new generation has applied what the log held a moment ago.
   for (;;) {
     if (stop.stop_requested() || next->failure()) return;
-    uint64_t head = log_.head();
-    bool reached = false;
-    std::mutex m;
-    std::condition_variable cv;
-    bool answered = false;
-    next->when_reached(head, 200ms, [&](bool ok) {
-      std::lock_guard lk(m);
-      reached = ok;
-      answered = true;
-      cv.notify_all();
-    });
-    std::unique_lock lk(m);
-    cv.wait(lk, [&] { return answered; });
-    if (reached) break;
+    if (next->wait_for(log_.head(), 200ms)) break;
   }
   events::SideWrites record;
   record.put(kViewGenerationsSpace, spec_.name, std::to_string(generation));
   if (!log_.write(record)) return;
-  std::shared_ptr<Projector> old;
+  Generation old;
   uint64_t old_generation;
   {
     std::lock_guard lk(mu_);
     old = std::move(current_);
     old_generation = generation_;
-    current_ = next;
+    current_ = std::move(next_);
+    next_ = {};
     generation_ = generation;
-    next_.reset();
   }
-  // Queries still reading the old generation hold it; let them finish.
-  while (old.use_count() > 1 && !stop.stop_requested()) std::this_thread::sleep_for(5ms);
-  old->stop();
-  std::string old_space = old->space();
-  old.reset();
+  // Queries still reading the old generation hold leases on it; let them finish.
+  old.lease.reset();
+  {
+    std::unique_lock lk(old.released->mu);
+    old.released->cv.wait(lk, stop, [&] { return old.released->done; });
+  }
+  old.owner->stop();
+  std::string old_space = old.owner->space();
+  old.owner.reset();
   (void)erase_space(log_, old_space);
   events::SideWrites forget;
   forget.set_checkpoint(spec_.name + suffix(old_generation), 0);
@@ -115,8 +117,8 @@ void ViewSlot::stop() {
     builder_.join();
   }
   std::lock_guard lk(mu_);
-  if (next_) next_->stop();
-  if (current_) current_->stop();
+  if (next_.owner) next_.owner->stop();
+  if (current_.owner) current_.owner->stop();
 }
 
 }  // namespace ordersd::read

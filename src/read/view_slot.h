@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -47,17 +48,30 @@ class ViewSlot {
   void stop();
 
  private:
+  // One generation's projector. The slot owns it; queries get leases, and
+  // `released` is told when the last lease is gone.
+  struct Generation {
+    struct Released {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      bool done = false;
+    };
+    std::shared_ptr<Projector> owner;
+    std::shared_ptr<Released> released;
+    std::shared_ptr<Projector> lease;
+  };
+
   ViewSlot(events::EventLog& log, const ViewSpec& spec) : log_(log), spec_(spec) {}
-  std::shared_ptr<Projector> make(uint64_t generation) const;
+  Generation make(uint64_t generation) const;
   void build(std::stop_token stop, std::shared_ptr<Projector> next, uint64_t generation);
 
   events::EventLog& log_;
   const ViewSpec& spec_;
   mutable std::mutex mu_;
-  std::shared_ptr<Projector> current_;  // guarded by mu_
-  uint64_t generation_ = 0;             // guarded by mu_
-  std::shared_ptr<Projector> next_;     // guarded by mu_: the rebuild's, if any
-  uint64_t next_generation_ = 0;        // guarded by mu_
+  Generation current_;            // guarded by mu_
+  uint64_t generation_ = 0;       // guarded by mu_
+  Generation next_;               // guarded by mu_: the rebuild's, while one runs
+  uint64_t next_generation_ = 0;  // guarded by mu_
   std::jthread builder_;
 };
 
