@@ -24,13 +24,15 @@ std::string ExpectedVersion::to_string() const {
   return "?";
 }
 
-void SideWrites::put(std::string_view space, std::string_view key, std::string_view value) {
-  ops_.push_back({Op::Kind::kPut, std::string(space), std::string(key), std::string(value)});
+void SideWrites::put(std::string_view space, std::string_view key, std::string value) {
+  ops_.push_back({Op::Kind::kPut, std::string(space), std::string(key), std::move(value)});
 }
 
 void SideWrites::erase(std::string_view space, std::string_view key) {
   ops_.push_back({Op::Kind::kErase, std::string(space), std::string(key), {}});
 }
+
+void SideWrites::erase_space(std::string_view space) { ops_.push_back({Op::Kind::kEraseSpace, std::string(space), {}, {}}); }
 
 void SideWrites::set_checkpoint(std::string_view name, uint64_t position) {
   ops_.push_back({Op::Kind::kCheckpoint, {}, std::string(name), keys::position_key(position)});

@@ -54,16 +54,19 @@ struct StreamAppend {
 // keyspace (a view, the idempotency records, ...); keys are opaque bytes.
 class SideWrites {
  public:
-  void put(std::string_view space, std::string_view key, std::string_view value);
+  void put(std::string_view space, std::string_view key, std::string value);
   void erase(std::string_view space, std::string_view key);
+  // Every key of `space`, in one range deletion: as cheap for a million keys
+  // as for one.
+  void erase_space(std::string_view space);
   // A named reader position (a projector, the saga) that moves with its data.
   void set_checkpoint(std::string_view name, uint64_t position);
   bool empty() const { return ops_.empty(); }
 
   struct Op {
-    enum class Kind { kPut, kErase, kCheckpoint } kind;
+    enum class Kind { kPut, kErase, kEraseSpace, kCheckpoint } kind;
     std::string space;  // empty for kCheckpoint
-    std::string key;    // the checkpoint name for kCheckpoint
+    std::string key;    // the checkpoint name for kCheckpoint; empty for kEraseSpace
     std::string value;  // 8-byte big-endian position for kCheckpoint
   };
   const std::vector<Op>& ops() const { return ops_; }

@@ -46,18 +46,47 @@ Result<std::string> payload_to_json(std::string_view type, std::string_view payl
 }
 
 std::string format_time_us(int64_t time_us) {
-  std::time_t seconds = static_cast<std::time_t>(time_us / 1000000);
-  int64_t micros = time_us % 1000000;
+  // By hand rather than gmtime_r + strftime + snprintf: the order view
+  // writes a time for every status of every order it touches.
+  int64_t seconds = time_us / 1000000, micros = time_us % 1000000;
   if (micros < 0) {
     micros += 1000000;
     --seconds;
   }
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[48];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(micros));
+  int64_t days = seconds / 86400, in_day = seconds % 86400;
+  if (in_day < 0) {
+    in_day += 86400;
+    --days;
+  }
+  // Civil date from days since 1970-01-01 (Howard Hinnant's civil_from_days).
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999) {
+    char out[64];
+    std::snprintf(out, sizeof out, "%lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(year),
+                  static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(in_day / 3600),
+                  static_cast<long long>(in_day / 60 % 60), static_cast<long long>(in_day % 60),
+                  static_cast<long long>(micros));
+    return out;
+  }
+  std::string out = "0000-00-00T00:00:00.000000Z";
+  auto put = [&out](size_t at, int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  put(5, month, 2);
+  put(8, day, 2);
+  put(11, in_day / 3600, 2);
+  put(14, in_day / 60 % 60, 2);
+  put(17, in_day % 60, 2);
+  put(20, micros, 6);
   return out;
 }
 

@@ -408,6 +408,11 @@ struct EventLog::Impl {
       switch (op.kind) {
         case SideWrites::Op::Kind::kPut: wb.Put(state_cf, keys::state_key(op.space, op.key), op.value); break;
         case SideWrites::Op::Kind::kErase: wb.Delete(state_cf, keys::state_key(op.space, op.key)); break;
+        case SideWrites::Op::Kind::kEraseSpace: {
+          auto [begin, end] = keys::state_range(op.space);
+          wb.DeleteRange(state_cf, begin, end);
+          break;
+        }
         case SideWrites::Op::Kind::kCheckpoint: wb.Put(checkpoints_cf, op.key, op.value); break;
       }
     }
@@ -639,6 +644,10 @@ Result<std::vector<RecordedEvent>> EventLog::read_all(uint64_t from_position, si
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
+  // A scan of the log reads each block once: kept in the block cache, it
+  // would only push out the blocks that point reads (streams, ids) reuse.
+  // Readers at the head read the memtable, which this does not touch.
+  ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->log_cf));
   out.reserve(std::min<uint64_t>(max, limit - expected + 1));
   for (it->Seek(keys::position_key(expected)); it->Valid() && out.size() < max; it->Next(), ++expected) {
@@ -742,7 +751,11 @@ Status EventLog::scan(std::string_view space, std::string_view prefix,
 Status EventLog::write(const SideWrites& writes) {
   if (impl_->options.read_only) return Status::invalid_argument("the event log was opened read-only");
   if (auto failed = impl_->sticky_failure()) return *failed;
-  rocksdb::WriteBatch wb;
+  // Sized up front: a view's batch can be megabytes, and growing it by
+  // doubling copied it over and over.
+  size_t bytes = 12;
+  for (const auto& op : writes.ops()) bytes += op.space.size() + op.key.size() + op.value.size() + 16;
+  rocksdb::WriteBatch wb(bytes);
   impl_->add_side_writes(writes, wb);
   rocksdb::WriteOptions options;
   options.sync = impl_->options.durability == Durability::kFsync;

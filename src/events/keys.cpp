@@ -50,6 +50,16 @@ std::string state_key(std::string_view space, std::string_view key) {
   return k;
 }
 
+std::pair<std::string, std::string> state_range(std::string_view space) {
+  std::string begin = state_key(space, "");
+  // The first key after every key that starts with `begin`: its last byte
+  // that can grow, grown, and what follows dropped.
+  std::string end = begin;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return {std::move(begin), std::move(end)};
+}
+
 std::optional<StreamKey> parse_stream_key(std::string_view key) {
   if (key.empty()) return std::nullopt;
   size_t len = static_cast<unsigned char>(key[0]);

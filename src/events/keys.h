@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,8 @@ std::string stream_key(std::string_view stream, uint64_t version);
 std::string stream_prefix(std::string_view stream);
 std::string id_key(const Uuid& id);
 std::string state_key(std::string_view space, std::string_view key);
+// [begin, end): every state_key of `space`.
+std::pair<std::string, std::string> state_range(std::string_view space);
 
 // Splits a stream_key; nullopt when malformed.
 struct StreamKey {

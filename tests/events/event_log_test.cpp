@@ -408,6 +408,34 @@ TEST_CASE("checkpoints and side writes commit with an append, or alone") {
   CHECK(rows == std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}});
 }
 
+TEST_CASE("erasing a space removes every key of it, and of no other space, in the same batch as other writes") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  SideWrites rows;
+  for (int i = 0; i < 1000; ++i) rows.put("orders", "k" + std::to_string(i), "v");
+  rows.put("order", "sk", "a space whose name the other extends");
+  rows.put("orders2", "a", "a space whose name extends the other");
+  REQUIRE(log->write(rows).is_ok());
+
+  SideWrites erase;
+  erase.erase_space("orders");
+  erase.put("orders", "new", "written after the erase in the same batch");
+  erase.set_checkpoint("projector", 0);
+  REQUIRE(log->write(erase).is_ok());
+  auto keys_of = [&](const char* space) {
+    std::vector<std::string> keys;
+    REQUIRE(log->scan(space, "", [&](std::string_view k, std::string_view) {
+                  keys.emplace_back(k);
+                  return true;
+                }).is_ok());
+    return keys;
+  };
+  CHECK(keys_of("orders") == std::vector<std::string>{"new"});
+  CHECK(keys_of("order") == std::vector<std::string>{"sk"});
+  CHECK(keys_of("orders2") == std::vector<std::string>{"a"});
+  CHECK(log->get("orders", "k7").value() == std::nullopt);
+}
+
 TEST_CASE("the head and the stream versions survive a restart") {
   TempDir dir;
   {

@@ -32,3 +32,14 @@ TEST_CASE("state keys of different spaces never collide") {
   CHECK(keys::state_key("ab", "c") != keys::state_key("a", "bc"));
   CHECK(keys::id_key({1, 2}).size() == 16);
 }
+
+TEST_CASE("a space's range holds every key of the space and no key of another") {
+  auto [begin, end] = keys::state_range("view-orders");
+  auto inside = [&](const std::string& k) { return begin <= k && k < end; };
+  CHECK(inside(keys::state_key("view-orders", "")));
+  CHECK(inside(keys::state_key("view-orders", "o/1")));
+  CHECK(inside(keys::state_key("view-orders", std::string(300, '\xff'))));
+  CHECK_FALSE(inside(keys::state_key("view-order", "s")));     // a shorter name that the key completes
+  CHECK_FALSE(inside(keys::state_key("view-orders#2", "o/1")));  // a longer name
+  CHECK_FALSE(inside(keys::state_key("view-ordert", "")));
+}
