@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "events/event.h"
@@ -102,9 +103,35 @@ std::string order_rank(uint64_t placed_position);
 
 // The order view's Projector::Apply: folds each order's events into its row
 // and keeps the list indexes in step; ignores every other stream. Each row a
-// batch touches is read and written once.
+// batch touches is written once.
+//
+// It keeps the rows it wrote in memory (up to kRowsKept, less those of
+// finished orders), so an order whose events span many batches is read and
+// parsed once, not once a batch. That memory is only right while this is the
+// sole writer of its space and each batch it applied is committed before the
+// next: true of a projector, which stops at the first failed commit, and of a
+// replay. A batch it refuses clears the memory.
+class OrderProjection {
+ public:
+  static constexpr size_t kRowsKept = 65536;
+  Status operator()(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
+
+ private:
+  struct Known {
+    OrderRow row;
+    std::string stored_status;  // as the view holds it: "" for an order not yet written
+    bool touched = false;       // by the batch being applied
+  };
+  Status apply_batch(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
+  std::unordered_map<std::string, Known> rows_;
+};
+
+// A fresh OrderProjection as a Projector::Apply (one per projector or replay).
+Projector::Apply order_projection();
+
+// One batch, or one event, through a projection of its own: no memory
+// between calls.
 Status project_orders(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
-// The same for one event.
 Status project_order(const events::RecordedEvent& event, ViewBatch& view);
 
 // The row as the JSON that GET /orders/{id} answers, and back.

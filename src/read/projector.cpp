@@ -1,22 +1,31 @@
 #include "read/projector.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace ordersd::read {
 
 Result<std::optional<std::string>> ViewBatch::get(const std::string& key) {
-  if (auto it = overlay_.find(key); it != overlay_.end()) return it->second;
+  if (auto it = latest_.find(key); it != latest_.end()) return it->second;
   return log_.get(space_, key);
 }
 
-void ViewBatch::put(const std::string& key, std::string value) {
-  writes_.put(space_, key, value);
-  overlay_[key] = std::move(value);
-}
+void ViewBatch::put(const std::string& key, std::string value) { latest_.insert_or_assign(key, std::move(value)); }
 
-void ViewBatch::erase(const std::string& key) {
-  writes_.erase(space_, key);
-  overlay_[key] = std::nullopt;
+void ViewBatch::erase(const std::string& key) { latest_.insert_or_assign(key, std::nullopt); }
+
+events::SideWrites ViewBatch::take_writes() {
+  std::vector<decltype(latest_)::value_type*> writes;
+  writes.reserve(latest_.size());
+  for (auto& w : latest_) writes.push_back(&w);
+  std::sort(writes.begin(), writes.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  events::SideWrites out;
+  for (auto* w : writes) {
+    if (w->second) out.put(space_, w->first, std::move(*w->second));
+    else out.erase(space_, w->first);
+  }
+  latest_.clear();
+  return out;
 }
 
 Projector::Projector(events::EventLog& log, std::string name, std::string space, Apply apply)

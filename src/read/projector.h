@@ -14,12 +14,12 @@
 #include <condition_variable>
 #include <functional>
 #include <list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "events/event_log.h"
@@ -36,14 +36,14 @@ class ViewBatch {
   Result<std::optional<std::string>> get(const std::string& key);
   void put(const std::string& key, std::string value);
   void erase(const std::string& key);
-  // The batch's writes, in the order made (a later write to a key wins).
-  events::SideWrites take_writes() { return std::move(writes_); }
+  // The batch's writes: the last one to each key, in key order (a memtable
+  // takes keys in order much faster than scattered). Leaves the batch empty.
+  events::SideWrites take_writes();
 
  private:
   const events::EventLog& log_;
   const std::string space_;
-  std::map<std::string, std::optional<std::string>> overlay_;
-  events::SideWrites writes_;
+  std::unordered_map<std::string, std::optional<std::string>> latest_;  // nullopt: erased
 };
 
 class Projector {

@@ -1,58 +1,93 @@
 #include "read/replay.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 namespace ordersd::read {
 
 namespace {
-constexpr size_t kBatch = 4096;
-}  // namespace
 
-Status erase_space(events::EventLog& log, const std::string& space) {
-  // Each pass starts after the last key erased: the tombstones before it are
-  // never walked again.
-  std::string from;
-  for (;;) {
-    std::vector<std::string> keys;
-    Status s = log.scan(
-        space, "",
-        [&](std::string_view key, std::string_view) {
-          keys.emplace_back(key);
-          return keys.size() < kBatch;
-        },
-        from);
-    if (!s) return s;
-    if (keys.empty()) return Status::ok();
-    events::SideWrites erase;
-    for (const auto& k : keys) erase.erase(space, k);
-    if (Status w = log.write(erase); !w) return w;
-    from = keys.back() + std::string(1, '\0');
+// Events per committed batch. Large, so that a row many batches would touch
+// is written a few times instead of many; small enough that progress moves
+// often and a batch's writes stay a few megabytes.
+constexpr size_t kBatch = 65536;
+
+// Reads the log ahead of the replay, on a thread of its own, so that reading
+// one batch and applying the one before overlap. Holds at most kAhead
+// batches; stops at the first error, which next() then returns.
+class ReadAhead {
+ public:
+  static constexpr size_t kAhead = 2;
+
+  ReadAhead(const events::EventLog& log, uint64_t from, uint64_t head)
+      : thread_([this, &log, from, head](std::stop_token stop) { run(stop, log, from, head); }) {}
+  ~ReadAhead() {
+    thread_.request_stop();
+    room_.notify_all();
   }
-}
+
+  // The next batch; empty once the head is reached.
+  Result<std::vector<events::RecordedEvent>> next() {
+    std::unique_lock lk(mu_);
+    ready_.wait(lk, [&] { return !batches_.empty(); });
+    Result<std::vector<events::RecordedEvent>> out = std::move(batches_.front());
+    batches_.pop_front();
+    room_.notify_one();
+    return out;
+  }
+
+ private:
+  void run(std::stop_token stop, const events::EventLog& log, uint64_t next, uint64_t head) {
+    for (;;) {
+      Result<std::vector<events::RecordedEvent>> batch = std::vector<events::RecordedEvent>{};
+      if (next <= head) batch = log.read_all(next, static_cast<size_t>(std::min<uint64_t>(kBatch, head - next + 1)));
+      bool last = !batch || batch->empty();
+      if (!last) next = batch->back().position() + 1;
+      std::unique_lock lk(mu_);
+      room_.wait(lk, [&] { return stop.stop_requested() || batches_.size() < kAhead; });
+      if (stop.stop_requested()) return;
+      batches_.push_back(std::move(batch));
+      ready_.notify_one();
+      if (last) return;
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<Result<std::vector<events::RecordedEvent>>> batches_;  // guarded by mu_
+  std::jthread thread_;  // last: started once the rest exists
+};
+
+}  // namespace
 
 Status replay(events::EventLog& log, const ViewSpec& view, const std::function<void(const ReplayProgress&)>& progress) {
   auto start = std::chrono::steady_clock::now();
-  // Forget the view: its checkpoint first, so an interrupted erase is not
-  // mistaken for a view that is up to date.
+  // Forget the view: its checkpoint and its rows, together.
   {
     events::SideWrites reset;
     reset.set_checkpoint(view.name, 0);
+    reset.erase_space(view.space);
     if (Status s = log.write(reset); !s) return s;
   }
-  if (Status s = erase_space(log, view.space); !s) return s;
 
+  Projector::Apply apply = view.make_apply();
   uint64_t head = log.head();
-  for (uint64_t next = 1; next <= head;) {
-    auto batch = log.read_all(next, static_cast<size_t>(std::min<uint64_t>(kBatch, head - next + 1)));
+  ReadAhead reader(log, 1, head);
+  for (;;) {
+    auto batch = reader.next();
     if (!batch) return batch.status();
     if (batch->empty()) break;
     ViewBatch rows(log, view.space);
-    if (Status s = view.apply(*batch, rows); !s) return s;
+    if (Status s = apply(*batch, rows); !s) return s;
     events::SideWrites writes = rows.take_writes();
     writes.set_checkpoint(view.name, batch->back().position());
     if (Status s = log.write(writes); !s) return s;
-    next = batch->back().position() + 1;
-    progress({next - 1, head, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+    progress({batch->back().position(), head,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
   }
   if (head == 0) progress({0, 0, 0});
   return Status::ok();

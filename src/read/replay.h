@@ -19,9 +19,6 @@ struct ReplayProgress {
   double seconds = 0;     // since the replay began
 };
 
-// Erases every row of `space`, a batch at a time.
-Status erase_space(events::EventLog& log, const std::string& space);
-
 // `progress` is called after each batch.
 Status replay(events::EventLog& log, const ViewSpec& view, const std::function<void(const ReplayProgress&)>& progress);
 

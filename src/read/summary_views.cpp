@@ -3,11 +3,14 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "events/event_types.h"
 #include "events/payload.h"
+#include "read/json_writer.h"
 #include "read/order_view.h"
+#include "read/row_cache.h"
 #include "schema/order_events_generated.h"
 
 namespace ordersd::read {
@@ -20,6 +23,9 @@ using events::string_of;
 using events::EventType;
 using nlohmann::json;
 
+// Rows are kept in memory up to this many per cache (row_cache.h).
+constexpr size_t kRowsKept = 65536;
+
 EventType type_of(const events::RecordedEvent& e) {
   const events::EventTypeInfo* info = events::find_event_type(e.type());
   return info ? info->type : EventType::kOrderPlaced;  // the log only holds known types
@@ -29,67 +35,295 @@ bool in_stream(const events::RecordedEvent& e, std::string_view prefix) {
   return e.stream().substr(0, prefix.size()) == prefix;
 }
 
-// The rows a batch touches, parsed once when first read and written once at
-// the end of the batch.
-class JsonRows {
- public:
-  explicit JsonRows(ViewBatch& view) : view_(view) {}
+// Counts by name, written with names in order and zero counts left out.
+using Counts = std::map<std::string, int64_t, std::less<>>;
 
-  Result<json> get(const std::string& key, json fresh) {
-    if (auto it = rows_.find(key); it != rows_.end()) return it->second;
-    auto stored = view_.get(key);
-    if (!stored) return stored.status();
-    if (!*stored) return fresh;
-    auto j = json::parse(**stored, nullptr, false);
-    if (j.is_discarded()) return Status::corruption("the row " + key + " is not JSON", 0);
-    rows_.emplace(key, j);
-    return j;
-  }
-  void put(const std::string& key, json row) { rows_.insert_or_assign(key, std::move(row)); }
-  void flush() {
-    for (auto& [key, row] : rows_) view_.put(key, row.dump());
-    rows_.clear();
-  }
-
- private:
-  ViewBatch& view_;
-  std::map<std::string, json> rows_;
-};
-
-Result<json> load(JsonRows& view, const std::string& key, json fresh) { return view.get(key, std::move(fresh)); }
-
-void add(json& counter, const std::string& name, int64_t delta) {
-  int64_t now = counter.value(name, int64_t{0}) + delta;
-  if (now == 0) counter.erase(name);
-  else counter[name] = now;
+void add(Counts& counts, std::string_view name, int64_t delta) {
+  auto it = counts.find(name);
+  if (it == counts.end()) it = counts.emplace(std::string(name), 0).first;
+  it->second += delta;
+  if (it->second == 0) counts.erase(it);
 }
 
-// An order's status change, as the order view reads the order's stream; the
-// view keeps "o/{order_id}" -> {customer, status, version} to fold it.
+void write_counts(JsonWriter& w, const Counts& counts) {
+  w.open('{');
+  for (const auto& [name, n] : counts) w.key(name).signed_number(n);
+  w.close('}');
+}
+
+Counts counts_from(const json& j) {
+  Counts out;
+  for (const auto& [name, n] : j.items()) out.emplace(name, n.get<int64_t>());
+  return out;
+}
+
+// Parses a stored row with nlohmann: only done when a row is not in memory.
+template <typename Row, typename Read>
+Result<Row> parse_row(std::string_view text, Read read) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::corruption("not a JSON object", 0);
+  try {
+    return read(j);
+  } catch (const json::exception& e) {
+    return Status::corruption(std::string("malformed: ") + e.what(), 0);
+  }
+}
+
+// Keys are written in sorted order: the rows read as they did when nlohmann
+// wrote them from a std::map.
+
+// "o/{order_id}": what the customer and stats views know of an order, to
+// count it under the right status.
+struct OrderStatusRow {
+  std::string customer_id;
+  std::string status;
+  uint64_t version = 0;
+  static Result<OrderStatusRow> parse(std::string_view text) {
+    return parse_row<OrderStatusRow>(text, [](const json& j) {
+      return OrderStatusRow{j.at("customer_id"), j.at("status"), j.at("version")};
+    });
+  }
+  std::string to_json() const {
+    JsonWriter w(64 + customer_id.size());
+    w.open('{').key("customer_id").string(customer_id).key("status").string(status).key("version").number(version);
+    return w.close('}').take();
+  }
+};
+
+struct CustomerRow {
+  std::string customer_id;
+  uint64_t balance_cents = 0, deposited_cents = 0, spent_cents = 0;
+  Counts orders;  // per status
+  static Result<CustomerRow> parse(std::string_view text) {
+    return parse_row<CustomerRow>(text, [](const json& j) {
+      return CustomerRow{j.at("customer_id"), j.at("balance_cents"), j.at("deposited_cents"), j.at("spent_cents"),
+                         counts_from(j.at("orders"))};
+    });
+  }
+  std::string to_json() const {
+    JsonWriter w(256);
+    w.open('{').key("balance_cents").number(balance_cents).key("customer_id").string(customer_id);
+    w.key("deposited_cents").number(deposited_cents).key("orders");
+    write_counts(w, orders);
+    w.key("spent_cents").number(spent_cents);
+    return w.close('}').take();
+  }
+};
+
+struct StockRow {
+  std::string sku;
+  uint64_t available = 0, reserved = 0, restocked = 0, shipped = 0;
+  static Result<StockRow> parse(std::string_view text) {
+    return parse_row<StockRow>(text, [](const json& j) {
+      return StockRow{j.at("sku"), j.at("available"), j.at("reserved"), j.at("restocked"), j.at("shipped")};
+    });
+  }
+  std::string to_json() const {
+    JsonWriter w(128);
+    w.open('{').key("available").number(available).key("reserved").number(reserved);
+    w.key("restocked").number(restocked).key("shipped").number(shipped).key("sku").string(sku);
+    return w.close('}').take();
+  }
+};
+
+struct StatsRow {
+  Counts cancellations;  // per reason
+  Counts orders;         // per status
+  uint64_t revenue_cents = 0;
+  static Result<StatsRow> parse(std::string_view text) {
+    return parse_row<StatsRow>(text, [](const json& j) {
+      return StatsRow{counts_from(j.at("cancellations")), counts_from(j.at("orders")), j.at("revenue_cents")};
+    });
+  }
+  std::string to_json() const {
+    JsonWriter w(256);
+    w.open('{').key("cancellations");
+    write_counts(w, cancellations);
+    w.key("orders");
+    write_counts(w, orders);
+    w.key("revenue_cents").number(revenue_cents);
+    return w.close('}').take();
+  }
+};
+
+// An order's status change, as the order view reads the order's stream.
 struct StatusChange {
   std::string customer_id;
   std::string before;  // "" for a new order
   std::string after;
 };
 
-Result<std::optional<StatusChange>> order_status_change(const events::RecordedEvent& e, JsonRows& view) {
-  std::string key = "o/" + std::string(e.stream().substr(6));
-  auto known = load(view, key, json::object());
+// Folds an event of an order's stream into what the view knows of the order.
+Result<std::optional<StatusChange>> order_status_change(const events::RecordedEvent& e, ViewBatch& view,
+                                                         RowCache<OrderStatusRow>& orders) {
+  auto known = orders.change(view, "o/" + std::string(e.stream().substr(6)), [] { return OrderStatusRow{}; });
   if (!known) return known.status();
+  OrderStatusRow& o = **known;
   OrderRow row;
-  row.customer_id = known->value("customer_id", "");
-  row.status = known->value("status", "");
-  row.version = known->value("version", uint64_t{0});
+  row.customer_id = o.customer_id;
+  row.status = o.status;
+  row.version = o.version;
   if (Status st = apply(row, e); !st) return st;
-  view.put(key, json{{"customer_id", row.customer_id}, {"status", row.status}, {"version", row.version}});
-  std::string before = known->value("status", "");
-  if (before == row.status) return std::optional<StatusChange>();
-  return std::optional<StatusChange>(StatusChange{row.customer_id, before, row.status});
+  std::optional<StatusChange> change;
+  if (row.status != o.status) change = StatusChange{row.customer_id, o.status, row.status};
+  o = {std::move(row.customer_id), std::move(row.status), row.version};
+  return change;
 }
 
-void count_status(json& orders, const StatusChange& change) {
+void count_status(Counts& orders, const StatusChange& change) {
   if (!change.before.empty()) add(orders, change.before, -1);
   add(orders, change.after, 1);
+}
+
+// A projection that keeps its rows in memory between batches (row_cache.h):
+// Fold(event, view, caches...) per event, then every cache flushed.
+class CustomerProjection {
+ public:
+  Status apply(const events::RecordedEvent& e, ViewBatch& view) {
+    auto fresh = [](std::string id) { return [id = std::move(id)] { return CustomerRow{id, 0, 0, 0, {}}; }; };
+    if (in_stream(e, "wallet-")) {
+      EventType type = type_of(e);
+      if (type != EventType::kFundsDeposited && type != EventType::kPaymentProcessed &&
+          type != EventType::kPaymentRefunded) {
+        return Status::ok();  // a decline moves no money
+      }
+      std::string customer(e.stream().substr(7));
+      auto row = customers_.change(view, customer_row_key(customer), fresh(customer));
+      if (!row) return row.status();
+      CustomerRow& r = **row;
+      if (type == EventType::kFundsDeposited) {
+        auto* t = payload_root<s::FundsDeposited>(e);
+        r.balance_cents = t->balance_cents();
+        r.deposited_cents += t->amount_cents();
+      } else if (type == EventType::kPaymentProcessed) {
+        uint64_t amount = payload_root<s::PaymentProcessed>(e)->amount_cents();
+        r.balance_cents -= amount;
+        r.spent_cents += amount;
+      } else {
+        uint64_t amount = payload_root<s::PaymentRefunded>(e)->amount_cents();
+        r.balance_cents += amount;
+        r.spent_cents -= amount;
+      }
+      return Status::ok();
+    }
+    if (!is_order_stream_event(e)) return Status::ok();
+    auto change = order_status_change(e, view, orders_);
+    if (!change) return change.status();
+    if (!*change) return Status::ok();
+    auto row = customers_.change(view, customer_row_key((*change)->customer_id), fresh((*change)->customer_id));
+    if (!row) return row.status();
+    count_status((*row)->orders, **change);
+    return Status::ok();
+  }
+  void flush(ViewBatch& view) {
+    customers_.flush(view);
+    orders_.flush(view);
+  }
+  void clear() {
+    customers_.clear();
+    orders_.clear();
+  }
+
+ private:
+  RowCache<CustomerRow> customers_{kRowsKept};
+  RowCache<OrderStatusRow> orders_{kRowsKept};
+};
+
+class InventoryProjection {
+ public:
+  Status apply(const events::RecordedEvent& e, ViewBatch& view) {
+    if (!in_stream(e, "sku-")) return Status::ok();
+    std::string sku(e.stream().substr(4));
+    auto row = stock_.change(view, stock_row_key(sku), [&] { return StockRow{sku, 0, 0, 0, 0}; });
+    if (!row) return row.status();
+    StockRow& r = **row;
+    auto move = [](uint64_t& from, uint64_t& to, uint64_t units) {
+      from -= units;
+      to += units;
+    };
+    switch (type_of(e)) {
+      case EventType::kStockRestocked: {
+        auto* t = payload_root<s::StockRestocked>(e);
+        r.restocked += t->quantity();
+        r.available = t->available();
+        break;
+      }
+      case EventType::kStockReserved: move(r.available, r.reserved, payload_root<s::StockMovement>(e)->quantity()); break;
+      case EventType::kStockReleased: move(r.reserved, r.available, payload_root<s::StockMovement>(e)->quantity()); break;
+      case EventType::kStockShipped: move(r.reserved, r.shipped, payload_root<s::StockMovement>(e)->quantity()); break;
+      default:
+        return Status::corruption("the inventory view cannot apply a " + std::string(e.type()) +
+                                      " event in a sku's stream at position " + std::to_string(e.position()),
+                                  e.position());
+    }
+    return Status::ok();
+  }
+  void flush(ViewBatch& view) { stock_.flush(view); }
+  void clear() { stock_.clear(); }
+
+ private:
+  RowCache<StockRow> stock_{kRowsKept};
+};
+
+class StatsProjection {
+ public:
+  Status apply(const events::RecordedEvent& e, ViewBatch& view) {
+    bool wallet = in_stream(e, "wallet-");
+    if (!wallet && !is_order_stream_event(e)) return Status::ok();
+    EventType type = type_of(e);
+    if (wallet && type != EventType::kPaymentProcessed && type != EventType::kPaymentRefunded) return Status::ok();
+    std::optional<StatusChange> change;
+    if (!wallet) {
+      auto changed = order_status_change(e, view, orders_);
+      if (!changed) return changed.status();
+      change = std::move(*changed);
+      if (!change && type != EventType::kOrderCancelled) return Status::ok();
+    }
+    auto row = stats_.change(view, kStatsRowKey, [] { return StatsRow{}; });
+    if (!row) return row.status();
+    StatsRow& r = **row;
+    if (type == EventType::kPaymentProcessed && wallet) {
+      r.revenue_cents += payload_root<s::PaymentProcessed>(e)->amount_cents();
+    } else if (type == EventType::kPaymentRefunded && wallet) {
+      r.revenue_cents -= payload_root<s::PaymentRefunded>(e)->amount_cents();
+    } else {
+      if (type == EventType::kOrderCancelled) add(r.cancellations, string_of(payload_root<s::OrderCancelled>(e)->reason()), 1);
+      if (change) count_status(r.orders, *change);
+    }
+    return Status::ok();
+  }
+  void flush(ViewBatch& view) {
+    stats_.flush(view);
+    orders_.flush(view);
+  }
+  void clear() {
+    stats_.clear();
+    orders_.clear();
+  }
+
+ private:
+  RowCache<StatsRow> stats_{1};
+  RowCache<OrderStatusRow> orders_{kRowsKept};
+};
+
+template <typename Projection>
+Status apply_batch(Projection& projection, const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+  for (const auto& e : batch) {
+    if (Status s = projection.apply(e, view); !s) {
+      projection.clear();  // some rows may hold part of the refused batch
+      return s;
+    }
+  }
+  projection.flush(view);
+  return Status::ok();
+}
+
+template <typename Projection>
+Projector::Apply kept() {
+  auto projection = std::make_shared<Projection>();
+  return [projection](const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+    return apply_batch(*projection, batch, view);
+  };
 }
 
 }  // namespace
@@ -97,134 +331,21 @@ void count_status(json& orders, const StatusChange& change) {
 std::string customer_row_key(std::string_view customer_id) { return "c/" + std::string(customer_id); }
 std::string stock_row_key(std::string_view sku) { return "s/" + std::string(sku); }
 
-static Status fold_customer(const events::RecordedEvent& e, JsonRows& view) {
-  auto fresh = [](const std::string& id) {
-    return json{{"customer_id", id}, {"balance_cents", 0}, {"deposited_cents", 0}, {"spent_cents", 0},
-                {"orders", json::object()}};
-  };
-  if (in_stream(e, "wallet-")) {
-    std::string customer(e.stream().substr(7));
-    std::string key = customer_row_key(customer);
-    auto row = load(view, key, fresh(customer));
-    if (!row) return row.status();
-    json& r = *row;
-    switch (type_of(e)) {
-      case EventType::kFundsDeposited: {
-        auto* t = payload_root<s::FundsDeposited>(e);
-        r["balance_cents"] = t->balance_cents();
-        r["deposited_cents"] = r["deposited_cents"].get<uint64_t>() + t->amount_cents();
-        break;
-      }
-      case EventType::kPaymentProcessed: {
-        uint64_t amount = payload_root<s::PaymentProcessed>(e)->amount_cents();
-        r["balance_cents"] = r["balance_cents"].get<uint64_t>() - amount;
-        r["spent_cents"] = r["spent_cents"].get<uint64_t>() + amount;
-        break;
-      }
-      case EventType::kPaymentRefunded: {
-        uint64_t amount = payload_root<s::PaymentRefunded>(e)->amount_cents();
-        r["balance_cents"] = r["balance_cents"].get<uint64_t>() + amount;
-        r["spent_cents"] = r["spent_cents"].get<uint64_t>() - amount;
-        break;
-      }
-      default:
-        return Status::ok();  // a decline moves no money
-    }
-    view.put(key, r);
-    return Status::ok();
-  }
-  if (!is_order_stream_event(e)) return Status::ok();
-  auto change = order_status_change(e, view);
-  if (!change) return change.status();
-  if (!*change) return Status::ok();
-  std::string key = customer_row_key((*change)->customer_id);
-  auto row = load(view, key, fresh((*change)->customer_id));
-  if (!row) return row.status();
-  count_status((*row)["orders"], **change);
-  view.put(key, *row);
-  return Status::ok();
-}
-
-static Status fold_inventory(const events::RecordedEvent& e, JsonRows& view) {
-  if (!in_stream(e, "sku-")) return Status::ok();
-  std::string sku(e.stream().substr(4));
-  std::string key = stock_row_key(sku);
-  auto row = load(view, key,
-                  json{{"sku", sku}, {"restocked", 0}, {"available", 0}, {"reserved", 0}, {"shipped", 0}});
-  if (!row) return row.status();
-  json& r = *row;
-  auto move = [&](const char* from, const char* to, uint64_t units) {
-    r[from] = r[from].get<uint64_t>() - units;
-    r[to] = r[to].get<uint64_t>() + units;
-  };
-  switch (type_of(e)) {
-    case EventType::kStockRestocked: {
-      auto* t = payload_root<s::StockRestocked>(e);
-      r["restocked"] = r["restocked"].get<uint64_t>() + t->quantity();
-      r["available"] = t->available();
-      break;
-    }
-    case EventType::kStockReserved: move("available", "reserved", payload_root<s::StockMovement>(e)->quantity()); break;
-    case EventType::kStockReleased: move("reserved", "available", payload_root<s::StockMovement>(e)->quantity()); break;
-    case EventType::kStockShipped: move("reserved", "shipped", payload_root<s::StockMovement>(e)->quantity()); break;
-    default:
-      return Status::corruption("the inventory view cannot apply a " + std::string(e.type()) +
-                                    " event in a sku's stream at position " + std::to_string(e.position()),
-                                e.position());
-  }
-  view.put(key, r);
-  return Status::ok();
-}
-
-static Status fold_stats(const events::RecordedEvent& e, JsonRows& view) {
-  bool wallet = in_stream(e, "wallet-"), order = is_order_stream_event(e);
-  if (!wallet && !order) return Status::ok();
-  auto row = load(view, kStatsRowKey,
-                  json{{"orders", json::object()}, {"revenue_cents", 0}, {"cancellations", json::object()}});
-  if (!row) return row.status();
-  json& r = *row;
-  if (wallet) {
-    EventType type = type_of(e);
-    if (type == EventType::kPaymentProcessed) {
-      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() + payload_root<s::PaymentProcessed>(e)->amount_cents();
-    } else if (type == EventType::kPaymentRefunded) {
-      r["revenue_cents"] = r["revenue_cents"].get<uint64_t>() - payload_root<s::PaymentRefunded>(e)->amount_cents();
-    } else {
-      return Status::ok();
-    }
-  } else {
-    auto change = order_status_change(e, view);
-    if (!change) return change.status();
-    if (type_of(e) == EventType::kOrderCancelled) add(r["cancellations"], string_of(payload_root<s::OrderCancelled>(e)->reason()), 1);
-    if (*change) count_status(r["orders"], **change);
-    if (!*change && type_of(e) != EventType::kOrderCancelled) return Status::ok();
-  }
-  view.put(kStatsRowKey, r);
-  return Status::ok();
-}
-
-namespace {
-
-template <Status (*Fold)(const events::RecordedEvent&, JsonRows&)>
-Status fold_batch(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-  JsonRows rows(view);
-  for (const auto& e : batch) {
-    if (Status s = Fold(e, rows); !s) return s;
-  }
-  rows.flush();
-  return Status::ok();
-}
-
-}  // namespace
+Projector::Apply customer_projection() { return kept<CustomerProjection>(); }
+Projector::Apply inventory_projection() { return kept<InventoryProjection>(); }
+Projector::Apply stats_projection() { return kept<StatsProjection>(); }
 
 Status project_customers(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-  return fold_batch<fold_customer>(batch, view);
+  CustomerProjection projection;
+  return apply_batch(projection, batch, view);
 }
 Status project_inventory(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-  return fold_batch<fold_inventory>(batch, view);
+  InventoryProjection projection;
+  return apply_batch(projection, batch, view);
 }
 Status project_stats(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-  return fold_batch<fold_stats>(batch, view);
+  StatsProjection projection;
+  return apply_batch(projection, batch, view);
 }
 
 }  // namespace ordersd::read

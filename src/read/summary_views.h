@@ -28,8 +28,14 @@ std::string customer_row_key(std::string_view customer_id);  // "c/" + id
 std::string stock_row_key(std::string_view sku);             // "s/" + sku
 inline constexpr const char* kStatsRowKey = "stats";
 
-// Projector::Apply of each view: every row a batch touches is parsed and
-// written once.
+// A fresh Projector::Apply of each view (one per projector or replay). Each
+// keeps its rows in memory between batches (row_cache.h) and writes every row
+// a batch changed once, at the end of the batch.
+Projector::Apply customer_projection();
+Projector::Apply inventory_projection();
+Projector::Apply stats_projection();
+
+// One batch through a projection of its own: no memory between calls.
 Status project_customers(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
 Status project_inventory(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
 Status project_stats(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);

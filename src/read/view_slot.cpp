@@ -29,7 +29,7 @@ ViewSlot::~ViewSlot() { stop(); }
 ViewSlot::Generation ViewSlot::make(uint64_t generation) const {
   Generation g;
   g.owner = std::make_shared<Projector>(log_, spec_.name + suffix(generation), spec_.space + suffix(generation),
-                                        spec_.apply);
+                                        spec_.make_apply());
   g.released = std::make_shared<Generation::Released>();
   g.lease = std::shared_ptr<Projector>(g.owner.get(), [released = g.released](Projector*) {
     {
@@ -67,8 +67,8 @@ Result<uint64_t> ViewSlot::rebuild() {
   // A rebuild interrupted by a restart left its rows and checkpoint: start clean.
   events::SideWrites reset;
   reset.set_checkpoint(spec_.name + suffix(generation), 0);
+  reset.erase_space(spec_.space + suffix(generation));
   if (Status s = log_.write(reset); !s) return s;
-  if (Status s = erase_space(log_, spec_.space + suffix(generation)); !s) return s;
   next_ = make(generation);
   next_.owner->start();
   builder_ = std::jthread(
@@ -105,8 +105,8 @@ void ViewSlot::build(std::stop_token stop, std::shared_ptr<Projector> next, uint
   old.owner->stop();
   std::string old_space = old.owner->space();
   old.owner.reset();
-  (void)erase_space(log_, old_space);
   events::SideWrites forget;
+  forget.erase_space(old_space);
   forget.set_checkpoint(spec_.name + suffix(old_generation), 0);
   (void)log_.write(forget);
 }

@@ -7,10 +7,10 @@ namespace ordersd::read {
 
 const std::vector<ViewSpec>& all_views() {
   static const std::vector<ViewSpec> views = {
-      {kOrderViewName, kOrderViewSpace, project_orders},
-      {kCustomerViewName, kCustomerViewName, project_customers},
-      {kInventoryViewName, kInventoryViewName, project_inventory},
-      {kStatsViewName, kStatsViewName, project_stats},
+      {kOrderViewName, kOrderViewSpace, order_projection},
+      {kCustomerViewName, kCustomerViewName, customer_projection},
+      {kInventoryViewName, kInventoryViewName, inventory_projection},
+      {kStatsViewName, kStatsViewName, stats_projection},
   };
   return views;
 }

@@ -2,6 +2,7 @@
 // replay rebuilds.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,9 @@ namespace ordersd::read {
 struct ViewSpec {
   std::string name;   // the projector's checkpoint, and how operators name the view
   std::string space;  // where its rows live
-  Projector::Apply apply;
+  // A fresh Apply for one projector or one replay: it may keep what it wrote
+  // in memory, so it must see every batch of that one writer, in order.
+  std::function<Projector::Apply()> make_apply;
 };
 
 // view-orders, view-customers, view-inventory, view-stats.

@@ -257,3 +257,72 @@ TEST_CASE("the projection keeps one row per order and moves it between status in
   REQUIRE(project_order(in_wallet, other));
   CHECK(other.take_writes().empty());
 }
+
+namespace {
+
+// Every key and value of the view's space.
+std::map<std::string, std::string> rows_of(const events::EventLog& log) {
+  std::map<std::string, std::string> out;
+  REQUIRE(log.scan(kOrderViewSpace, "", [&](std::string_view k, std::string_view v) {
+                out.emplace(k, v);
+                return true;
+              }).is_ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a projection that keeps its rows between batches writes what a fresh one per event writes") {
+  // Three orders whose events interleave across batches of every size from 1 to 5.
+  Stream a("o-a", 1), b("o-b", 2), c("o-c", 3);
+  std::vector<events::RecordedEvent> events = {
+      a.next(placed("o-a")), b.next(placed("o-b")), a.next(w::PaymentProcessed{2'800}),
+      c.next(placed("o-c")), b.next(w::PaymentDeclined{2'800, "insufficient_funds"}),
+      a.next(w::InventoryReserved{{{"mug", 2}, {"lid", 1}}}), b.next(w::OrderCancelled{"payment_declined"}),
+      c.next(w::CancellationRequested{"customer_cancelled"}), a.next(w::ShipmentInitiated{"shp-1", "NL"}),
+      c.next(w::OrderCancelled{"customer_cancelled"}), a.next(w::OrderDelivered{})};
+  TempDir one_dir;
+  auto one_by_one = events::EventLog::open(one_dir.path()).value();
+  for (const auto& e : events) {
+    ViewBatch view(*one_by_one, kOrderViewSpace);
+    REQUIRE(project_order(e, view));
+    REQUIRE(one_by_one->write(view.take_writes()));
+  }
+  for (size_t size = 1; size <= 5; ++size) {
+    CAPTURE(size);
+    TempDir dir;
+    auto log = events::EventLog::open(dir.path()).value();
+    Projector::Apply projection = order_projection();
+    for (size_t at = 0; at < events.size(); at += size) {
+      std::vector<events::RecordedEvent> batch(events.begin() + at, events.begin() + std::min(at + size, events.size()));
+      ViewBatch view(*log, kOrderViewSpace);
+      REQUIRE(projection(batch, view));
+      REQUIRE(log->write(view.take_writes()));
+    }
+    CHECK(rows_of(*log) == rows_of(*one_by_one));
+  }
+}
+
+TEST_CASE("a refused batch leaves nothing of itself in the projection's memory") {
+  TempDir dir;
+  auto log = events::EventLog::open(dir.path()).value();
+  Projector::Apply projection = order_projection();
+  Stream s("o-1");
+  auto commit = [&](std::vector<events::RecordedEvent> batch) {
+    ViewBatch view(*log, kOrderViewSpace);
+    Status st = projection(batch, view);
+    if (st) REQUIRE(log->write(view.take_writes()));
+    return st;
+  };
+  REQUIRE(commit({s.next(placed())}));
+  events::RecordedEvent paid = s.next(w::PaymentProcessed{2'800});
+  events::RecordedEvent gap = s.at(9, w::OrderCancelled{"x"});
+  // The payment applies in memory before the gap refuses the batch; nothing is committed.
+  CHECK(commit({paid, gap}).code() == Status::Code::kCorruption);
+  // The same payment again is the order's next event, not a repeat.
+  REQUIRE(commit({paid}));
+  auto row = order_row_from_json(log->get(kOrderViewSpace, order_row_key("o-1")).value().value());
+  REQUIRE(row);
+  CHECK(row->status == "payment_processed");
+  CHECK(row->version == 2);
+}

@@ -47,7 +47,7 @@ TEST_CASE("every view rebuilt by replay equals, byte for byte, the view its proj
   saga->start();
   std::vector<std::unique_ptr<read::Projector>> live;
   for (const auto& v : read::all_views()) {
-    live.push_back(std::make_unique<read::Projector>(*log, v.name, v.space, v.apply));
+    live.push_back(std::make_unique<read::Projector>(*log, v.name, v.space, v.make_apply()));
     live.back()->start();
   }
   int n = 0;

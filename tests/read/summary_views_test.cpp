@@ -138,3 +138,84 @@ TEST_CASE("an event a sku's row cannot take stops the inventory view, naming the
   CHECK(s.code() == Status::Code::kCorruption);
   CHECK(s.message().find("position 42") != std::string::npos);
 }
+
+namespace {
+
+// A log's worth of events of every stream the three views read, interleaved.
+std::vector<events::RecordedEvent> mixed_events() {
+  std::vector<events::RecordedEvent> out;
+  std::map<std::string, uint64_t> versions;
+  auto add = [&](const std::string& stream, const events::NewEvent& e) {
+    uint64_t position = out.size() + 1;
+    out.emplace_back(events::encode_envelope(
+        {position, stream, ++versions[stream], e.id, e.type, 0, e.correlation_id, e.causation_id, e.payload}));
+  };
+  auto id = [&] { return uuid_from_name("e" + std::to_string(out.size())); };
+  auto order = [&](const std::string& o, const w::OrderEvent& e) { add(w::order_stream(o), w::to_new_event(o, e, id())); };
+  auto wallet = [&](const std::string& c, const w::WalletEvent& e) { add(w::wallet_stream(c), w::to_new_event(c, e, id())); };
+  auto sku = [&](const std::string& s, const w::StockEvent& e) { add(w::sku_stream(s), w::to_new_event(s, e, id())); };
+  wallet("ann", w::FundsDeposited{1'000, 1'000});
+  sku("mug", w::StockRestocked{10, 10});
+  order("o-1", placed("o-1", "ann", 100));
+  order("o-2", placed("o-2", "ann", 200));
+  wallet("ann", w::WalletCharged{"o-1", 100});
+  order("o-3", placed("o-3", "bob", 300));
+  order("o-1", w::PaymentProcessed{100});
+  sku("mug", w::StockReserved{"o-1", 1});
+  wallet("ann", w::WalletCharged{"o-2", 200});
+  order("o-2", w::PaymentProcessed{200});
+  order("o-3", w::PaymentDeclined{300, "insufficient_funds"});
+  order("o-2", w::CancellationRequested{"customer_cancelled"});
+  sku("mug", w::StockShipped{"o-1", 1});
+  wallet("ann", w::WalletRefunded{"o-2", 200});
+  order("o-3", w::OrderCancelled{"payment_declined"});
+  order("o-2", w::PaymentRefunded{200});
+  order("o-2", w::OrderCancelled{"customer_cancelled"});
+  return out;
+}
+
+std::map<std::string, std::string> rows_of(const events::EventLog& log, const std::string& space) {
+  std::map<std::string, std::string> out;
+  REQUIRE(log.scan(space, "", [&](std::string_view k, std::string_view v) {
+                out.emplace(k, v);
+                return true;
+              }).is_ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each view kept in memory between batches writes what a fresh projection per event writes") {
+  struct Case {
+    const char* space;
+    Status (*per_event)(const std::vector<events::RecordedEvent>&, ViewBatch&);
+    Projector::Apply (*kept)();
+  };
+  std::vector<events::RecordedEvent> events = mixed_events();
+  for (const Case& c : {Case{kCustomerViewName, project_customers, customer_projection},
+                        Case{kInventoryViewName, project_inventory, inventory_projection},
+                        Case{kStatsViewName, project_stats, stats_projection}}) {
+    CAPTURE(c.space);
+    TempDir one_dir;
+    auto one_by_one = events::EventLog::open(one_dir.path()).value();
+    for (const auto& e : events) {
+      ViewBatch view(*one_by_one, c.space);
+      REQUIRE(c.per_event({e}, view));
+      REQUIRE(one_by_one->write(view.take_writes()));
+    }
+    CHECK_FALSE(rows_of(*one_by_one, c.space).empty());
+    for (size_t size = 2; size <= 6; ++size) {
+      CAPTURE(size);
+      TempDir dir;
+      auto log = events::EventLog::open(dir.path()).value();
+      Projector::Apply projection = c.kept();
+      for (size_t at = 0; at < events.size(); at += size) {
+        std::vector<events::RecordedEvent> batch(events.begin() + at, events.begin() + std::min(at + size, events.size()));
+        ViewBatch view(*log, c.space);
+        REQUIRE(projection(batch, view));
+        REQUIRE(log->write(view.take_writes()));
+      }
+      CHECK(rows_of(*log, c.space) == rows_of(*one_by_one, c.space));
+    }
+  }
+}

@@ -80,7 +80,7 @@ TEST_CASE("a view rebuilt under traffic takes over once caught up and equals a r
 
   std::string new_space = slot->current()->space();
   CHECK(new_space == spec.space + "#1");
-  read::ViewSpec scratch{"scratch", "scratch-space", spec.apply};
+  read::ViewSpec scratch{"scratch", "scratch-space", spec.make_apply};
   REQUIRE(read::replay(*log, scratch, [](const read::ReplayProgress&) {}));
   auto rebuilt = rows(*log, new_space);
   CHECK(rebuilt.size() >= 4 * 200);  // a row and three index entries per order
