@@ -27,7 +27,9 @@
 //    answer must be 200. Ratio = orders / mean of the two /health runs.
 //
 // Usage: read_bench [--orders N] [--read-orders M] [--connections C] [--seconds T]
-//                   [--durability fsync|async] [--quick] [--json]
+//                   [--durability fsync|async] [--log DIR] [--replay-only] [--quick] [--json]
+// --log DIR keeps the log of phases 1-2 in DIR; a DIR that already holds a
+// log skips phase 1 and replays that log. --replay-only skips phase 3.
 // Prints the targets next to the figures; exits 0 whether they are met or not.
 
 #include <rocksdb/db.h>
@@ -87,6 +89,8 @@ struct Config {
   std::string durability = "fsync";
   bool quick = false;
   bool json = false;
+  std::string log_dir;  // "": a temporary directory
+  bool replay_only = false;
 };
 
 template <typename T>
@@ -542,9 +546,9 @@ ReadPhase run_reads(const Config& config) {
 
 struct Report {
   Config config;
-  LagPhase lag;
+  std::optional<LagPhase> lag;  // none when an existing log was replayed
   ReplayPhase replay;
-  ReadPhase reads;
+  std::optional<ReadPhase> reads;
 };
 
 const char* verdict(bool met) { return met ? "MET" : "MISSED"; }
@@ -559,29 +563,32 @@ void print_json(const Report& r) {
   Json out;
   out["connections"] = c.connections;
   out["durability"] = c.durability;
-  Json views = Json::array();
-  for (const ViewLag& v : r.lag.views) {
-    views.push_back({{"name", v.name},
-                     {"lag_events", {{"p50", percentile(v.events, 0.5)}, {"p99", percentile(v.events, 0.99)}, {"max", maximum(v.events)}}},
-                     {"lag_ms", {{"p50", percentile(v.ms, 0.5)}, {"p99", percentile(v.ms, 0.99)}, {"max", maximum(v.ms)}}}});
+  if (r.lag) {
+    const LagPhase& l = *r.lag;
+    Json views = Json::array();
+    for (const ViewLag& v : l.views) {
+      views.push_back({{"name", v.name},
+                       {"lag_events", {{"p50", percentile(v.events, 0.5)}, {"p99", percentile(v.events, 0.99)}, {"max", maximum(v.events)}}},
+                       {"lag_ms", {{"p50", percentile(v.ms, 0.5)}, {"p99", percentile(v.ms, 0.99)}, {"max", maximum(v.ms)}}}});
+    }
+    out["lag"] = {{"orders", l.orders},
+                  {"orders_per_s", l.orders / l.seconds},
+                  {"seconds", l.seconds},
+                  {"post_p50_ms", l.post_p50_ms},
+                  {"post_p99_ms", l.post_p99_ms},
+                  {"health_samples", l.samples},
+                  {"sample_interval_ms", l.sample_interval_ms},
+                  {"views", views},
+                  {"read_your_writes_ms",
+                   {{"samples", l.ryw_ns.size()},
+                    {"p50", percentile(l.ryw_ns, 0.5) / 1e6},
+                    {"p99", percentile(l.ryw_ns, 0.99) / 1e6},
+                    {"max", maximum(l.ryw_ns) / 1e6},
+                    {"retries_503", l.ryw_retries}}},
+                  {"views_catch_up_s", l.catch_up_s},
+                  {"settle_s", l.settle_s},
+                  {"head_after", l.head_after}};
   }
-  out["lag"] = {{"orders", r.lag.orders},
-                {"orders_per_s", r.lag.orders / r.lag.seconds},
-                {"seconds", r.lag.seconds},
-                {"post_p50_ms", r.lag.post_p50_ms},
-                {"post_p99_ms", r.lag.post_p99_ms},
-                {"health_samples", r.lag.samples},
-                {"sample_interval_ms", r.lag.sample_interval_ms},
-                {"views", views},
-                {"read_your_writes_ms",
-                 {{"samples", r.lag.ryw_ns.size()},
-                  {"p50", percentile(r.lag.ryw_ns, 0.5) / 1e6},
-                  {"p99", percentile(r.lag.ryw_ns, 0.99) / 1e6},
-                  {"max", maximum(r.lag.ryw_ns) / 1e6},
-                  {"retries_503", r.lag.ryw_retries}}},
-                {"views_catch_up_s", r.lag.catch_up_s},
-                {"settle_s", r.lag.settle_s},
-                {"head_after", r.lag.head_after}};
   const ReplayPhase& p = r.replay;
   Json replays = Json::array();
   for (const ReplayRun& v : p.views) {
@@ -600,11 +607,13 @@ void print_json(const Report& r) {
                    {"raw_iterator_events_per_s", p.raw_iterator},
                    {"views", replays},
                    {"all_views_seconds", p.all_views_seconds}};
-  out["reads"] = {{"orders", r.reads.orders},
-                  {"health_1", read_run_json(r.reads.health1)},
-                  {"get_order", read_run_json(r.reads.orders_run)},
-                  {"health_2", read_run_json(r.reads.health2)},
-                  {"ratio", r.reads.ratio()}};
+  if (r.reads) {
+    out["reads"] = {{"orders", r.reads->orders},
+                    {"health_1", read_run_json(r.reads->health1)},
+                    {"get_order", read_run_json(r.reads->orders_run)},
+                    {"health_2", read_run_json(r.reads->health2)},
+                    {"ratio", r.reads->ratio()}};
+  }
   double worst = 1e300, worst_ratio = 1e300;
   for (const ReplayRun& v : p.views) {
     worst = std::min(worst, v.best());
@@ -613,8 +622,11 @@ void print_json(const Report& r) {
   out["targets"] = Json::array({
       {{"goal", "replay >= 1,000,000 events/s (slowest view)"}, {"measured", worst}, {"met", worst >= kReplayTarget}},
       {{"goal", "replay >= 30% of the raw read_all scan (slowest view)"}, {"measured", worst_ratio}, {"met", worst_ratio >= kReplayRawTarget}},
-      {{"goal", "GET /orders/{id} >= 80% of GET /health"}, {"measured", r.reads.ratio()}, {"met", r.reads.ratio() >= kReadTarget}},
   });
+  if (r.reads) {
+    out["targets"].push_back({{"goal", "GET /orders/{id} >= 80% of GET /health"}, {"measured", r.reads->ratio()},
+                              {"met", r.reads->ratio() >= kReadTarget}});
+  }
   std::cout << out.dump(2) << "\n";
 }
 
@@ -622,11 +634,7 @@ void print_read(const char* label, const ReadRun& r) {
   std::printf("  %-20s %10.0f %10.0f %10.0f %10.2f\n", label, r.per_s(), r.p50_us, r.p99_us, r.client_cores);
 }
 
-void print_table(const Report& r) {
-  const Config& c = r.config;
-  const LagPhase& l = r.lag;
-  std::printf("read_bench: %d keep-alive connections, durability %s\n\n", c.connections, c.durability.c_str());
-
+void print_lag(const LagPhase& l) {
   std::printf("1. projection lag while placing %d orders with the saga running (%.0f orders/s placed, POST p50 %.1f ms, p99 %.1f ms)\n",
               l.orders, l.orders / l.seconds, l.post_p50_ms, l.post_p99_ms);
   std::printf("   GET /health sampled %zu times during the load, every %.1f ms on average\n", l.samples, l.sample_interval_ms);
@@ -643,6 +651,25 @@ void print_table(const Report& r) {
   std::printf("  after the last answer: every view at that head in %.3f s; every saga final and every view at the "
               "head (%llu) in %.2f s\n\n",
               l.catch_up_s, static_cast<unsigned long long>(l.head_after), l.settle_s);
+
+}
+
+void print_reads(const Config& c, const ReadPhase& q) {
+  std::printf("3. reads over %d keep-alive connections, %d placed orders (saga paused), %.1f s per run\n", c.connections,
+              q.orders, c.seconds);
+  std::printf("  %-20s %10s %10s %10s %10s\n", "", "req/s", "p50 us", "p99 us", "client cores");
+  print_read("GET /health", q.health1);
+  print_read("GET /orders/{id}", q.orders_run);
+  print_read("GET /health again", q.health2);
+  std::printf("  GET /orders/{id} / mean GET /health: %.2f\n\n", q.ratio());
+
+}
+
+void print_table(const Report& r) {
+  const Config& c = r.config;
+  std::printf("read_bench: %d keep-alive connections, durability %s\n\n", c.connections, c.durability.c_str());
+  if (r.lag) print_lag(*r.lag);
+  else std::printf("1. projection lag: skipped, the log in %s was replayed as found\n\n", c.log_dir.c_str());
 
   const ReplayPhase& p = r.replay;
   std::printf("2. replay of that log (%llu events:", static_cast<unsigned long long>(p.events));
@@ -661,15 +688,7 @@ void print_table(const Report& r) {
   }
   std::printf("  all four views, one run each: %.3f s\n\n", p.all_views_seconds);
 
-  const ReadPhase& q = r.reads;
-  std::printf("3. reads over %d keep-alive connections, %d placed orders (saga paused), %.1f s per run\n", c.connections,
-              q.orders, c.seconds);
-  std::printf("  %-20s %10s %10s %10s %10s\n", "", "req/s", "p50 us", "p99 us", "client cores");
-  print_read("GET /health", q.health1);
-  print_read("GET /orders/{id}", q.orders_run);
-  print_read("GET /health again", q.health2);
-  std::printf("  GET /orders/{id} / mean GET /health: %.2f\n\n", q.ratio());
-
+  if (r.reads) print_reads(c, *r.reads);
   double worst = 1e300, worst_ratio = 1e300;
   for (const ReplayRun& v : p.views) {
     worst = std::min(worst, v.best());
@@ -679,7 +698,10 @@ void print_table(const Report& r) {
   std::printf("  %-52s measured %10.0f  %s\n", "replay >= 1,000,000 events/s (slowest view)", worst, verdict(worst >= kReplayTarget));
   std::printf("  %-52s measured %10.2f  %s\n", "replay >= 30% of the raw read_all scan (slowest)", worst_ratio,
               verdict(worst_ratio >= kReplayRawTarget));
-  std::printf("  %-52s measured %10.2f  %s\n", "GET /orders/{id} >= 80% of GET /health", q.ratio(), verdict(q.ratio() >= kReadTarget));
+  if (r.reads) {
+    std::printf("  %-52s measured %10.2f  %s\n", "GET /orders/{id} >= 80% of GET /health", r.reads->ratio(),
+                verdict(r.reads->ratio() >= kReadTarget));
+  }
 }
 
 // --- command line
@@ -687,7 +709,7 @@ void print_table(const Report& r) {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "read_bench: " << problem << "\n"
             << "usage: read_bench [--orders N] [--read-orders M] [--connections C] [--seconds T] "
-               "[--durability fsync|async] [--quick] [--json]\n";
+               "[--durability fsync|async] [--log DIR] [--replay-only] [--quick] [--json]\n";
   std::exit(2);
 }
 
@@ -709,6 +731,8 @@ Config parse(int argc, char** argv) {
     };
     if (arg == "--json") config.json = true;
     else if (arg == "--quick") config.quick = true;
+    else if (arg == "--replay-only") config.replay_only = true;
+    else if (arg == "--log") config.log_dir = value();
     else if (arg == "--orders") config.orders = parse_count(arg, value(), 10'000'000), orders = true;
     else if (arg == "--read-orders") config.read_orders = parse_count(arg, value(), 10'000'000), read_orders = true;
     else if (arg == "--connections") config.connections = parse_count(arg, value(), 1000);
@@ -737,15 +761,21 @@ int main(int argc, char** argv) {
     Report report;
     report.config = config;
     {
-      TempDir dir;
-      if (!config.json) std::fprintf(stderr, "placing %d orders with the saga running, sampling /health...\n", config.orders);
-      report.lag = run_lag(config, dir.path());
+      std::optional<TempDir> temp;
+      std::string dir = config.log_dir;
+      if (dir.empty()) dir = temp.emplace().path();
+      if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+        if (!config.json) std::fprintf(stderr, "placing %d orders with the saga running, sampling /health...\n", config.orders);
+        report.lag = run_lag(config, dir);
+      }
       if (!config.json) std::fprintf(stderr, "replaying the views of that log...\n");
-      report.replay = run_replay(config, dir.path());
+      report.replay = run_replay(config, dir);
     }
-    if (!config.json) std::fprintf(stderr, "placing %d orders (saga paused), then GET /health vs GET /orders/{id}...\n",
-                                   config.read_orders);
-    report.reads = run_reads(config);
+    if (!config.replay_only) {
+      if (!config.json) std::fprintf(stderr, "placing %d orders (saga paused), then GET /health vs GET /orders/{id}...\n",
+                                     config.read_orders);
+      report.reads = run_reads(config);
+    }
     if (config.json) print_json(report);
     else print_table(report);
   } catch (const std::exception& e) {
