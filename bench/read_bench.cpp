@@ -17,7 +17,7 @@
 //    saga's real mix of events, is opened in-process. `read::replay` rebuilds
 //    each view (timed per view, events/s = log head / time of the call,
 //    erasing the old rows included) against the same log scanned raw: pages
-//    of EventLog::read_all (4096, replay's own batch, and 1024) and a raw
+//    of EventLog::read_all (4096 and 1024) and a raw
 //    RocksDB iterator over the "log" family (opened read-only, after the
 //    EventLog is closed).
 // 3. Reads: a fresh server with the saga paused takes M orders, waits until
@@ -317,7 +317,7 @@ struct ReplayRun {
   std::string view;
   std::vector<double> events_per_s;  // one per run
   double first_batch_ms = 0;         // last run: start -> the first batch committed (erasing the old rows included)
-  double batch_ms = 0;               // last run: mean time of each later batch of 4096
+  double batch_ms = 0;               // last run: mean time of each later batch (replay's own size)
   double async_events_per_s = 0;     // the same replay with the log opened without fsync
   double best() const { return events_per_s.empty() ? 0 : *std::max_element(events_per_s.begin(), events_per_s.end()); }
 };
