@@ -19,7 +19,9 @@
 //    erasing the old rows included) against the same log scanned raw: pages
 //    of EventLog::read_all (4096 and 1024) and a raw
 //    RocksDB iterator over the "log" family (opened read-only, after the
-//    EventLog is closed).
+//    EventLog is closed). And each view's rows as the replay left them,
+//    written once in key order into a fresh raw RocksDB: the floor under
+//    any replay that writes its rows through a memtable, as events/s.
 // 3. Reads: a fresh server with the saga paused takes M orders, waits until
 //    every view lag is 0, then the same C keep-alive connections (one client
 //    thread each, closed loop) send GET /health for T s, GET /orders/{id} of
@@ -319,6 +321,11 @@ struct ReplayRun {
   double first_batch_ms = 0;         // last run: start -> the first batch committed (erasing the old rows included)
   double batch_ms = 0;               // last run: mean time of each later batch (replay's own size)
   double async_events_per_s = 0;     // the same replay with the log opened without fsync
+  // The view as replay left it, written once in key order into a fresh raw
+  // RocksDB (batches of 65,536 keys, no fsync): the floor under any replay
+  // that writes its rows through a memtable.
+  uint64_t keys = 0, bytes = 0;
+  double rows_alone_s = 0;
   double best() const { return events_per_s.empty() ? 0 : *std::max_element(events_per_s.begin(), events_per_s.end()); }
 };
 
@@ -387,6 +394,26 @@ double raw_iterator_rate(const std::string& dir, uint64_t head, double seconds) 
   return rate;
 }
 
+// Writes `rows` into a fresh RocksDB; returns the seconds it took.
+double write_rows_alone(const std::vector<std::pair<std::string, std::string>>& rows) {
+  TempDir dir;
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::DB* raw = nullptr;
+  check(rocksdb::DB::Open(options, dir.path(), &raw), "opening a raw RocksDB");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto start = Steady::now();
+  for (size_t at = 0; at < rows.size(); at += 65536) {
+    rocksdb::WriteBatch batch;
+    for (size_t i = at; i < std::min(rows.size(), at + 65536); ++i) batch.Put(rows[i].first, rows[i].second);
+    check(db->Write(rocksdb::WriteOptions(), &batch), "writing rows");
+  }
+  double s = seconds_between(start, Steady::now());
+  db->Close().PermitUncheckedError();
+  return s;
+}
+
 ReplayPhase run_replay(const Config& config, const std::string& dir) {
   ReplayPhase out;
   double scan_seconds = config.quick ? 0.3 : 1.0;
@@ -424,6 +451,16 @@ ReplayPhase run_replay(const Config& config, const std::string& dir) {
         run.events_per_s.push_back(static_cast<double>(out.events) / s);
         if (r == config.replay_runs - 1) out.all_views_seconds += s;
       }
+      std::vector<std::pair<std::string, std::string>> rows;
+      check(log->scan(view.space, "",
+                      [&](std::string_view k, std::string_view v) {
+                        rows.emplace_back(events::keys::state_key(view.space, k), v);
+                        run.bytes += k.size() + v.size();
+                        return true;
+                      }),
+            "reading " + view.name);
+      run.keys = rows.size();
+      run.rows_alone_s = write_rows_alone(rows);
       out.views.push_back(std::move(run));
     }
   }
@@ -595,6 +632,7 @@ void print_json(const Report& r) {
     replays.push_back({{"view", v.view}, {"events_per_s", v.events_per_s}, {"best", v.best()},
                        {"first_batch_ms", v.first_batch_ms}, {"batch_ms", v.batch_ms},
                        {"async_events_per_s", v.async_events_per_s},
+                       {"rows_alone", {{"keys", v.keys}, {"bytes", v.bytes}, {"seconds", v.rows_alone_s}}},
                        {"vs_read_all", p.read_all_4096 > 0 ? v.best() / p.read_all_4096 : 0},
                        {"vs_raw_iterator", p.raw_iterator > 0 ? v.best() / p.raw_iterator : 0}});
   }
@@ -677,12 +715,13 @@ void print_table(const Report& r) {
   std::printf(")\n");
   std::printf("  raw scans             read_all pages of 4096 %.0f ev/s, of 1024 %.0f ev/s; raw RocksDB iterator %.0f ev/s\n",
               p.read_all_4096, p.read_all_1024, p.raw_iterator);
-  std::printf("  %-16s %12s %10s %10s %12s %10s %14s   runs\n", "view", "replay ev/s", "/read_all", "/raw iter",
-              "1st batch ms", "batch ms", "no-fsync ev/s");
+  std::printf("  %-16s %12s %10s %10s %12s %10s %14s %26s   runs\n", "view", "replay ev/s", "/read_all", "/raw iter",
+              "1st batch ms", "batch ms", "no-fsync ev/s", "rows alone: keys MB s ev/s");
   for (const ReplayRun& v : p.views) {
-    std::printf("  %-16s %12.0f %10.3f %10.3f %12.1f %10.1f %14.0f  ", v.view.c_str(), v.best(),
-                v.best() / p.read_all_4096, v.best() / p.raw_iterator, v.first_batch_ms, v.batch_ms,
-                v.async_events_per_s);
+    std::printf("  %-16s %12.0f %10.3f %10.3f %12.1f %10.1f %14.0f %7llu %5.1f %5.3f %7.0f  ", v.view.c_str(),
+                v.best(), v.best() / p.read_all_4096, v.best() / p.raw_iterator, v.first_batch_ms, v.batch_ms,
+                v.async_events_per_s, static_cast<unsigned long long>(v.keys), static_cast<double>(v.bytes) / 1e6,
+                v.rows_alone_s, v.rows_alone_s > 0 ? static_cast<double>(p.events) / v.rows_alone_s : 0);
     for (double e : v.events_per_s) std::printf(" %.0f", e);
     std::printf("\n");
   }
