@@ -9,6 +9,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev libcli11-dev libjemalloc-dev
   curl jq
+  libnats-dev nats-server
 )
 # Benchmarks also need wrk: `install-deps.sh --bench`.
 if [ "${1:-}" = "--bench" ]; then

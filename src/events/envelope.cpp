@@ -2,6 +2,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <optional>
+
 #include "events/event.h"
 #include "events/event_types.h"
 #include "schema/envelope_generated.h"
@@ -54,13 +56,17 @@ Status verify_payload(std::string_view type, std::string_view payload) {
   return Status::ok();
 }
 
-Status verify_envelope(std::string_view bytes, uint64_t position) {
+namespace {
+
+Status verify(std::string_view bytes, std::optional<uint64_t> expected_position) {
+  uint64_t position = expected_position.value_or(0);
   auto damaged = [&](const std::string& why) {
     return Status::corruption("record at position " + std::to_string(position) + " is damaged: " + why, position);
   };
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!schema::VerifyEnvelopeBuffer(verifier)) return damaged("envelope fails verification");
   auto* env = flatbuffers::GetRoot<schema::Envelope>(bytes.data());
+  if (!expected_position) position = env->position();
   if (env->position() != position) {
     return damaged("envelope says position " + std::to_string(env->position()));
   }
@@ -72,6 +78,12 @@ Status verify_envelope(std::string_view bytes, uint64_t position) {
   if (!payload_ok) return damaged(payload_ok.message());
   return Status::ok();
 }
+
+}  // namespace
+
+Status verify_envelope(std::string_view bytes, uint64_t position) { return verify(bytes, position); }
+
+Status verify_copied_envelope(std::string_view bytes) { return verify(bytes, std::nullopt); }
 
 // --- RecordedEvent accessors: the buffer was verified when it was read.
 

@@ -29,6 +29,9 @@ std::string encode_envelope(const EnvelopeFields& fields);
 // known and whose payload verifies against that type's table; otherwise
 // kCorruption naming the position.
 Status verify_envelope(std::string_view bytes, uint64_t position);
+// The same for an envelope copied out of another log (a message from the
+// bus), whose position is that log's: any position will do.
+Status verify_copied_envelope(std::string_view bytes);
 
 // Ok when `payload` is a well-formed buffer for the stored type name `type`;
 // otherwise kInvalidArgument.

@@ -40,6 +40,9 @@ struct NewEvent {
   std::string payload;      // FlatBuffer whose root table matches `type`
   Uuid correlation_id;      // the conversation this event belongs to (may be nil)
   Uuid causation_id;        // the message that caused it (may be nil)
+  // 0: the time of the commit. Set by a copy of an event from another log,
+  // which keeps the time the event happened.
+  int64_t time_us = 0;
 };
 
 // One stream's part of an append. A part with no events only checks `expected`.

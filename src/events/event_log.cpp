@@ -381,7 +381,7 @@ struct EventLog::Impl {
       for (const NewEvent& e : part.events) {
         ++version;
         std::string pos_key = keys::position_key(position);
-        std::string envelope = encode_envelope({position, part.stream, version, e.id, e.type, now_us,
+        std::string envelope = encode_envelope({position, part.stream, version, e.id, e.type, e.time_us ? e.time_us : now_us,
                                                 e.correlation_id, e.causation_id, e.payload});
         wb.Put(log_cf, pos_key, envelope);
         wb.Put(streams_cf, keys::stream_key(part.stream, version), pos_key);

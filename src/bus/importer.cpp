@@ -1,0 +1,158 @@
+#include "bus/importer.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "events/envelope.h"
+
+namespace ordersd::bus {
+
+namespace {
+
+constexpr int kFetch = 512;
+constexpr auto kFetchWait = std::chrono::milliseconds(250);
+constexpr auto kComeBackIn = std::chrono::milliseconds(100);  // a message ahead of its stream's gap
+
+events::NewEvent copy_of(const events::RecordedEvent& e) {
+  events::NewEvent n;
+  n.id = e.id();
+  n.type = std::string(e.type());
+  n.payload = std::string(e.payload());
+  n.correlation_id = e.correlation_id();
+  n.causation_id = e.causation_id();
+  n.time_us = e.time_us();
+  return n;
+}
+
+// One append of the events in order: consecutive events of a stream form a
+// part that expects the version before the first of them.
+events::AppendRequest append_of(const std::vector<events::RecordedEvent>& events) {
+  events::AppendRequest request;
+  for (const auto& e : events) {
+    if (request.streams.empty() || request.streams.back().stream != e.stream()) {
+      request.streams.push_back({std::string(e.stream()), events::ExpectedVersion::exact(e.version() - 1), {}});
+    }
+    request.streams.back().events.push_back(copy_of(e));
+  }
+  return request;
+}
+
+}  // namespace
+
+Status Importer::start() {
+  for (const auto& kind : kinds_) {
+    auto consumer = bus_.consumer(node_ + "-" + kind, subject_of_kind(kind));
+    if (!consumer) return consumer.status();
+    consumers_.push_back(std::move(consumer).value());
+  }
+  for (auto& consumer : consumers_) {
+    threads_.emplace_back([this, c = consumer.get()](std::stop_token stop) { run(stop, *c); });
+  }
+  return Status::ok();
+}
+
+void Importer::stop() {
+  for (auto& t : threads_) t.request_stop();
+  threads_.clear();  // joins
+  consumers_.clear();
+}
+
+std::string Importer::failure() const {
+  std::lock_guard lk(mu_);
+  return failure_;
+}
+
+void Importer::fail(std::string why) {
+  std::fprintf(stderr, "ordersd: importer: %s\n", why.c_str());
+  std::lock_guard lk(mu_);
+  if (failure_.empty()) failure_ = std::move(why);
+}
+
+void Importer::run(std::stop_token stop, Consumer& consumer) {
+  while (!stop.stop_requested()) {
+    auto batch = consumer.fetch(kFetch, kFetchWait);
+    if (!batch) {
+      // The broker is away; the client reconnects on its own.
+      std::this_thread::sleep_for(kFetchWait);
+      continue;
+    }
+    if (batch->empty()) continue;
+    if (Status s = import(*batch); !s) {
+      fail(s.to_string());
+      return;
+    }
+  }
+}
+
+Status Importer::import(std::vector<Delivery>& fetched) {
+  std::vector<std::pair<events::RecordedEvent, Delivery>> received;
+  received.reserve(fetched.size());
+  for (auto& d : fetched) {
+    if (Status ok = events::verify_copied_envelope(d.data()); !ok) {
+      (void)d.nak(kComeBackIn);
+      return Status::corruption("a message on the bus is not an event: " + ok.message(), 0);
+    }
+    events::RecordedEvent e{std::string(d.data())};
+    received.emplace_back(std::move(e), std::move(d));
+  }
+  // Each stream's events in version order: a message delivered again after
+  // a refusal may come back behind its successor.
+  std::stable_sort(received.begin(), received.end(), [](const auto& a, const auto& b) {
+    return a.first.stream() != b.first.stream() ? a.first.stream() < b.first.stream()
+                                                : a.first.version() < b.first.version();
+  });
+  std::vector<events::RecordedEvent> events;
+  std::vector<Delivery> batch;
+  for (auto& [e, d] : received) {
+    events.push_back(std::move(e));
+    batch.push_back(std::move(d));
+  }
+  auto appended = log_.append(append_of(events));
+  if (appended) {
+    for (auto& d : batch) (void)d.ack();  // an ack lost is a redelivery, which changes nothing
+    acknowledged_ += batch.size();
+    if (!appended->already_appended) imported_ += events.size();
+    return Status::ok();
+  }
+  Status::Code code = appended.status().code();
+  if (code != Status::Code::kWrongExpectedVersion && code != Status::Code::kDuplicateEventId) {
+    for (auto& d : batch) (void)d.nak(kComeBackIn);
+    if (code == Status::Code::kShuttingDown) return Status::ok();
+    return appended.status();
+  }
+  // Some were here already, or some arrived ahead of a gap: one at a time.
+  return import_one_by_one(batch, events);
+}
+
+Status Importer::import_one_by_one(std::vector<Delivery>& batch, std::vector<events::RecordedEvent>& events) {
+  std::set<std::string, std::less<>> waiting;  // streams with a gap: their later events wait too
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const events::RecordedEvent& e = events[i];
+    if (waiting.count(e.stream())) {
+      (void)batch[i].nak(kComeBackIn);
+      continue;
+    }
+    auto appended = log_.append(std::string(e.stream()), events::ExpectedVersion::exact(e.version() - 1), {copy_of(e)});
+    if (appended) {
+      (void)batch[i].ack();
+      ++acknowledged_;
+      if (!appended->already_appended) ++imported_;
+      continue;
+    }
+    const Status& s = appended.status();
+    if (s.code() == Status::Code::kWrongExpectedVersion && s.actual_version() < e.version() - 1) {
+      waiting.insert(std::string(e.stream()));
+      (void)batch[i].nak(kComeBackIn);
+      continue;
+    }
+    for (size_t j = i; j < batch.size(); ++j) (void)batch[j].nak(kComeBackIn);
+    if (s.code() == Status::Code::kShuttingDown) return Status::ok();
+    return Status::corruption("cannot copy event " + e.id().to_string() + " (" + std::string(e.stream()) + " version " +
+                                  std::to_string(e.version()) + ") into this log: " + s.to_string(),
+                              0);
+  }
+  return Status::ok();
+}
+
+}  // namespace ordersd::bus

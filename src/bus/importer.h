@@ -1,0 +1,61 @@
+// Importer: the inbox side. For each stream kind this process reads (roles.h)
+// a durable pull consumer hands it the events other processes published; it
+// appends each to this process's log as the same event (id, stream, version,
+// type, time, payload) and acknowledges the messages only once that append
+// is committed. A message delivered again finds its id in the log and
+// changes nothing. The services of this process then read those events from
+// their own log, as they do in one process.
+//
+// Every stream has one writer, so its events arrive in its version order; a
+// message that arrives ahead of one still missing is refused for a moment
+// and comes back. A message that contradicts the log (another event already
+// at its version) stops the importer of that kind, named, never skipped.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/nats_bus.h"
+#include "events/event_log.h"
+
+namespace ordersd::bus {
+
+class Importer {
+ public:
+  // `node` names this process's durable consumers: "{node}-{kind}".
+  Importer(events::EventLog& log, NatsBus& bus, std::string node, std::set<std::string> kinds)
+      : log_(log), bus_(bus), node_(std::move(node)), kinds_(std::move(kinds)) {}
+  ~Importer() { stop(); }
+
+  // Creates (or finds) the consumers and starts a thread for each.
+  Status start();
+  void stop();
+
+  uint64_t imported() const { return imported_.load(); }          // events appended since start
+  uint64_t acknowledged() const { return acknowledged_.load(); }  // messages acknowledged since start
+  std::string failure() const;                            // "" while every kind is being copied
+
+ private:
+  Status import(std::vector<Delivery>& fetched);
+  Status import_one_by_one(std::vector<Delivery>& batch, std::vector<events::RecordedEvent>& events);
+  void run(std::stop_token stop, Consumer& consumer);
+  void fail(std::string why);
+
+  events::EventLog& log_;
+  NatsBus& bus_;
+  const std::string node_;
+  const std::set<std::string> kinds_;
+  std::vector<std::unique_ptr<Consumer>> consumers_;
+  std::atomic<uint64_t> imported_{0};
+  std::atomic<uint64_t> acknowledged_{0};
+  mutable std::mutex mu_;
+  std::string failure_;  // guarded by mu_
+  std::vector<std::jthread> threads_;
+};
+
+}  // namespace ordersd::bus

@@ -1,0 +1,94 @@
+#include "bus/relay.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+
+#include "bus/roles.h"
+
+namespace ordersd::bus {
+
+namespace {
+
+constexpr size_t kBatch = 1024;
+constexpr auto kAckWait = std::chrono::seconds(5);
+
+// Sleeps for `d` unless a stop is requested first.
+void pause_for(std::stop_token stop, std::chrono::milliseconds d) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lk(mu);
+  cv.wait_for(lk, stop, d, [] { return false; });
+}
+
+}  // namespace
+
+void Relay::start() {
+  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+}
+
+void Relay::stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+}
+
+std::string Relay::last_error() const {
+  std::lock_guard lk(mu_);
+  return last_error_;
+}
+
+void Relay::set_error(std::string e) {
+  std::lock_guard lk(mu_);
+  last_error_ = std::move(e);
+}
+
+void Relay::run(std::stop_token stop) {
+  auto stored = log_.checkpoint(kCheckpoint);
+  if (!stored) {
+    set_error(stored.status().to_string());
+    return;
+  }
+  uint64_t done = stored->value_or(0);
+  position_ = done;
+  while (!stop.stop_requested()) {
+    if (!log_.wait_for(done + 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(250), stop)) continue;
+    auto batch = log_.read_all(done + 1, kBatch);
+    if (!batch) {
+      set_error(batch.status().to_string());
+      pause_for(stop, std::chrono::seconds(1));
+      continue;
+    }
+    if (batch->empty()) continue;
+    std::vector<Outgoing> out;
+    for (const auto& e : *batch) {
+      std::string_view kind = stream_kind(e.stream());
+      if (kinds_.count(std::string(kind))) out.push_back({subject_of_kind(kind), e.id().to_string(), e.envelope_bytes()});
+    }
+    // Until the broker has all of it: a message it already has is dropped by id.
+    auto backoff = std::chrono::milliseconds(50);
+    while (!out.empty() && !stop.stop_requested()) {
+      Status s = bus_.publish(out, kAckWait);
+      if (s) {
+        set_error("");
+        break;
+      }
+      set_error(s.to_string());
+      pause_for(stop, backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(2));
+    }
+    if (stop.stop_requested()) return;
+    events::SideWrites checkpoint;
+    checkpoint.set_checkpoint(kCheckpoint, batch->back().position());
+    if (Status s = log_.write(checkpoint); !s) {
+      set_error(s.to_string());
+      return;  // the log refuses writes from now on; a restart resumes from the last checkpoint
+    }
+    done = batch->back().position();
+    position_ = done;
+    published_ += out.size();
+  }
+}
+
+}  // namespace ordersd::bus

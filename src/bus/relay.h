@@ -1,0 +1,48 @@
+// Relay: the outbox side. It tails this process's log from its checkpoint
+// ("relay") and publishes every event of the streams this process writes to
+// the bus, the event id as the message id. A batch is published until the
+// broker has acknowledged all of it, and only then does the checkpoint move
+// past it: a crash or a broker outage publishes some events again, and the
+// broker drops those by id. Events copied in from the bus are not published.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "bus/nats_bus.h"
+#include "events/event_log.h"
+
+namespace ordersd::bus {
+
+class Relay {
+ public:
+  static constexpr const char* kCheckpoint = "relay";
+
+  Relay(events::EventLog& log, NatsBus& bus, std::set<std::string> kinds) : log_(log), bus_(bus), kinds_(std::move(kinds)) {}
+  ~Relay() { stop(); }
+
+  void start();
+  void stop();
+
+  uint64_t position() const { return position_.load(); }    // published (or skipped) up to here
+  uint64_t published() const { return published_.load(); }  // messages acknowledged since start
+  std::string last_error() const;                           // "" when the last publish went through
+
+ private:
+  void run(std::stop_token stop);
+  void set_error(std::string e);
+
+  events::EventLog& log_;
+  NatsBus& bus_;
+  const std::set<std::string> kinds_;
+  std::atomic<uint64_t> position_{0};
+  std::atomic<uint64_t> published_{0};
+  mutable std::mutex mu_;
+  std::string last_error_;  // guarded by mu_
+  std::jthread thread_;
+};
+
+}  // namespace ordersd::bus

@@ -1,0 +1,155 @@
+// The outbox relay and the inbox importer against a real nats-server: events
+// written in one log arrive in another as the same events, once, in order,
+// through restarts of either side and messages published twice.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "bus/importer.h"
+#include "bus/nats_bus.h"
+#include "bus/relay.h"
+#include "bus/roles.h"
+#include "events/event_log.h"
+#include "support/nats_server.h"
+#include "support/sample_events.h"
+#include "support/temp_dir.h"
+
+using namespace ordersd;
+using namespace ordersd::bus;
+using ordersd::test::NatsServer;
+using ordersd::test::TempDir;
+
+namespace {
+
+std::unique_ptr<events::EventLog> open_log(const std::string& dir) { return events::EventLog::open(dir).value(); }
+
+void append(events::EventLog& log, const std::string& stream, int n) {
+  for (int i = 0; i < n; ++i) REQUIRE(log.append(stream, events::ExpectedVersion::any(), {test::order_placed(stream)}));
+}
+
+// Until `done()` holds; fails the test after 20 s.
+template <typename Done>
+void wait_until(Done done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// Every event of `stream` in both logs is the same event at the same version.
+void same_stream(const events::EventLog& a, const events::EventLog& b, const std::string& stream) {
+  auto x = a.read_stream(stream, 1, 1000).value();
+  auto y = b.read_stream(stream, 1, 1000).value();
+  REQUIRE(x.size() == y.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    CHECK(x[i].id() == y[i].id());
+    CHECK(x[i].version() == y[i].version());
+    CHECK(x[i].type() == y[i].type());
+    CHECK(x[i].time_us() == y[i].time_us());
+    CHECK(x[i].payload() == y[i].payload());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("roles name what a process writes and what it copies in") {
+  CHECK(Roles::parse("payment").value().written_kinds() == std::set<std::string>{"wallet"});
+  CHECK(Roles::parse("payment").value().read_kinds() == std::set<std::string>{"saga"});
+  CHECK(Roles::parse("order").value().read_kinds() == std::set<std::string>{"reservation", "shipment", "wallet"});
+  // What a process writes itself it does not copy in.
+  CHECK(Roles::parse("order,payment").value().read_kinds() == std::set<std::string>{"reservation", "shipment"});
+  CHECK(Roles::parse("all").value().read_kinds().empty());
+  CHECK(Roles::parse("query").value().written_kinds().empty());
+  CHECK(Roles::parse("order,payment,inventory,shipping,query").value().is_all());
+  CHECK(Roles::parse("orders").status().code() == Status::Code::kInvalidArgument);
+  CHECK(Roles::parse("order,").status().code() == Status::Code::kInvalidArgument);
+  CHECK(stream_kind("wallet-c-42") == "wallet");
+  CHECK(stream_kind("nodash") == "");
+}
+
+TEST_CASE("events of the streams a process writes reach another process's log as the same events, once") {
+  NatsServer nats;
+  TempDir a_dir, b_dir;
+  auto a = open_log(a_dir.path());
+  auto b = open_log(b_dir.path());
+  auto a_bus = NatsBus::connect(nats.url()).value();
+  auto b_bus = NatsBus::connect(nats.url()).value();
+
+  append(*a, "wallet-ann", 3);
+  append(*a, "order-1", 2);  // not a kind this relay publishes
+  append(*a, "wallet-bob", 2);
+  auto relay = std::make_unique<Relay>(*a, *a_bus, std::set<std::string>{"wallet"});
+  relay->start();
+  auto importer = std::make_unique<Importer>(*b, *b_bus, "b", std::set<std::string>{"wallet"});
+  REQUIRE(importer->start());
+  wait_until([&] { return b->head() == 5; });
+  same_stream(*a, *b, "wallet-ann");
+  same_stream(*a, *b, "wallet-bob");
+  CHECK(b->stream_version("order-1").value() == 0);
+  wait_until([&] { return relay->position() == a->head(); });
+  CHECK(relay->published() == 5);
+
+  SUBCASE("a relay that publishes everything again copies nothing twice") {
+    relay->stop();
+    events::SideWrites rewind;
+    rewind.set_checkpoint(Relay::kCheckpoint, 0);
+    REQUIRE(a->write(rewind));
+    relay = std::make_unique<Relay>(*a, *a_bus, std::set<std::string>{"wallet"});
+    relay->start();
+    append(*a, "wallet-ann", 1);  // behind the republished ones on the bus
+    wait_until([&] { return b->head() >= 6; });
+    wait_until([&] { return relay->position() == a->head(); });
+    CHECK(b->head() == 6);
+    same_stream(*a, *b, "wallet-ann");
+  }
+
+  SUBCASE("an importer stopped and started again goes on where it acknowledged") {
+    importer.reset();
+    append(*a, "wallet-bob", 2);
+    wait_until([&] { return relay->position() == a->head(); });
+    CHECK(b->head() == 5);
+    importer = std::make_unique<Importer>(*b, *b_bus, "b", std::set<std::string>{"wallet"});
+    REQUIRE(importer->start());
+    wait_until([&] { return b->head() == 7; });
+    same_stream(*a, *b, "wallet-bob");
+  }
+
+  SUBCASE("every message delivered again (a new consumer from the start) changes nothing") {
+    Importer again(*b, *b_bus, "b-again", std::set<std::string>{"wallet"});
+    REQUIRE(again.start());
+    wait_until([&] { return again.acknowledged() == 5; });
+    CHECK(again.imported() == 0);
+    CHECK(b->head() == 5);
+  }
+
+  SUBCASE("the relay waits out a broker that is away and publishes once it is back") {
+    nats.kill();
+    append(*a, "wallet-cat", 3);
+    nats.restart();
+    wait_until([&] { return b->head() == 8; });
+    same_stream(*a, *b, "wallet-cat");
+  }
+  CHECK(importer->failure() == "");
+}
+
+TEST_CASE("a message that arrives ahead of its stream's gap waits for the event before it") {
+  NatsServer nats;
+  TempDir a_dir, b_dir;
+  auto a = open_log(a_dir.path());
+  auto b = open_log(b_dir.path());
+  append(*a, "wallet-ann", 3);
+  auto bus = NatsBus::connect(nats.url()).value();
+  auto stored = a->read_stream("wallet-ann", 1, 10).value();
+  auto message = [&](int i) { return Outgoing{subject_of_kind("wallet"), stored[i].id().to_string(), stored[i].envelope_bytes()}; };
+  // Versions 3 and 2 on the bus before 1.
+  REQUIRE(bus->publish({message(2)}, std::chrono::seconds(5)));
+  REQUIRE(bus->publish({message(1)}, std::chrono::seconds(5)));
+  REQUIRE(bus->publish({message(0)}, std::chrono::seconds(5)));
+  Importer importer(*b, *bus, "b", std::set<std::string>{"wallet"});
+  REQUIRE(importer.start());
+  wait_until([&] { return b->head() == 3; });
+  same_stream(*a, *b, "wallet-ann");
+  CHECK(importer.failure() == "");
+}

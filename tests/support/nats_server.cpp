@@ -1,0 +1,75 @@
+#include "support/nats_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+namespace ordersd::test {
+
+namespace {
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    throw std::runtime_error("no free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool accepts(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+NatsServer::NatsServer() : port_(free_port()) { launch(); }
+
+NatsServer::~NatsServer() {
+  if (process_) {
+    process_->signal(SIGTERM);
+    process_->wait();
+  }
+}
+
+void NatsServer::launch() {
+  process_ = std::make_unique<Process>(std::vector<std::string>{
+      NATS_SERVER_BINARY, "--jetstream", "--store_dir", store_.path(), "--addr", "127.0.0.1", "--port",
+      std::to_string(port_), "--log", store_.sub("nats.log")});
+  // Polled: the server writes no line to stdout when it is ready.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!accepts(port_)) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("nats-server did not start");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void NatsServer::kill() {
+  process_->signal(SIGKILL);
+  process_->wait();
+  process_.reset();
+}
+
+void NatsServer::restart() { launch(); }
+
+}  // namespace ordersd::test
