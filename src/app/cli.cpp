@@ -8,6 +8,7 @@
 #include "app/print_events.h"
 #include "app/replay_views.h"
 #include "app/serve.h"
+#include "http/params.h"
 
 namespace ordersd::app {
 
@@ -101,6 +102,16 @@ int run_cli(int argc, char** argv) {
                         "the log until POST /participants/{name}/resume")
       ->delimiter(',')
       ->check(CLI::IsMember({"saga", "payment", "inventory", "shipping"}));
+  std::string roles = "all";
+  serve_cmd->add_option("--roles", roles,
+                        "what this process runs: all (one process, no broker), or some of order, payment, "
+                        "inventory, shipping, query (needs --bus)")
+      ->capture_default_str();
+  serve_cmd->add_option("--bus", serve_config.bus_url,
+                        "nats://HOST:PORT of the NATS JetStream broker that carries events between processes");
+  serve_cmd->add_option("--node", serve_config.node,
+                        "this process's name on the bus (its consumers'); default: its roles. Two processes "
+                        "with the same roles need different names");
 
   PrintEventsConfig events_config;
   std::string stream;
@@ -140,6 +151,24 @@ int run_cli(int argc, char** argv) {
       return 2;
     }
     serve_config.saga.ship_to = std::move(countries).value();
+    auto parsed_roles = bus::Roles::parse(roles);
+    if (!parsed_roles) {
+      std::cerr << "ordersd serve: --roles: " << parsed_roles.status().message() << "\n";
+      return 2;
+    }
+    serve_config.roles = std::move(parsed_roles).value();
+    if (!serve_config.roles.is_all() && serve_config.bus_url.empty()) {
+      std::cerr << "ordersd serve: --roles " << roles << " needs --bus: the other services answer over the broker\n";
+      return 2;
+    }
+    if (serve_config.node.empty()) serve_config.node = serve_config.roles.to_string();
+    for (char& c : serve_config.node) {
+      if (c == ',') c = '_';
+    }
+    if (!http::valid_id(serve_config.node)) {
+      std::cerr << "ordersd serve: --node is 1 to 64 characters of A-Z a-z 0-9 _ -\n";
+      return 2;
+    }
     return serve(serve_config);
   }
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/roles.h"
 #include "events/event_log.h"
 #include "write/saga_runtime.h"
 
@@ -23,6 +24,9 @@ struct ServeConfig {
   events::Durability durability = events::Durability::kFsync;
   write::SagaConfig saga;  // step deadlines and attempts, --ship-to
   std::vector<std::string> paused;  // participants started held (--paused)
+  bus::Roles roles = bus::Roles::all();
+  std::string bus_url;  // "": no broker (only with every role)
+  std::string node;     // names this process's consumers on the bus
 };
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints

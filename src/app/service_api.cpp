@@ -19,16 +19,20 @@ Response with_version(Response r, uint64_t version) {
 
 }  // namespace
 
-void ServiceApi::add_routes(http::Router& router) {
-  router.add("POST", "/customers/{id}/deposits", [this](Request r, http::Router::Params p, Responder respond) {
-    deposit(std::move(r), std::move(p[0]), std::move(respond));
-  });
-  router.add("POST", "/inventory/{sku}/restock", [this](Request r, http::Router::Params p, Responder respond) {
-    restock(std::move(r), std::move(p[0]), std::move(respond));
-  });
-  router.add("GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
-    get_wallet(std::move(p[0]), std::move(respond));
-  });
+void ServiceApi::add_routes(http::Router& router, bool wallets, bool stock) {
+  if (wallets) {
+    router.add("POST", "/customers/{id}/deposits", [this](Request r, http::Router::Params p, Responder respond) {
+      deposit(std::move(r), std::move(p[0]), std::move(respond));
+    });
+    router.add("GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
+      get_wallet(std::move(p[0]), std::move(respond));
+    });
+  }
+  if (stock) {
+    router.add("POST", "/inventory/{sku}/restock", [this](Request r, http::Router::Params p, Responder respond) {
+      restock(std::move(r), std::move(p[0]), std::move(respond));
+    });
+  }
 }
 
 void ServiceApi::get_wallet(std::string customer_id, Responder respond) {

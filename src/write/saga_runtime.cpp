@@ -17,7 +17,8 @@ Result<std::unique_ptr<SagaRuntime>> SagaRuntime::open(events::EventLog& log, Sa
 
 SagaRuntime::~SagaRuntime() { stop(); }
 
-void SagaRuntime::start(const std::vector<std::string>& paused) {
+void SagaRuntime::start(const std::vector<std::string>& paused, const std::optional<std::vector<std::string>>& only) {
+  only_ = only;
   for (Participant* p : participants()) p->start(std::find(paused.begin(), paused.end(), p->name()) != paused.end());
 }
 
@@ -26,7 +27,11 @@ void SagaRuntime::stop() {
 }
 
 std::vector<Participant*> SagaRuntime::participants() const {
-  return {orchestrator_.get(), payment_.get(), inventory_.get(), shipping_.get()};
+  std::vector<Participant*> out;
+  for (Participant* p : {static_cast<Participant*>(orchestrator_.get()), payment_.get(), inventory_.get(), shipping_.get()}) {
+    if (!only_ || std::find(only_->begin(), only_->end(), p->name()) != only_->end()) out.push_back(p);
+  }
+  return out;
 }
 
 Participant* SagaRuntime::find(std::string_view name) const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,13 +25,18 @@ class SagaRuntime {
   ~SagaRuntime();  // stop()s
 
   // `paused`: names of participants to start held (see Participant::pause()).
-  void start(const std::vector<std::string>& paused = {});
+  // `only`: the names of those this process runs ("saga", "payment",
+  // "inventory", "shipping"); all four when not given. The others are left
+  // out of participants() and find().
+  void start(const std::vector<std::string>& paused = {},
+             const std::optional<std::vector<std::string>>& only = std::nullopt);
   // Stops every reader after the batch in hand; idempotent.
   void stop();
 
   SagaOrchestrator& orchestrator() { return *orchestrator_; }
   const SagaOrchestrator& orchestrator() const { return *orchestrator_; }
-  // The orchestrator ("saga"), then "payment", "inventory" and "shipping".
+  // Those this process runs, of the orchestrator ("saga"), "payment",
+  // "inventory" and "shipping", in that order.
   std::vector<Participant*> participants() const;
   // nullptr for an unknown name.
   Participant* find(std::string_view name) const;
@@ -39,6 +45,7 @@ class SagaRuntime {
   SagaRuntime() = default;
   std::unique_ptr<SagaOrchestrator> orchestrator_;
   std::unique_ptr<Participant> payment_, inventory_, shipping_;
+  std::optional<std::vector<std::string>> only_;  // none: all four
 };
 
 }  // namespace ordersd::write
