@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "events/envelope.h"
@@ -26,13 +27,19 @@ events::NewEvent copy_of(const events::RecordedEvent& e) {
 }
 
 // One append of the events in order: consecutive events of a stream form a
-// part that expects the version before the first of them.
-events::AppendRequest append_of(const std::vector<events::RecordedEvent>& events) {
+// part that expects the version before the first of them. None when a
+// stream's events are not consecutive versions (one missing, or one twice):
+// the log numbers a part's events itself, so such a part would misnumber them.
+std::optional<events::AppendRequest> append_of(const std::vector<events::RecordedEvent>& events) {
   events::AppendRequest request;
+  uint64_t last_version = 0;
   for (const auto& e : events) {
     if (request.streams.empty() || request.streams.back().stream != e.stream()) {
       request.streams.push_back({std::string(e.stream()), events::ExpectedVersion::exact(e.version() - 1), {}});
+    } else if (e.version() != last_version + 1) {
+      return std::nullopt;
     }
+    last_version = e.version();
     request.streams.back().events.push_back(copy_of(e));
   }
   return request;
@@ -108,7 +115,9 @@ Status Importer::import(std::vector<Delivery>& fetched) {
     events.push_back(std::move(e));
     batch.push_back(std::move(d));
   }
-  auto appended = log_.append(append_of(events));
+  std::optional<events::AppendRequest> request = append_of(events);
+  if (!request) return import_one_by_one(batch, events);
+  auto appended = log_.append(std::move(*request));
   if (appended) {
     for (auto& d : batch) (void)d.ack();  // an ack lost is a redelivery, which changes nothing
     acknowledged_ += batch.size();

@@ -166,6 +166,7 @@ Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
     jsPubOptions options;
     jsPubOptions_Init(&options);
     options.MsgId = m.id.c_str();
+    options.MaxWait = wait.count();  // an acknowledgement that never comes counts as a failure
     natsStatus s = js_PublishAsync(impl_->js, m.subject.c_str(), m.data.data(), static_cast<int>(m.data.size()), &options);
     if (s != NATS_OK) return failed("publishing to " + m.subject, s);
   }
@@ -173,6 +174,10 @@ Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
   jsPubOptions_Init(&complete);
   complete.MaxWait = wait.count();
   if (natsStatus s = js_PublishAsyncComplete(impl_->js, &complete); s != NATS_OK) {
+    // Forget what is still pending: a message sent just before the broker
+    // went away is never acknowledged, and every later wait would wait for it.
+    natsMsgList pending{};
+    if (js_PublishAsyncGetPendingList(&pending, impl_->js) == NATS_OK) natsMsgList_Destroy(&pending);
     return failed("waiting for the broker's acknowledgements", s);
   }
   if (int n = impl_->publish_failures.load(); n > 0) {

@@ -11,7 +11,9 @@ namespace ordersd::bus {
 namespace {
 
 constexpr size_t kBatch = 1024;
-constexpr auto kAckWait = std::chrono::seconds(5);
+// The broker acknowledges in milliseconds; one that has not in a second is
+// gone, and the batch goes again.
+constexpr auto kAckWait = std::chrono::seconds(1);
 
 // Sleeps for `d` unless a stop is requested first.
 void pause_for(std::stop_token stop, std::chrono::milliseconds d) {

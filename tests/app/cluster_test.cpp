@@ -1,0 +1,269 @@
+// The saga across five processes: `ordersd serve --roles X --bus nats://...`
+// for order, payment, inventory, shipping and query, each with its own data
+// directory, and a private nats-server. Orders of every outcome go in at the
+// order service, money at payment, stock at inventory; every answer is read
+// back where it lands: the order's end at the query service, money at
+// payment, stock at query. Then the same under faults: while orders are
+// being placed, each service in turn, and then the broker, is SIGKILLed and
+// started again on its data; once quiet, every order has ended as its inputs
+// say, money and stock add up, and each order was charged at most once.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/nats_server.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+using nlohmann::json;
+using ordersd::test::HttpClient;
+using ordersd::test::HttpResponse;
+using ordersd::test::NatsServer;
+using ordersd::test::ServerProcess;
+using ordersd::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> kRoles = {"order", "payment", "inventory", "shipping", "query"};
+
+// The five services and the broker; any one can be killed and started again
+// on its own data directory.
+class Cluster {
+ public:
+  Cluster() {
+    for (const auto& role : kRoles) start(role);
+  }
+
+  void start(const std::string& role) {
+    std::lock_guard lk(mu_);
+    services_[role] = std::make_unique<ServerProcess>(
+        dir_.sub(role), std::vector<std::string>{"--roles", role, "--bus", nats.url(), "--step-timeout", "2000"});
+  }
+  void kill(const std::string& role) {
+    std::unique_ptr<ServerProcess> dead;
+    {
+      std::lock_guard lk(mu_);
+      dead = std::move(services_[role]);
+    }
+    dead->process.signal(SIGKILL);
+    dead->process.wait();
+  }
+  // The port of `role`, or 0 while it is down.
+  uint16_t port(const std::string& role) {
+    std::lock_guard lk(mu_);
+    auto& s = services_[role];
+    return s ? s->port : 0;
+  }
+
+  NatsServer nats;
+
+ private:
+  TempDir dir_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ServerProcess>> services_;
+};
+
+// One request to `role`, retried (with the same Idempotency-Key, when given)
+// through the service being down or restarting, until it gets an answer that
+// is not a 5xx.
+HttpResponse call(Cluster& c, const std::string& role, const std::string& method, const std::string& target,
+                  const std::string& body = "", const std::string& idempotency_key = "") {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(method + " " + target + " never answered");
+    uint16_t port = c.port(role);
+    if (port == 0) {
+      std::this_thread::sleep_for(20ms);
+      continue;
+    }
+    try {
+      HttpClient client(port);
+      std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
+      if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
+      HttpResponse r = client.request(method, target, body, headers);
+      if (r.status < 500) return r;
+    } catch (const std::exception&) {
+      // down or restarting
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+json order_body(const std::string& id, const std::string& customer, const std::string& sku, int quantity,
+                const std::string& country) {
+  return {{"order_id", id},
+          {"customer_id", customer},
+          {"items", {{{"sku", sku}, {"quantity", quantity}, {"unit_price_cents", 100}}}},
+          {"shipping_address", {{"country", country}, {"city", "x"}, {"line1", "y"}, {"postal_code", "z"}}}};
+}
+
+void deposit(Cluster& c, const std::string& customer, uint64_t cents) {
+  HttpResponse r = call(c, "payment", "POST", "/customers/" + customer + "/deposits",
+                        json{{"amount_cents", cents}}.dump(), "deposit-" + customer);
+  REQUIRE(r.status == 200);
+}
+
+void restock(Cluster& c, const std::string& sku, uint64_t quantity) {
+  HttpResponse r =
+      call(c, "inventory", "POST", "/inventory/" + sku + "/restock", json{{"quantity", quantity}}.dump(), "restock-" + sku);
+  REQUIRE(r.status == 200);
+}
+
+void place(Cluster& c, const std::string& id, const std::string& customer, const std::string& sku, int quantity,
+           const std::string& country) {
+  HttpResponse r = call(c, "order", "POST", "/orders", order_body(id, customer, sku, quantity, country).dump(), "place-" + id);
+  REQUIRE(r.status == 201);
+}
+
+// What each service says of itself and of the order: for a failure's message.
+std::string diagnose(Cluster& c, const std::string& id) {
+  std::string out;
+  for (const auto& role : kRoles) out += "\n" + role + " /health: " + call(c, role, "GET", "/health").body;
+  out += "\nsaga: " + call(c, "order", "GET", "/sagas/" + id).body;
+  out += "\norder stream: " + call(c, "order", "GET", "/orders/" + id + "/events").body;
+  return out;
+}
+
+// The order as the query service shows it once it has ended.
+json ended(Cluster& c, const std::string& id) {
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (;;) {
+    HttpResponse r = call(c, "query", "GET", "/orders/" + id);
+    if (r.status == 200) {
+      json row = json::parse(r.body);
+      if (row["status"] == "shipment_initiated" || row["status"] == "cancelled") return row;
+    }
+    if (std::chrono::steady_clock::now() > deadline) FAIL("order " << id << " never ended: " << r.body << diagnose(c, id));
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+std::string outcome(const json& row) {
+  return row["status"] == "cancelled" ? "cancelled " + row["cancel_reason"].get<std::string>() : "shipment_initiated";
+}
+
+}  // namespace
+
+TEST_CASE("five processes over the broker take orders to every end the saga has") {
+  Cluster c;
+  deposit(c, "rich", 100'000);
+  deposit(c, "poor", 50);
+  restock(c, "mug", 100);
+  restock(c, "rare", 1);
+  place(c, "o-ship", "rich", "mug", 2, "NL");
+  place(c, "o-declined", "poor", "mug", 1, "NL");
+  place(c, "o-oos", "rich", "rare", 5, "NL");
+  place(c, "o-noship", "rich", "mug", 3, "BR");
+
+  CHECK(outcome(ended(c, "o-ship")) == "shipment_initiated");
+  CHECK(outcome(ended(c, "o-declined")) == "cancelled payment_declined");
+  CHECK(outcome(ended(c, "o-oos")) == "cancelled out_of_stock");
+  CHECK(outcome(ended(c, "o-noship")) == "cancelled shipping_unavailable");
+  json shipped = ended(c, "o-ship");
+  CHECK(shipped["shipment"]["shipment_id"] == "shp-o-ship");
+  // Its history carries the times the events happened, not when the query service copied them.
+  CHECK(shipped["history"].size() == 4);
+
+  // Money at the payment service: only the shipped order is paid for.
+  auto wallet = [&](const std::string& customer) {
+    return json::parse(call(c, "payment", "GET", "/customers/" + customer + "/wallet").body);
+  };
+  CHECK(wallet("rich")["balance_cents"] == 100'000 - 200);
+  CHECK(wallet("poor")["balance_cents"] == 50);
+  // Stock, as the query service's view shows it once the stock moves have arrived.
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  json mug;
+  do {
+    mug = json::parse(call(c, "query", "GET", "/inventory/mug").body);
+  } while ((mug.value("shipped", 0) != 2 || mug.value("reserved", 0) != 0) && std::chrono::steady_clock::now() < deadline &&
+           (std::this_thread::sleep_for(20ms), true));
+  CHECK(mug["available"] == 98);
+  CHECK(mug["reserved"] == 0);
+  CHECK(mug["shipped"] == 2);
+}
+
+TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice") {
+  Cluster c;
+  constexpr int kOrders = 60;
+  constexpr int kCustomers = 6;
+  constexpr uint64_t kDeposit = 2'000;  // 20 orders of 100
+  for (int i = 0; i < kCustomers; ++i) deposit(c, "c" + std::to_string(i), kDeposit);
+  restock(c, "mug", 40);  // fewer than the orders: some end out of stock
+
+  std::atomic<bool> placing{true};
+  std::thread placer([&] {
+    for (int i = 0; i < kOrders; ++i) {
+      place(c, "o-" + std::to_string(i), "c" + std::to_string(i % kCustomers), "mug", 1, i % 10 == 9 ? "BR" : "NL");
+      std::this_thread::sleep_for(15ms);
+    }
+    placing = false;
+  });
+  for (const std::string victim : {"payment", "inventory", "shipping", "query", "order"}) {
+    std::this_thread::sleep_for(120ms);
+    c.kill(victim);
+    c.start(victim);
+  }
+  std::this_thread::sleep_for(120ms);
+  c.nats.kill();
+  std::this_thread::sleep_for(300ms);
+  c.nats.restart();
+  placer.join();
+
+  // Every order ends; count the ends.
+  std::map<std::string, int> ends;
+  uint64_t shipped_cents = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    json row = ended(c, "o-" + std::to_string(i));
+    ++ends[outcome(row)];
+    if (row["status"] == "shipment_initiated") {
+      shipped_cents += 100;
+      CHECK(row["payment"]["status"] == "charged");
+    }
+    if (i % 10 == 9) CHECK(outcome(row) != "shipment_initiated");  // BR is not served
+  }
+  INFO("ends: " << json(ends).dump());
+  // A step whose service was away longer than its deadlines allow ends
+  // step_timeout, compensated like the others.
+  CHECK(ends["shipment_initiated"] + ends["cancelled out_of_stock"] + ends["cancelled shipping_unavailable"] +
+            ends["cancelled step_timeout"] ==
+        kOrders);
+  CHECK(ends["shipment_initiated"] <= 40);
+  CHECK(ends["cancelled shipping_unavailable"] + ends["cancelled out_of_stock"] >= kOrders / 10);
+
+  // Money: what the customers hold is what they put in less what shipped.
+  uint64_t balances = 0;
+  for (int i = 0; i < kCustomers; ++i) {
+    balances += json::parse(call(c, "payment", "GET", "/customers/c" + std::to_string(i) + "/wallet").body)["balance_cents"]
+                    .get<uint64_t>();
+  }
+  CHECK(balances + shipped_cents == kCustomers * kDeposit);
+  // Stock: every unit is on the shelf or shipped, none held, once the query service has every move.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  json mug;
+  for (;;) {
+    mug = json::parse(call(c, "query", "GET", "/inventory/mug").body);
+    if (mug["reserved"] == 0 && mug["shipped"].get<uint64_t>() * 100 == shipped_cents) break;
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(mug["reserved"] == 0);
+  CHECK(mug["available"].get<uint64_t>() + mug["shipped"].get<uint64_t>() == 40);
+  CHECK(mug["shipped"].get<uint64_t>() * 100 == shipped_cents);
+  // No service's importer stopped on something it could not copy.
+  for (const auto& role : kRoles) {
+    json health = json::parse(call(c, role, "GET", "/health").body);
+    CHECK_MESSAGE(!health["bus"].contains("importer_failure"), role << ": " << health.dump());
+  }
+}
