@@ -194,7 +194,10 @@ Result<std::unique_ptr<Consumer>> NatsBus::consumer(const std::string& durable, 
   options.Config.Durable = durable.c_str();
   options.Config.AckPolicy = js_AckExplicit;
   options.Config.DeliverPolicy = js_DeliverAll;
-  options.Config.AckWait = int64_t{30} * 1000 * kNanosPerMilli;
+  // Short: a message fetched by a process that then died is delivered again
+  // only after this, and until then every later event of its stream waits
+  // behind it. A copy takes milliseconds; one delivered twice changes nothing.
+  options.Config.AckWait = int64_t{2} * 1000 * kNanosPerMilli;
   options.Config.MaxAckPending = 4096;
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);

@@ -234,6 +234,7 @@ TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the ord
     if (i % 10 == 9) CHECK(outcome(row) != "shipment_initiated");  // BR is not served
   }
   INFO("ends: " << json(ends).dump());
+  MESSAGE("ends: " << json(ends).dump());
   // A step whose service was away longer than its deadlines allow ends
   // step_timeout, compensated like the others.
   CHECK(ends["shipment_initiated"] + ends["cancelled out_of_stock"] + ends["cancelled shipping_unavailable"] +
