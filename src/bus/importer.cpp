@@ -12,7 +12,9 @@ namespace ordersd::bus {
 namespace {
 
 constexpr int kFetch = 512;
-constexpr auto kFetchWait = std::chrono::milliseconds(250);
+// A fetch returns as soon as messages come; this is only how often an idle
+// consumer asks again.
+constexpr auto kFetchWait = std::chrono::milliseconds(500);
 constexpr auto kComeBackIn = std::chrono::milliseconds(100);  // a message ahead of its stream's gap
 
 events::NewEvent copy_of(const events::RecordedEvent& e) {
