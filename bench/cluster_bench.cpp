@@ -1,0 +1,276 @@
+// cluster_bench: orders carried end to end by the five services as separate
+// processes over NATS JetStream, against the same load on one embedded
+// process, in one run.
+//
+// Embedded (the reference): a fresh `ordersd serve` (every role, no broker);
+//   K customers get money and S skus stock, then N orders are placed over C
+//   keep-alive connections (closed loop) and /metrics is polled until
+//   every saga has ended. orders/s = N / (first order sent -> last saga ended).
+// Cluster: a private nats-server and `ordersd serve --roles X --bus ...` for
+//   order, payment, inventory, shipping and query, each with its own data
+//   directory. Money goes in at payment, stock at inventory, orders at
+//   order; the same N orders, timed the same way at the order service.
+//   Meanwhile /health of every service is read every 50 ms:
+//     relay publish rate = messages the four writing services' relays had
+//       acknowledged by the broker at the end / the time;
+//     query consumer lag = messages published so far - messages the query
+//       service has copied in (it copies every kind), p50/p99/max over the
+//       samples taken during the load;
+//   and once every saga has ended, how long until the query service has
+//   copied everything (its lag 0) and its views have applied it.
+// Ratio = cluster orders/s / embedded orders/s.
+//
+// Usage: cluster_bench [--orders N] [--connections C] [--durability fsync|async] [--quick] [--json]
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/nats_server.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+#include "http_load.h"
+
+namespace {
+
+using namespace ordersd;
+using namespace ordersd::test;
+using namespace ordersd::bench;
+using Json = nlohmann::json;
+
+constexpr auto kPollEvery = std::chrono::milliseconds(20);
+constexpr auto kSampleEvery = std::chrono::milliseconds(50);
+constexpr auto kStallLimit = std::chrono::seconds(120);
+
+struct Config {
+  int orders = 5000;
+  int connections = 16;
+  std::string durability = "fsync";
+  bool json = false;
+};
+
+uint64_t sagas_ended(HttpClient& client) {
+  HttpResponse res = client.get("/metrics");
+  if (res.status != 200) fail("GET /metrics answered " + std::to_string(res.status));
+  uint64_t ended = 0;
+  size_t at = 0;
+  while (at < res.body.size()) {
+    size_t end = res.body.find('\n', at);
+    if (end == std::string::npos) end = res.body.size();
+    std::string_view line(res.body.data() + at, end - at);
+    if (line.starts_with("ordersd_sagas_shipped_total ") || line.starts_with("ordersd_sagas_cancelled_total ")) {
+      ended += std::stoull(std::string(line.substr(line.rfind(' ') + 1)));
+    }
+    at = end + 1;
+  }
+  return ended;
+}
+
+Steady::time_point wait_ended(HttpClient& client, uint64_t orders) {
+  auto deadline = Steady::now() + kStallLimit;
+  while (sagas_ended(client) < orders) {
+    if (Steady::now() > deadline) fail("the sagas never all ended");
+    std::this_thread::sleep_for(kPollEvery);
+  }
+  return Steady::now();
+}
+
+Json health(uint16_t port) {
+  HttpClient client(port);
+  HttpResponse res = client.get("/health");
+  if (res.status != 200) fail("GET /health answered " + std::to_string(res.status));
+  return Json::parse(res.body);
+}
+
+struct Run {
+  double seconds = 0;  // first order sent -> last saga ended
+  double place_seconds = 0;
+  double orders_per_s(int n) const { return seconds > 0 ? n / seconds : 0; }
+};
+
+Run run_embedded(const Config& config) {
+  TempDir dir;
+  ServerProcess server(dir.path(), {"--durability", config.durability});
+  fund_and_stock(server.port);
+  HttpClient observer(server.port);
+  LoadResult load = run_load(server.port, config.connections, config.orders, 201, place_order);
+  Steady::time_point ended = wait_ended(observer, static_cast<uint64_t>(config.orders));
+  Run run;
+  run.seconds = seconds_between(load.start, ended);
+  run.place_seconds = load.seconds();
+  if (int rc = server.stop(); rc != 0) fail("the server exited with " + std::to_string(rc));
+  return run;
+}
+
+struct ClusterRun : Run {
+  uint64_t published = 0;
+  std::vector<uint64_t> query_lag;  // messages, one per sample during the load
+  double query_caught_up_s = 0;     // last saga ended -> the query service copied and applied everything
+};
+
+ClusterRun run_cluster(const Config& config) {
+  NatsServer nats;
+  TempDir dir;
+  const std::vector<std::string> roles = {"order", "payment", "inventory", "shipping", "query"};
+  std::map<std::string, std::unique_ptr<ServerProcess>> s;
+  for (const auto& role : roles) {
+    s[role] = std::make_unique<ServerProcess>(
+        dir.sub(role), std::vector<std::string>{"--roles", role, "--bus", nats.url(), "--durability", config.durability});
+  }
+  run_load(s["payment"]->port, kSetupConnections, kCustomers, 200, [](int n) -> Request {
+    return {"POST", "/customers/c-" + std::to_string(n) + "/deposits", "{\"amount_cents\":" + std::to_string(kDepositCents) + "}"};
+  });
+  run_load(s["inventory"]->port, kSetupConnections, kSkus, 200, [](int n) -> Request {
+    return {"POST", "/inventory/s-" + std::to_string(n) + "/restock", "{\"quantity\":" + std::to_string(kRestockQuantity) + "}"};
+  });
+  auto published = [&] {
+    uint64_t n = 0;
+    for (const char* role : {"order", "payment", "inventory", "shipping"}) n += health(s[role]->port)["bus"]["published"].get<uint64_t>();
+    return n;
+  };
+  auto query_imported = [&] { return health(s["query"]->port)["bus"]["imported"].get<uint64_t>(); };
+  // The setup's messages reach the query service before the clock starts.
+  for (auto deadline = Steady::now() + kStallLimit; query_imported() < published();) {
+    if (Steady::now() > deadline) fail("the query service never copied the setup");
+    std::this_thread::sleep_for(kPollEvery);
+  }
+  uint64_t published_before = published();
+
+  ClusterRun run;
+  std::atomic<bool> loading{true};
+  std::thread sampler([&] {
+    while (loading.load()) {
+      uint64_t p = published(), i = query_imported();
+      run.query_lag.push_back(p > i ? p - i : 0);
+      std::this_thread::sleep_for(kSampleEvery);
+    }
+  });
+  LoadResult load;
+  Steady::time_point ended;
+  try {
+    load = run_load(s["order"]->port, config.connections, config.orders, 201, place_order);
+    HttpClient observer(s["order"]->port);
+    ended = wait_ended(observer, static_cast<uint64_t>(config.orders));
+  } catch (...) {
+    loading = false;
+    sampler.join();
+    throw;
+  }
+  loading = false;
+  sampler.join();
+  run.seconds = seconds_between(load.start, ended);
+  run.place_seconds = load.seconds();
+  run.published = published() - published_before;
+  for (auto deadline = Steady::now() + kStallLimit;;) {
+    Json q = health(s["query"]->port);
+    uint64_t lag = 0;
+    for (const auto& v : q["views"]) lag = std::max(lag, v["lag"].get<uint64_t>());
+    if (q["bus"]["imported"].get<uint64_t>() >= published() && lag == 0) break;
+    if (Steady::now() > deadline) fail("the query service never caught up");
+    std::this_thread::sleep_for(kPollEvery);
+  }
+  run.query_caught_up_s = seconds_between(ended, Steady::now());
+  for (const auto& role : roles) {
+    if (int rc = s[role]->stop(); rc != 0) fail("the " + role + " service exited with " + std::to_string(rc));
+  }
+  return run;
+}
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::cerr << "cluster_bench: " << problem << "\n"
+            << "usage: cluster_bench [--orders N] [--connections C] [--durability fsync|async] [--quick] [--json]\n";
+  std::exit(2);
+}
+
+int parse_count(const std::string& arg, const std::string& text, int max) {
+  char* end = nullptr;
+  long n = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || n < 1 || n > max) usage("bad " + arg + " '" + text + "'");
+  return static_cast<int>(n);
+}
+
+Config parse(int argc, char** argv) {
+  Config config;
+  bool orders = false;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--json") config.json = true;
+    else if (arg == "--quick") quick = true;
+    else if (arg == "--orders") config.orders = parse_count(arg, value(), 10'000'000), orders = true;
+    else if (arg == "--connections") config.connections = parse_count(arg, value(), 1000);
+    else if (arg == "--durability") {
+      config.durability = value();
+      if (config.durability != "fsync" && config.durability != "async") usage("bad --durability '" + config.durability + "'");
+    } else {
+      usage("unknown argument '" + arg + "'");
+    }
+  }
+  if (quick && !orders) config.orders = 1000;
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config = parse(argc, argv);
+  try {
+    if (!config.json) std::fprintf(stderr, "embedded: %d orders end to end...\n", config.orders);
+    Run embedded = run_embedded(config);
+    if (!config.json) std::fprintf(stderr, "five processes over NATS JetStream: the same %d orders...\n", config.orders);
+    ClusterRun cluster = run_cluster(config);
+    double ratio = cluster.orders_per_s(config.orders) / embedded.orders_per_s(config.orders);
+    double publish_rate = cluster.seconds > 0 ? static_cast<double>(cluster.published) / cluster.seconds : 0;
+    if (config.json) {
+      Json out = {{"orders", config.orders},
+                  {"connections", config.connections},
+                  {"durability", config.durability},
+                  {"embedded", {{"orders_per_s", embedded.orders_per_s(config.orders)}, {"seconds", embedded.seconds}}},
+                  {"cluster",
+                   {{"orders_per_s", cluster.orders_per_s(config.orders)},
+                    {"seconds", cluster.seconds},
+                    {"published", cluster.published},
+                    {"publish_per_s", publish_rate},
+                    {"query_lag", {{"p50", percentile(cluster.query_lag, 0.5)}, {"p99", percentile(cluster.query_lag, 0.99)},
+                                   {"max", cluster.query_lag.empty() ? 0 : *std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())}}},
+                    {"query_caught_up_s", cluster.query_caught_up_s}}},
+                  {"ratio", ratio}};
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("cluster_bench: %d orders over %d keep-alive connections, durability %s\n\n", config.orders,
+                config.connections, config.durability.c_str());
+    std::printf("  %-34s %12s %12s %14s\n", "", "orders/s", "seconds", "placing (s)");
+    std::printf("  %-34s %12.0f %12.2f %14.2f\n", "embedded (one process)", embedded.orders_per_s(config.orders),
+                embedded.seconds, embedded.place_seconds);
+    std::printf("  %-34s %12.0f %12.2f %14.2f\n", "five processes over NATS JetStream", cluster.orders_per_s(config.orders),
+                cluster.seconds, cluster.place_seconds);
+    std::printf("  ratio cluster / embedded: %.2f\n\n", ratio);
+    std::printf("  relays: %llu messages acknowledged by the broker, %.0f/s\n",
+                static_cast<unsigned long long>(cluster.published), publish_rate);
+    std::printf("  query consumer lag during the load (%zu samples): p50 %.0f, p99 %.0f, max %.0f messages\n",
+                cluster.query_lag.size(), percentile(cluster.query_lag, 0.5), percentile(cluster.query_lag, 0.99),
+                cluster.query_lag.empty() ? 0.0 : static_cast<double>(*std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())));
+    std::printf("  after the last saga ended, the query service had copied and applied everything in %.2f s\n",
+                cluster.query_caught_up_s);
+  } catch (const std::exception& e) {
+    std::cerr << "cluster_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
