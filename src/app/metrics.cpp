@@ -40,7 +40,8 @@ void Metrics::record_request(std::string_view route, int status, double seconds)
 }
 
 std::string Metrics::render(const events::EventLog& log, const write::SagaRuntime& saga,
-                            const std::vector<const read::ViewSlot*>& views) const {
+                            const std::vector<const read::ViewSlot*>& views, const bus::Relay* relay,
+                            const bus::Importer* importer) const {
   std::string out;
   out += "# HELP ordersd_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE ordersd_http_requests_total counter\n";
@@ -120,6 +121,17 @@ std::string Metrics::render(const events::EventLog& log, const write::SagaRuntim
   for (const read::ViewSlot* slot : views) {
     out += "ordersd_view_up{view=\"" + slot->spec().name + "\"} " + (slot->current()->failure() ? "0" : "1") +
            std::string("\n");
+  }
+  if (relay && importer) {
+    uint64_t relayed = relay->position();
+    metric("ordersd_bus_relay_lag_events", "gauge", "Events in the log the relay has not yet had acknowledged by the broker.",
+           head > relayed ? head - relayed : 0);
+    metric("ordersd_bus_published_total", "counter", "Messages the broker acknowledged from this process's relay since start.",
+           relay->published());
+    metric("ordersd_bus_imported_total", "counter", "Events copied into this log from the bus since start.",
+           importer->imported());
+    metric("ordersd_bus_importer_up", "gauge", "1 while every consumer of this process copies events in, 0 once one stopped.",
+           importer->failure().empty() ? 1 : 0);
   }
   return out;
 }

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "bus/importer.h"
+#include "bus/relay.h"
 #include "events/event_log.h"
 #include "events/histogram.h"
 #include "read/view_slot.h"
@@ -21,9 +23,11 @@ class Metrics {
  public:
   void record_request(std::string_view route, int status, double seconds);
   // Requests, latency, the log's head, batch sizes and fsync latency, and
-  // the saga's counts and its readers' positions.
+  // the saga's counts and its readers' positions, the views, and the bus
+  // (when the process has one: relay and importer not null).
   std::string render(const events::EventLog& log, const write::SagaRuntime& saga,
-                     const std::vector<const read::ViewSlot*>& views) const;
+                     const std::vector<const read::ViewSlot*>& views, const bus::Relay* relay = nullptr,
+                     const bus::Importer* importer = nullptr) const;
 
  private:
   mutable std::mutex mu_;

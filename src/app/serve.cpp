@@ -77,10 +77,10 @@ void add_operational_routes(http::Router& router, const events::EventLog& log, c
     }
     respond(http::Response::json(200, j.dump()));
   });
-  router.add("GET", "/metrics", [&log, &metrics, &saga, views](http::Request, http::Router::Params,
-                                                               http::Responder respond) {
+  router.add("GET", "/metrics", [&log, &metrics, &saga, views, bus_parts](http::Request, http::Router::Params,
+                                                                          http::Responder respond) {
     http::Response r;
-    r.body = metrics.render(log, saga, views);
+    r.body = metrics.render(log, saga, views, bus_parts.relay, bus_parts.importer);
     r.set_header("Content-Type", "text/plain; version=0.0.4");
     respond(std::move(r));
   });

@@ -202,6 +202,13 @@ TEST_CASE("five processes over the broker take orders to every end the saga has"
   CHECK(mug["available"] == 98 - cancel_paid / 100);
   CHECK(mug["reserved"] == 0);
   CHECK(mug["shipped"] == 2 + cancel_paid / 100);
+
+  // The bus in each service's metrics.
+  std::string metrics = call(c, "order", "GET", "/metrics").body;
+  CHECK(metrics.find("ordersd_bus_importer_up 1\n") != std::string::npos);
+  CHECK(metrics.find("ordersd_bus_published_total 0\n") == std::string::npos);
+  CHECK(metrics.find("ordersd_bus_published_total ") != std::string::npos);
+  CHECK(call(c, "query", "GET", "/metrics").body.find("ordersd_bus_imported_total 0\n") == std::string::npos);
 }
 
 TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice") {
