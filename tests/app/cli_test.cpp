@@ -71,6 +71,15 @@ TEST_CASE("bad command lines exit non-zero with a message") {
   auto timeout = test::run({kBinary, "serve", "--step-timeout", "0"});
   CHECK(timeout.exit_code != 0);
   CHECK(timeout.err.find("step-timeout") != std::string::npos);
+  auto roles = test::run({kBinary, "serve", "--roles", "order,billing", "--bus", "nats://127.0.0.1:1"});
+  CHECK(roles.exit_code == 2);
+  CHECK(roles.err.find("unknown role 'billing'") != std::string::npos);
+  auto no_bus = test::run({kBinary, "serve", "--roles", "payment"});
+  CHECK(no_bus.exit_code == 2);
+  CHECK(no_bus.err.find("needs --bus") != std::string::npos);
+  auto node = test::run({kBinary, "serve", "--roles", "query", "--bus", "nats://127.0.0.1:1", "--node", "a.b"});
+  CHECK(node.exit_code == 2);
+  CHECK(node.err.find("--node") != std::string::npos);
 }
 
 TEST_CASE("serve answers /health over HTTP and exits 0 on SIGTERM") {
