@@ -209,6 +209,25 @@ TEST_CASE("five processes over the broker take orders to every end the saga has"
   CHECK(metrics.find("ordersd_bus_published_total 0\n") == std::string::npos);
   CHECK(metrics.find("ordersd_bus_published_total ") != std::string::npos);
   CHECK(call(c, "query", "GET", "/metrics").body.find("ordersd_bus_imported_total 0\n") == std::string::npos);
+
+  // A second query service, started late under its own name, builds the same views from the start.
+  TempDir second_dir;
+  ServerProcess second(second_dir.path(), {"--roles", "query", "--bus", c.nats.url(), "--node", "query-2"});
+  for (const char* id : {"o-ship", "o-declined", "o-oos", "o-noship", "o-cancel"}) {
+    json first = ended(c, id);
+    json copy;
+    auto until = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+      HttpResponse r = HttpClient(second.port).get(std::string("/orders/") + id);
+      if (r.status == 200) copy = json::parse(r.body);
+      if ((r.status == 200 && copy["version"] == first["version"]) || std::chrono::steady_clock::now() > until) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(copy["status"] == first["status"]);
+    CHECK(copy["version"] == first["version"]);
+    CHECK(copy["cancel_reason"] == first["cancel_reason"]);
+    CHECK(copy["history"].size() == first["history"].size());
+  }
 }
 
 TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice") {
