@@ -725,6 +725,19 @@ Result<std::optional<uint64_t>> EventLog::checkpoint(std::string_view name) cons
   return std::optional<uint64_t>(keys::get_u64(value));
 }
 
+std::optional<Result<std::optional<std::string>>> EventLog::get_from_memory(std::string_view space,
+                                                                           std::string_view key) const {
+  if (auto failed = impl_->sticky_failure()) return Result<std::optional<std::string>>(*failed);
+  rocksdb::ReadOptions memory_only;
+  memory_only.read_tier = rocksdb::kBlockCacheTier;
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(memory_only, impl_->state_cf, keys::state_key(space, key), &value);
+  if (s.IsIncomplete()) return std::nullopt;
+  if (s.IsNotFound()) return Result<std::optional<std::string>>(std::optional<std::string>());
+  if (!s.ok()) return Result<std::optional<std::string>>(from_rocksdb(s, "reading '" + std::string(space) + "'"));
+  return Result<std::optional<std::string>>(std::optional<std::string>(std::move(value)));
+}
+
 Result<std::optional<std::string>> EventLog::get(std::string_view space, std::string_view key) const {
   if (auto failed = impl_->sticky_failure()) return *failed;
   std::string value;

@@ -114,6 +114,9 @@ class EventLog {
   Result<std::optional<uint64_t>> checkpoint(std::string_view name) const;
   // A side-written value, or nullopt.
   Result<std::optional<std::string>> get(std::string_view space, std::string_view key) const;
+  // The same from memory alone (memtables and block cache): nullopt when
+  // the answer needs a read from disk. For threads that must never block.
+  std::optional<Result<std::optional<std::string>>> get_from_memory(std::string_view space, std::string_view key) const;
   // Visits every key of `space` starting with `prefix`, in key order, until
   // `visit` returns false; from the first key >= `from` when that is given.
   Status scan(std::string_view space, std::string_view prefix,

@@ -66,8 +66,22 @@ Result<Consistency> consistency(std::map<std::string, std::string>& query) {
 
 // Answers `read()` once `view` has reached the position asked for.
 // Holding `view` keeps its generation alive while the query reads it.
+// Reads a query's answer. With memory_only, from memory alone (no disk read
+// on the calling thread), or nullopt when that is not enough.
+using Read = std::function<std::optional<Response>(bool memory_only)>;
+
+// A row's answer: 200 with it, 404 with `missing`, 500 on a failed read.
+Response row_answer(const Result<std::optional<std::string>>& row, const std::string& missing) {
+  if (!row) return server_error(row.status());
+  if (!*row) return Response::problem(404, "Not Found", missing);
+  return Response::json(200, **row);
+}
+
+// Answers once the view has reached c.min_position. The answer is read at
+// once on the thread that learns it (an I/O thread, mostly) when memory
+// holds it, and on the work queue when it needs the disk.
 void when_consistent(std::shared_ptr<Projector> view_ptr, const Consistency& c, const QueryApi::Post& post,
-                     std::function<Response()> read, Responder respond) {
+                     Read read, Responder respond) {
   Projector& view = *view_ptr;
   view.when_reached(c.min_position, std::chrono::milliseconds(c.wait_ms),
                     [view_ptr, &view, c, post, read = std::move(read), respond = std::move(respond)](bool reached) mutable {
@@ -80,9 +94,14 @@ void when_consistent(std::shared_ptr<Projector> view_ptr, const Consistency& c, 
                         r.set_header("X-Position", std::to_string(view.position()));
                         return respond(std::move(r));
                       }
+                      uint64_t at = view.position();
+                      if (std::optional<Response> r = read(true)) {
+                        r->set_header("X-Position", std::to_string(at));
+                        return respond(std::move(*r));
+                      }
                       post([view_ptr, &view, read = std::move(read), respond = std::move(respond)] {
                         uint64_t at = view.position();
-                        Response r = read();
+                        Response r = *read(false);
                         r.set_header("X-Position", std::to_string(at));
                         respond(std::move(r));
                       });
@@ -179,11 +198,11 @@ void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, 
   if (!c) return respond(bad_request(c.status().message()));
   when_consistent(
       view, *c, post_,
-      [this, space = view->space(), key, missing] {
-        auto row = log_.get(space, key);
-        if (!row) return server_error(row.status());
-        if (!*row) return Response::problem(404, "Not Found", missing);
-        return Response::json(200, **row);
+      [this, space = view->space(), key, missing](bool memory_only) -> std::optional<Response> {
+        if (!memory_only) return row_answer(log_.get(space, key), missing);
+        auto row = log_.get_from_memory(space, key);
+        if (!row) return std::nullopt;
+        return row_answer(*row, missing);
       },
       std::move(respond));
 }
@@ -196,7 +215,8 @@ void QueryApi::get_stats(const Request& request, Responder respond) {
   std::shared_ptr<Projector> view = views_.stats.current();
   when_consistent(
       view, *c, post_,
-      [this, space = view->space()] {
+      [this, space = view->space()](bool memory_only) -> std::optional<Response> {
+        if (memory_only) return std::nullopt;  // a few reads and some JSON: the work queue's
         auto row = log_.get(space, kStatsRowKey);
         if (!row) return server_error(row.status());
         nlohmann::ordered_json j = nlohmann::ordered_json::parse(row->value_or(
@@ -227,11 +247,12 @@ void QueryApi::get_order(const Request& request, std::string order_id, Responder
   std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
       view, *c, post_,
-      [this, space = view->space(), order_id] {
-        auto row = log_.get(space, order_row_key(order_id));
-        if (!row) return server_error(row.status());
-        if (!*row) return Response::problem(404, "Not Found", "no order " + order_id);
-        return Response::json(200, **row);
+      [this, space = view->space(), order_id](bool memory_only) -> std::optional<Response> {
+        std::string missing = "no order " + order_id;
+        if (!memory_only) return row_answer(log_.get(space, order_row_key(order_id)), missing);
+        auto row = log_.get_from_memory(space, order_row_key(order_id));
+        if (!row) return std::nullopt;
+        return row_answer(*row, missing);
       },
       std::move(respond));
 }
@@ -264,7 +285,8 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
   std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
       view, *c, post_,
-      [this, space = view->space(), status, customer, after, limit] {
+      [this, space = view->space(), status, customer, after, limit](bool memory_only) -> std::optional<Response> {
+        if (memory_only) return std::nullopt;  // a scan: the work queue's
         // The narrowest index; a second filter is checked on the rows.
         std::string prefix = !customer.empty() ? "c/" + customer + "/" : !status.empty() ? "s/" + status + "/" : "t/";
         // Rows are read after their index entries: a row whose status moved

@@ -408,6 +408,29 @@ TEST_CASE("checkpoints and side writes commit with an append, or alone") {
   CHECK(rows == std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}});
 }
 
+TEST_CASE("a read from memory answers from the memtable or the block cache, and says so when it would need the disk") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    SideWrites w;
+    w.put("orders", "o/1", "row");
+    REQUIRE(log->write(w).is_ok());
+    auto in_memtable = log->get_from_memory("orders", "o/1");
+    REQUIRE(in_memtable);
+    CHECK(in_memtable->value() == std::optional<std::string>("row"));
+    auto absent = log->get_from_memory("orders", "o/2");
+    REQUIRE(absent);  // the memtable's filter and the (empty) files say no without a read
+    CHECK(absent->value() == std::nullopt);
+    log->close();  // flushes the memtable to a file
+  }
+  auto log = open_log(dir.path());
+  CHECK_FALSE(log->get_from_memory("orders", "o/1"));  // only on disk now
+  CHECK(log->get("orders", "o/1").value() == std::optional<std::string>("row"));
+  auto cached = log->get_from_memory("orders", "o/1");  // the read above brought its block into the cache
+  REQUIRE(cached);
+  CHECK(cached->value() == std::optional<std::string>("row"));
+}
+
 TEST_CASE("erasing a space removes every key of it, and of no other space, in the same batch as other writes") {
   TempDir dir;
   auto log = open_log(dir.path());
