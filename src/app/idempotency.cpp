@@ -140,7 +140,7 @@ Result<size_t> IdempotencyStore::purge_expired(size_t max) {
     }
     writes.erase(kExpiry, k);
   }
-  if (Status w = log_.write(writes); !w) return w;
+  if (Status w = log_.write_derived(writes); !w) return w;
   return expired.size();
 }
 

@@ -83,7 +83,7 @@ void Relay::run(std::stop_token stop) {
     if (stop.stop_requested()) return;
     events::SideWrites checkpoint;
     checkpoint.set_checkpoint(kCheckpoint, batch->back().position());
-    if (Status s = log_.write(checkpoint); !s) {
+    if (Status s = log_.write_derived(checkpoint); !s) {
       set_error(s.to_string());
       return;  // the log refuses writes from now on; a restart resumes from the last checkpoint
     }

@@ -418,6 +418,21 @@ struct EventLog::Impl {
     }
   }
 
+  // Side writes alone, in one WriteBatch; `sync`: fsynced before returning.
+  Status write_side(const SideWrites& writes, bool sync) {
+    if (options.read_only) return Status::invalid_argument("the event log was opened read-only");
+    if (auto failed = sticky_failure()) return *failed;
+    // Sized up front: a view's batch can be megabytes, and growing it by
+    // doubling copied it over and over.
+    size_t bytes = 12;
+    for (const auto& op : writes.ops()) bytes += op.space.size() + op.key.size() + op.value.size() + 16;
+    rocksdb::WriteBatch wb(bytes);
+    add_side_writes(writes, wb);
+    rocksdb::WriteOptions write_options;
+    write_options.sync = sync;
+    return from_rocksdb(db->Write(write_options, &wb), "writing side writes");
+  }
+
   // Stages every append of `batch` into one WriteBatch and writes it (without
   // fsync: the syncer does that), then hands the batch to the syncer.
   void commit(std::vector<Pending>& batch) {
@@ -762,18 +777,10 @@ Status EventLog::scan(std::string_view space, std::string_view prefix,
 }
 
 Status EventLog::write(const SideWrites& writes) {
-  if (impl_->options.read_only) return Status::invalid_argument("the event log was opened read-only");
-  if (auto failed = impl_->sticky_failure()) return *failed;
-  // Sized up front: a view's batch can be megabytes, and growing it by
-  // doubling copied it over and over.
-  size_t bytes = 12;
-  for (const auto& op : writes.ops()) bytes += op.space.size() + op.key.size() + op.value.size() + 16;
-  rocksdb::WriteBatch wb(bytes);
-  impl_->add_side_writes(writes, wb);
-  rocksdb::WriteOptions options;
-  options.sync = impl_->options.durability == Durability::kFsync;
-  return from_rocksdb(impl_->db->Write(options, &wb), "writing side writes");
+  return impl_->write_side(writes, impl_->options.durability == Durability::kFsync);
 }
+
+Status EventLog::write_derived(const SideWrites& writes) { return impl_->write_side(writes, false); }
 
 EventLogStats EventLog::stats() const {
   EventLogStats s;

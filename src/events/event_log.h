@@ -124,6 +124,14 @@ class EventLog {
               std::string_view from = {}) const;
   // Commits side writes alone, atomically, with the configured durability.
   Status write(const SideWrites& writes);
+  // The same without waiting for an fsync, for writes derived from events
+  // already in the log (a view's rows, a reader's checkpoint): the next
+  // fsync of the log makes them durable. A power loss before it can lose
+  // them, but only together with everything written after them (the
+  // write-ahead log recovers a prefix), so a reader that lost its rows lost
+  // its checkpoint too and applies the same events again. Without it, every
+  // projector batch was an fsync of its own in the way of the appends.
+  Status write_derived(const SideWrites& writes);
 
   EventLogStats stats() const;
   // Events per group commit, and seconds per WAL fsync (its count is the

@@ -77,7 +77,7 @@ void Subscription::wait_while_paused(std::stop_token stop) {
 }
 
 Status Subscription::commit(AppendRequest writes) {
-  if (writes.streams.empty()) return log_.write(writes.side_writes);
+  if (writes.streams.empty()) return log_.write_derived(writes.side_writes);
   return log_.append(std::move(writes)).status();
 }
 
@@ -140,7 +140,7 @@ void Subscription::run(std::stop_token stop) {
   if (next - 1 > checkpointed_) {
     SideWrites checkpoint;
     checkpoint.set_checkpoint(name_, next - 1);
-    (void)log_.write(checkpoint);
+    (void)log_.write_derived(checkpoint);
   }
 }
 

@@ -71,7 +71,7 @@ Status replay(events::EventLog& log, const ViewSpec& view, const std::function<v
     events::SideWrites reset;
     reset.set_checkpoint(view.name, 0);
     reset.erase_space(view.space);
-    if (Status s = log.write(reset); !s) return s;
+    if (Status s = log.write_derived(reset); !s) return s;
   }
 
   Projector::Apply apply = view.make_apply();
@@ -85,7 +85,7 @@ Status replay(events::EventLog& log, const ViewSpec& view, const std::function<v
     if (Status s = apply(*batch, rows); !s) return s;
     events::SideWrites writes = rows.take_writes();
     writes.set_checkpoint(view.name, batch->back().position());
-    if (Status s = log.write(writes); !s) return s;
+    if (Status s = log.write_derived(writes); !s) return s;
     progress({batch->back().position(), head,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
   }

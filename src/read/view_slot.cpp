@@ -68,7 +68,7 @@ Result<uint64_t> ViewSlot::rebuild() {
   events::SideWrites reset;
   reset.set_checkpoint(spec_.name + suffix(generation), 0);
   reset.erase_space(spec_.space + suffix(generation));
-  if (Status s = log_.write(reset); !s) return s;
+  if (Status s = log_.write_derived(reset); !s) return s;
   next_ = make(generation);
   next_.owner->start();
   builder_ = std::jthread(
@@ -85,7 +85,7 @@ void ViewSlot::build(std::stop_token stop, std::shared_ptr<Projector> next, uint
   }
   events::SideWrites record;
   record.put(kViewGenerationsSpace, spec_.name, std::to_string(generation));
-  if (!log_.write(record)) return;
+  if (!log_.write_derived(record)) return;
   Generation old;
   uint64_t old_generation;
   {
@@ -108,7 +108,7 @@ void ViewSlot::build(std::stop_token stop, std::shared_ptr<Projector> next, uint
   events::SideWrites forget;
   forget.erase_space(old_space);
   forget.set_checkpoint(spec_.name + suffix(old_generation), 0);
-  (void)log_.write(forget);
+  (void)log_.write_derived(forget);
 }
 
 void ViewSlot::stop() {
