@@ -41,6 +41,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "http_load.h"
+#include "load_options.h"
 
 namespace {
 
@@ -53,11 +54,11 @@ constexpr auto kPollEvery = std::chrono::milliseconds(20);
 constexpr auto kSampleEvery = std::chrono::milliseconds(50);
 constexpr auto kStallLimit = std::chrono::seconds(120);
 
-struct Config {
-  int orders = 5000;
-  int connections = 16;
-  std::string durability = "fsync";
-  bool json = false;
+struct Config : LoadOptions {
+  Config() {
+    orders = 5000;
+    connections = 16;
+  }
 };
 
 uint64_t sagas_ended(HttpClient& client) {
@@ -187,41 +188,12 @@ ClusterRun run_cluster(const Config& config) {
   return run;
 }
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "cluster_bench: " << problem << "\n"
-            << "usage: cluster_bench [--orders N] [--connections C] [--durability fsync|async] [--quick] [--json]\n";
-  std::exit(2);
-}
-
-int parse_count(const std::string& arg, const std::string& text, int max) {
-  char* end = nullptr;
-  long n = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < 1 || n > max) usage("bad " + arg + " '" + text + "'");
-  return static_cast<int>(n);
-}
-
 Config parse(int argc, char** argv) {
   Config config;
-  bool orders = false;
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--json") config.json = true;
-    else if (arg == "--quick") quick = true;
-    else if (arg == "--orders") config.orders = parse_count(arg, value(), 10'000'000), orders = true;
-    else if (arg == "--connections") config.connections = parse_count(arg, value(), 1000);
-    else if (arg == "--durability") {
-      config.durability = value();
-      if (config.durability != "fsync" && config.durability != "async") usage("bad --durability '" + config.durability + "'");
-    } else {
-      usage("unknown argument '" + arg + "'");
-    }
-  }
-  if (quick && !orders) config.orders = 1000;
+  CLI::App app{"cluster_bench: five services over NATS JetStream against one embedded process"};
+  add_load_options(app, config);
+  parse_or_exit(app, argc, argv);
+  if (config.quick && app.count("--orders") == 0) config.orders = 1000;
   return config;
 }
 

@@ -66,6 +66,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "http_load.h"
+#include "load_options.h"
 
 namespace {
 
@@ -82,15 +83,14 @@ constexpr double kReplayTarget = 1'000'000;  // events/s per view
 constexpr double kReplayRawTarget = 0.30;    // replay / raw read_all scan
 constexpr double kReadTarget = 0.80;         // GET /orders/{id} / GET /health
 
-struct Config {
-  int orders = 30000;
+struct Config : LoadOptions {
+  Config() {
+    orders = 30000;
+    connections = 64;
+  }
   int read_orders = 10000;
-  int connections = 64;
   double seconds = 5;
   int replay_runs = 2;
-  std::string durability = "fsync";
-  bool quick = false;
-  bool json = false;
   std::string log_dir;  // "": a temporary directory
   bool replay_only = false;
 };
@@ -745,48 +745,21 @@ void print_table(const Report& r) {
 
 // --- command line
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "read_bench: " << problem << "\n"
-            << "usage: read_bench [--orders N] [--read-orders M] [--connections C] [--seconds T] "
-               "[--durability fsync|async] [--log DIR] [--replay-only] [--quick] [--json]\n";
-  std::exit(2);
-}
-
-int parse_count(const std::string& arg, const std::string& text, int max) {
-  char* end = nullptr;
-  long n = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < 1 || n > max) usage("bad " + arg + " '" + text + "'");
-  return static_cast<int>(n);
-}
-
 Config parse(int argc, char** argv) {
   Config config;
-  bool orders = false, read_orders = false, seconds = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--json") config.json = true;
-    else if (arg == "--quick") config.quick = true;
-    else if (arg == "--replay-only") config.replay_only = true;
-    else if (arg == "--log") config.log_dir = value();
-    else if (arg == "--orders") config.orders = parse_count(arg, value(), 10'000'000), orders = true;
-    else if (arg == "--read-orders") config.read_orders = parse_count(arg, value(), 10'000'000), read_orders = true;
-    else if (arg == "--connections") config.connections = parse_count(arg, value(), 1000);
-    else if (arg == "--seconds") config.seconds = parse_count(arg, value(), 3600), seconds = true;
-    else if (arg == "--durability") {
-      config.durability = value();
-      if (config.durability != "fsync" && config.durability != "async") usage("bad --durability '" + config.durability + "'");
-    } else {
-      usage("unknown argument '" + arg + "'");
-    }
-  }
+  CLI::App app{"read_bench: replay, projection lag and GET /orders/{id} against GET /health"};
+  add_load_options(app, config);
+  app.add_option("--read-orders", config.read_orders, "orders in the view for the reads phase")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000'000));
+  app.add_option("--seconds", config.seconds, "seconds per read run")->capture_default_str()->check(CLI::Range(1, 3600));
+  app.add_option("--log", config.log_dir, "keep the log of phases 1-2 here; a directory holding a log is replayed as found");
+  app.add_flag("--replay-only", config.replay_only, "skip the reads phase");
+  parse_or_exit(app, argc, argv);
   if (config.quick) {
-    if (!orders) config.orders = 2000;
-    if (!read_orders) config.read_orders = 2000;
-    if (!seconds) config.seconds = 1;
+    if (app.count("--orders") == 0) config.orders = 2000;
+    if (app.count("--read-orders") == 0) config.read_orders = 2000;
+    if (app.count("--seconds") == 0) config.seconds = 1;
     config.replay_runs = 1;
   }
   return config;

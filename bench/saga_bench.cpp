@@ -57,6 +57,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "http_load.h"
+#include "load_options.h"
 
 namespace {
 
@@ -69,12 +70,11 @@ constexpr auto kPollEvery = std::chrono::milliseconds(20);
 constexpr auto kStallLimit = std::chrono::seconds(60);  // no saga progress for this long: give up
 constexpr int kEventsPage = 1000;
 
-struct Config {
-  int orders = 30000;
-  int connections = 64;
-  std::string durability = "fsync";
-  bool quick = false;
-  bool json = false;
+struct Config : LoadOptions {
+  Config() {
+    orders = 30000;
+    connections = 64;
+  }
 };
 
 // "2026-11-26T08:09:30.830972Z" (the log's time format) -> microseconds since the epoch.
@@ -617,45 +617,12 @@ void print_table(const Report& r) {
 
 // --- command line
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "saga_bench: " << problem << "\n"
-            << "usage: saga_bench [--orders N] [--connections C] [--durability fsync|async] [--quick] [--json]\n";
-  std::exit(2);
-}
-
-int parse_count(const std::string& arg, const std::string& text, int max) {
-  char* end = nullptr;
-  long n = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < 1 || n > max) usage("bad " + arg + " '" + text + "'");
-  return static_cast<int>(n);
-}
-
 Config parse(int argc, char** argv) {
   Config config;
-  bool orders_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--json") {
-      config.json = true;
-    } else if (arg == "--quick") {
-      config.quick = true;
-    } else if (arg == "--orders") {
-      config.orders = parse_count(arg, value(), 10'000'000);
-      orders_given = true;
-    } else if (arg == "--connections") {
-      config.connections = parse_count(arg, value(), 1000);
-    } else if (arg == "--durability") {
-      config.durability = value();
-      if (config.durability != "fsync" && config.durability != "async") usage("bad --durability '" + config.durability + "'");
-    } else {
-      usage("unknown argument '" + arg + "'");
-    }
-  }
-  if (config.quick && !orders_given) config.orders = 2000;
+  CLI::App app{"saga_bench: orders end to end through the saga against placement alone"};
+  add_load_options(app, config);
+  parse_or_exit(app, argc, argv);
+  if (config.quick && app.count("--orders") == 0) config.orders = 2000;
   return config;
 }
 
