@@ -9,6 +9,7 @@
 #include "events/envelope.h"
 #include "events/event_json.h"
 #include "events/event_log.h"
+#include "support/space_rows.h"
 #include "support/temp_dir.h"
 #include "write/order_codec.h"
 
@@ -258,20 +259,6 @@ TEST_CASE("the projection keeps one row per order and moves it between status in
   CHECK(other.take_writes().empty());
 }
 
-namespace {
-
-// Every key and value of the view's space.
-std::map<std::string, std::string> rows_of(const events::EventLog& log) {
-  std::map<std::string, std::string> out;
-  REQUIRE(log.scan(kOrderViewSpace, "", [&](std::string_view k, std::string_view v) {
-                out.emplace(k, v);
-                return true;
-              }).is_ok());
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("a projection that keeps its rows between batches writes what a fresh one per event writes") {
   // Three orders whose events interleave across batches of every size from 1 to 5.
   Stream a("o-a", 1), b("o-b", 2), c("o-c", 3);
@@ -299,7 +286,7 @@ TEST_CASE("a projection that keeps its rows between batches writes what a fresh 
       REQUIRE(projection(batch, view));
       REQUIRE(log->write(view.take_writes()));
     }
-    CHECK(rows_of(*log) == rows_of(*one_by_one));
+    CHECK(test::space_rows(*log, kOrderViewSpace) == test::space_rows(*one_by_one, kOrderViewSpace));
   }
 }
 

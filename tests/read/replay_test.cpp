@@ -8,6 +8,7 @@
 
 #include "read/summary_views.h"
 #include "read/views.h"
+#include "support/space_rows.h"
 #include "support/temp_dir.h"
 #include "write/order_codec.h"
 #include "write/saga_runtime.h"
@@ -15,19 +16,11 @@
 
 using namespace ordersd;
 using namespace std::chrono_literals;
+using ordersd::test::space_rows;
 using ordersd::test::TempDir;
 namespace w = ordersd::write;
 
 namespace {
-
-std::map<std::string, std::string> rows(const events::EventLog& log, const std::string& space) {
-  std::map<std::string, std::string> out;
-  REQUIRE(log.scan(space, "", [&](std::string_view k, std::string_view v) {
-    out.emplace(k, v);
-    return true;
-  }));
-  return out;
-}
 
 void append(events::EventLog& log, const std::string& stream, events::NewEvent e) {
   REQUIRE(log.append(stream, events::ExpectedVersion::any(), {std::move(e)}));
@@ -77,17 +70,17 @@ TEST_CASE("every view rebuilt by replay equals, byte for byte, the view its proj
 
   for (const auto& v : read::all_views()) {
     INFO(v.name);
-    auto built_live = rows(*log, v.space);
+    auto built_live = space_rows(*log, v.space);
     CHECK(built_live.size() >= 1);
     std::vector<read::ReplayProgress> seen;
     REQUIRE(read::replay(*log, v, [&](const read::ReplayProgress& p) { seen.push_back(p); }));
-    CHECK(rows(*log, v.space) == built_live);
+    CHECK(space_rows(*log, v.space) == built_live);
     CHECK(log->checkpoint(v.name).value() == std::optional<uint64_t>(head));
     REQUIRE_FALSE(seen.empty());
     CHECK(seen.back().position == head);
     CHECK(seen.back().head == head);
   }
-  auto stats = rows(*log, read::kStatsViewName);
+  auto stats = space_rows(*log, read::kStatsViewName);
   CHECK(stats.at("stats").find("\"shipping_unavailable\":1") != std::string::npos);
 }
 
@@ -100,5 +93,5 @@ TEST_CASE("replay erases what a view holds before rebuilding it, so nothing stal
   stale.set_checkpoint(orders.name, 0);
   REQUIRE(log->write(stale));
   REQUIRE(read::replay(*log, orders, [](const read::ReplayProgress&) {}));
-  CHECK(rows(*log, orders.space).empty());
+  CHECK(space_rows(*log, orders.space).empty());
 }

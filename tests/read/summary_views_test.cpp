@@ -8,6 +8,7 @@
 
 #include "events/envelope.h"
 #include "events/event_log.h"
+#include "support/space_rows.h"
 #include "support/temp_dir.h"
 #include "write/order_codec.h"
 #include "write/service_codec.h"
@@ -174,15 +175,6 @@ std::vector<events::RecordedEvent> mixed_events() {
   return out;
 }
 
-std::map<std::string, std::string> rows_of(const events::EventLog& log, const std::string& space) {
-  std::map<std::string, std::string> out;
-  REQUIRE(log.scan(space, "", [&](std::string_view k, std::string_view v) {
-                out.emplace(k, v);
-                return true;
-              }).is_ok());
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("each view kept in memory between batches writes what a fresh projection per event writes") {
@@ -203,7 +195,7 @@ TEST_CASE("each view kept in memory between batches writes what a fresh projecti
       REQUIRE(c.per_event({e}, view));
       REQUIRE(one_by_one->write(view.take_writes()));
     }
-    CHECK_FALSE(rows_of(*one_by_one, c.space).empty());
+    CHECK_FALSE(test::space_rows(*one_by_one, c.space).empty());
     for (size_t size = 2; size <= 6; ++size) {
       CAPTURE(size);
       TempDir dir;
@@ -215,7 +207,7 @@ TEST_CASE("each view kept in memory between batches writes what a fresh projecti
         REQUIRE(projection(batch, view));
         REQUIRE(log->write(view.take_writes()));
       }
-      CHECK(rows_of(*log, c.space) == rows_of(*one_by_one, c.space));
+      CHECK(test::space_rows(*log, c.space) == test::space_rows(*one_by_one, c.space));
     }
   }
 }

@@ -12,24 +12,17 @@
 
 #include "read/order_view.h"
 #include "read/replay.h"
+#include "support/space_rows.h"
 #include "support/temp_dir.h"
 #include "write/order_codec.h"
 
 using namespace ordersd;
 using namespace std::chrono_literals;
+using ordersd::test::space_rows;
 using ordersd::test::TempDir;
 namespace w = ordersd::write;
 
 namespace {
-
-std::map<std::string, std::string> rows(const events::EventLog& log, const std::string& space) {
-  std::map<std::string, std::string> out;
-  REQUIRE(log.scan(space, "", [&](std::string_view k, std::string_view v) {
-    out.emplace(k, v);
-    return true;
-  }));
-  return out;
-}
 
 void place(events::EventLog& log, int n) {
   std::string id = "o-" + std::to_string(n);
@@ -82,11 +75,11 @@ TEST_CASE("a view rebuilt under traffic takes over once caught up and equals a r
   CHECK(new_space == spec.space + "#1");
   read::ViewSpec scratch{"scratch", "scratch-space", spec.make_apply};
   REQUIRE(read::replay(*log, scratch, [](const read::ReplayProgress&) {}));
-  auto rebuilt = rows(*log, new_space);
+  auto rebuilt = space_rows(*log, new_space);
   CHECK(rebuilt.size() >= 4 * 200);  // a row and three index entries per order
-  CHECK(rebuilt == rows(*log, "scratch-space"));
+  CHECK(rebuilt == space_rows(*log, "scratch-space"));
   // The old generation is let go once no query reads it.
-  REQUIRE(eventually(*log, [&] { return rows(*log, old_space).empty(); }));
+  REQUIRE(eventually(*log, [&] { return space_rows(*log, old_space).empty(); }));
   CHECK(log->get(read::kViewGenerationsSpace, spec.name).value() == std::optional<std::string>("1"));
 
   // A restart opens the recorded generation.
