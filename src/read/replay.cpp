@@ -25,10 +25,9 @@ class ReadAhead {
 
   ReadAhead(const events::EventLog& log, uint64_t from, uint64_t head)
       : thread_([this, &log, from, head](std::stop_token stop) { run(stop, log, from, head); }) {}
-  ~ReadAhead() {
-    thread_.request_stop();
-    room_.notify_all();
-  }
+  // The jthread's stop request wakes a reader waiting for room (room_ is a
+  // condition_variable_any waiting on the stop token), then joins it.
+  ~ReadAhead() = default;
 
   // The next batch; empty once the head is reached.
   Result<std::vector<events::RecordedEvent>> next() {
@@ -48,8 +47,7 @@ class ReadAhead {
       bool last = !batch || batch->empty();
       if (!last) next = batch->back().position() + 1;
       std::unique_lock lk(mu_);
-      room_.wait(lk, [&] { return stop.stop_requested() || batches_.size() < kAhead; });
-      if (stop.stop_requested()) return;
+      if (!room_.wait(lk, stop, [&] { return batches_.size() < kAhead; })) return;  // stopped
       batches_.push_back(std::move(batch));
       ready_.notify_one();
       if (last) return;
@@ -57,7 +55,8 @@ class ReadAhead {
   }
 
   std::mutex mu_;
-  std::condition_variable ready_, room_;
+  std::condition_variable ready_;
+  std::condition_variable_any room_;
   std::deque<Result<std::vector<events::RecordedEvent>>> batches_;  // guarded by mu_
   std::jthread thread_;  // last: started once the rest exists
 };
