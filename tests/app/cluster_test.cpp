@@ -238,22 +238,28 @@ TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the ord
   for (int i = 0; i < kCustomers; ++i) deposit(c, "c" + std::to_string(i), kDeposit);
   restock(c, "mug", 40);  // fewer than the orders: some end out of stock
 
-  std::atomic<bool> placing{true};
+  // Each fault strikes once the placer has got that far into the orders.
+  std::atomic<int> placed{0};
+  auto once_placed = [&](int n) {
+    for (int now = placed.load(); now < n; now = placed.load()) placed.wait(now);
+  };
   std::thread placer([&] {
     for (int i = 0; i < kOrders; ++i) {
       place(c, "o-" + std::to_string(i), "c" + std::to_string(i % kCustomers), "mug", 1, i % 10 == 9 ? "BR" : "NL");
-      std::this_thread::sleep_for(15ms);
+      placed.fetch_add(1);
+      placed.notify_all();
+      std::this_thread::sleep_for(15ms);  // spreads the orders over the faults; not a wait for anything
     }
-    placing = false;
   });
+  int at = 0;
   for (const std::string victim : {"payment", "inventory", "shipping", "query", "order"}) {
-    std::this_thread::sleep_for(120ms);
+    once_placed(at += 8);
     c.kill(victim);
     c.start(victim);
   }
-  std::this_thread::sleep_for(120ms);
-  c.nats.kill();
-  std::this_thread::sleep_for(300ms);
+  once_placed(at += 8);
+  c.nats.kill();  // the order service goes on taking orders; its relay waits for the broker
+  once_placed(at += 4);
   c.nats.restart();
   placer.join();
 
