@@ -32,10 +32,10 @@ events::NewEvent copy_of(const events::RecordedEvent& e) {
 // part that expects the version before the first of them. None when a
 // stream's events are not consecutive versions (one missing, or one twice):
 // the log numbers a part's events itself, so such a part would misnumber them.
-std::optional<events::AppendRequest> append_of(const std::vector<events::RecordedEvent>& events) {
+std::optional<events::AppendRequest> append_of(const std::vector<Importer::Received>& received) {
   events::AppendRequest request;
   uint64_t last_version = 0;
-  for (const auto& e : events) {
+  for (const auto& [e, delivery] : received) {
     if (request.streams.empty() || request.streams.back().stream != e.stream()) {
       request.streams.push_back({std::string(e.stream()), events::ExpectedVersion::exact(e.version() - 1), {}});
     } else if (e.version() != last_version + 1) {
@@ -95,7 +95,7 @@ void Importer::run(std::stop_token stop, Consumer& consumer) {
 }
 
 Status Importer::import(std::vector<Delivery>& fetched) {
-  std::vector<std::pair<events::RecordedEvent, Delivery>> received;
+  std::vector<Received> received;
   received.reserve(fetched.size());
   for (auto& d : fetched) {
     if (Status ok = events::verify_copied_envelope(d.data()); !ok) {
@@ -103,50 +103,45 @@ Status Importer::import(std::vector<Delivery>& fetched) {
       return Status::corruption("a message on the bus is not an event: " + ok.message(), 0);
     }
     events::RecordedEvent e{std::string(d.data())};
-    received.emplace_back(std::move(e), std::move(d));
+    received.push_back({std::move(e), std::move(d)});
   }
   // Each stream's events in version order: a message delivered again after
   // a refusal may come back behind its successor.
-  std::stable_sort(received.begin(), received.end(), [](const auto& a, const auto& b) {
-    return a.first.stream() != b.first.stream() ? a.first.stream() < b.first.stream()
-                                                : a.first.version() < b.first.version();
+  std::stable_sort(received.begin(), received.end(), [](const Received& a, const Received& b) {
+    return a.event.stream() != b.event.stream() ? a.event.stream() < b.event.stream()
+                                                : a.event.version() < b.event.version();
   });
-  std::vector<events::RecordedEvent> events;
-  std::vector<Delivery> batch;
-  for (auto& [e, d] : received) {
-    events.push_back(std::move(e));
-    batch.push_back(std::move(d));
-  }
-  std::optional<events::AppendRequest> request = append_of(events);
-  if (!request) return import_one_by_one(batch, events);
+  std::optional<events::AppendRequest> request = append_of(received);
+  if (!request) return import_one_by_one(received);
   auto appended = log_.append(std::move(*request));
   if (appended) {
-    for (auto& d : batch) (void)d.ack();  // an ack lost is a redelivery, which changes nothing
-    acknowledged_ += batch.size();
-    if (!appended->already_appended) imported_ += events.size();
+    for (auto& r : received) (void)r.delivery.ack();  // an ack lost is a redelivery, which changes nothing
+    acknowledged_ += received.size();
+    if (!appended->already_appended) imported_ += received.size();
     return Status::ok();
   }
   Status::Code code = appended.status().code();
   if (code != Status::Code::kWrongExpectedVersion && code != Status::Code::kDuplicateEventId) {
-    for (auto& d : batch) (void)d.nak(kComeBackIn);
+    for (auto& r : received) (void)r.delivery.nak(kComeBackIn);
     if (code == Status::Code::kShuttingDown) return Status::ok();
     return appended.status();
   }
   // Some were here already, or some arrived ahead of a gap: one at a time.
-  return import_one_by_one(batch, events);
+  return import_one_by_one(received);
 }
 
-Status Importer::import_one_by_one(std::vector<Delivery>& batch, std::vector<events::RecordedEvent>& events) {
+Status Importer::import_one_by_one(std::vector<Received>& received) {
   std::set<std::string, std::less<>> waiting;  // streams with a gap: their later events wait too
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const events::RecordedEvent& e = events[i];
+  for (size_t i = 0; i < received.size(); ++i) {
+    const events::RecordedEvent& e = received[i].event;
+    Delivery& delivery = received[i].delivery;
     if (waiting.count(e.stream())) {
-      (void)batch[i].nak(kComeBackIn);
+      (void)delivery.nak(kComeBackIn);
       continue;
     }
     auto appended = log_.append(std::string(e.stream()), events::ExpectedVersion::exact(e.version() - 1), {copy_of(e)});
     if (appended) {
-      (void)batch[i].ack();
+      (void)delivery.ack();
       ++acknowledged_;
       if (!appended->already_appended) ++imported_;
       continue;
@@ -154,10 +149,10 @@ Status Importer::import_one_by_one(std::vector<Delivery>& batch, std::vector<eve
     const Status& s = appended.status();
     if (s.code() == Status::Code::kWrongExpectedVersion && s.actual_version() < e.version() - 1) {
       waiting.insert(std::string(e.stream()));
-      (void)batch[i].nak(kComeBackIn);
+      (void)delivery.nak(kComeBackIn);
       continue;
     }
-    for (size_t j = i; j < batch.size(); ++j) (void)batch[j].nak(kComeBackIn);
+    for (size_t j = i; j < received.size(); ++j) (void)received[j].delivery.nak(kComeBackIn);
     if (s.code() == Status::Code::kShuttingDown) return Status::ok();
     return Status::corruption("cannot copy event " + e.id().to_string() + " (" + std::string(e.stream()) + " version " +
                                   std::to_string(e.version()) + ") into this log: " + s.to_string(),

@@ -40,9 +40,15 @@ class Importer {
   uint64_t acknowledged() const { return acknowledged_.load(); }  // messages acknowledged since start
   std::string failure() const;                            // "" while every kind is being copied
 
+  // A message and the event it carries.
+  struct Received {
+    events::RecordedEvent event;
+    Delivery delivery;
+  };
+
  private:
   Status import(std::vector<Delivery>& fetched);
-  Status import_one_by_one(std::vector<Delivery>& batch, std::vector<events::RecordedEvent>& events);
+  Status import_one_by_one(std::vector<Received>& received);
   void run(std::stop_token stop, Consumer& consumer);
   void fail(std::string why);
 
