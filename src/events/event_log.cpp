@@ -740,26 +740,36 @@ Result<std::optional<uint64_t>> EventLog::checkpoint(std::string_view name) cons
   return std::optional<uint64_t>(keys::get_u64(value));
 }
 
-std::optional<Result<std::optional<std::string>>> EventLog::get_from_memory(std::string_view space,
-                                                                           std::string_view key) const {
-  if (auto failed = impl_->sticky_failure()) return Result<std::optional<std::string>>(*failed);
-  rocksdb::ReadOptions memory_only;
-  memory_only.read_tier = rocksdb::kBlockCacheTier;
+namespace {
+
+// A state key's value through `options`; nullopt when `options` allow no
+// disk read and one is needed.
+std::optional<Result<std::optional<std::string>>> get_state(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* state,
+                                                            const rocksdb::ReadOptions& options, std::string_view space,
+                                                            std::string_view key) {
   std::string value;
-  rocksdb::Status s = impl_->db->Get(memory_only, impl_->state_cf, keys::state_key(space, key), &value);
+  rocksdb::Status s = db.Get(options, state, keys::state_key(space, key), &value);
   if (s.IsIncomplete()) return std::nullopt;
   if (s.IsNotFound()) return Result<std::optional<std::string>>(std::optional<std::string>());
   if (!s.ok()) return Result<std::optional<std::string>>(from_rocksdb(s, "reading '" + std::string(space) + "'"));
   return Result<std::optional<std::string>>(std::optional<std::string>(std::move(value)));
 }
 
+}  // namespace
+
+std::optional<Result<std::optional<std::string>>> EventLog::get_from_memory(std::string_view space,
+                                                                           std::string_view key) const {
+  if (auto failed = impl_->sticky_failure()) return Result<std::optional<std::string>>(*failed);
+  rocksdb::ReadOptions memory_only;
+  memory_only.read_tier = rocksdb::kBlockCacheTier;
+  return get_state(*impl_->db, impl_->state_cf, memory_only, space, key);
+}
+
 Result<std::optional<std::string>> EventLog::get(std::string_view space, std::string_view key) const {
   if (auto failed = impl_->sticky_failure()) return *failed;
-  std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->state_cf, keys::state_key(space, key), &value);
-  if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return from_rocksdb(s, "reading '" + std::string(space) + "'");
-  return std::optional<std::string>(std::move(value));
+  auto got = get_state(*impl_->db, impl_->state_cf, rocksdb::ReadOptions(), space, key);
+  if (!got) return Status::io_error("reading '" + std::string(space) + "': incomplete");  // not with disk reads allowed
+  return std::move(*got);
 }
 
 Status EventLog::scan(std::string_view space, std::string_view prefix,
