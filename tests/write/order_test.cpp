@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "support/decider_steps.h"
+#include "support/describe_events.h"
 #include "write/overloaded.h"
 
 using namespace ordersd::write;
@@ -32,41 +33,7 @@ using S = OrderStatus;
 
 // --- readable failures: events print as "PaymentDeclined{3000, card_declined}".
 
-std::string describe(const OrderEvent& event) {
-  std::ostringstream out;
-  auto lines = [&](const std::vector<StockLine>& ls) {
-    out << "[";
-    for (const auto& l : ls) out << l.sku << " x" << l.quantity << " ";
-    out << "]";
-  };
-  std::visit(Overloaded{
-                 [&](const OrderPlaced& e) {
-                   out << "OrderPlaced{" << e.order_id << ", " << e.customer_id << ", [";
-                   for (const auto& l : e.items) out << l.sku << " x" << l.quantity << " @" << l.unit_price_cents << " ";
-                   out << "], " << e.shipping_address.country << "/" << e.shipping_address.city << "/"
-                       << e.shipping_address.line1 << "/" << e.shipping_address.postal_code << ", " << e.total_cents
-                       << "}";
-                 },
-                 [&](const PaymentProcessed& e) { out << "PaymentProcessed{" << e.amount_cents << "}"; },
-                 [&](const PaymentDeclined& e) { out << "PaymentDeclined{" << e.amount_cents << ", " << e.reason << "}"; },
-                 [&](const PaymentRefunded& e) { out << "PaymentRefunded{" << e.amount_cents << "}"; },
-                 [&](const InventoryReserved& e) { out << "InventoryReserved{"; lines(e.lines); out << "}"; },
-                 [&](const InventoryReservationFailed& e) {
-                   out << "InventoryReservationFailed{" << e.sku << ", " << e.requested << ", " << e.available << ", "
-                       << e.reason << "}";
-                 },
-                 [&](const InventoryReleased& e) { out << "InventoryReleased{"; lines(e.lines); out << "}"; },
-                 [&](const ShipmentInitiated& e) {
-                   out << "ShipmentInitiated{" << e.shipment_id << ", " << e.country << "}";
-                 },
-                 [&](const ShipmentFailed& e) { out << "ShipmentFailed{" << e.country << ", " << e.reason << "}"; },
-                 [&](const OrderDelivered&) { out << "OrderDelivered{}"; },
-                 [&](const CancellationRequested& e) { out << "CancellationRequested{" << e.reason << "}"; },
-                 [&](const OrderCancelled& e) { out << "OrderCancelled{" << e.reason << "}"; },
-             },
-             event);
-  return out.str();
-}
+using ordersd::test::describe;
 
 }  // namespace
 

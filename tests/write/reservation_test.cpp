@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "support/decider_steps.h"
+#include "support/describe_events.h"
 #include "write/overloaded.h"
 #include "write/saga.h"
 
@@ -33,16 +34,9 @@ namespace {
 using ReservationEvents = std::vector<ReservationEvent>;
 using StockEvents = std::vector<std::pair<std::string, StockEvent>>;
 using Status = ReservationState::Status;
+using ordersd::test::describe;
 
 // --- readable failures: events print as "InventoryReserved{[sku-a x3 sku-b x2]}" and "sku-a: StockReserved{o-1, 3}".
-
-std::string describe(const std::vector<StockLine>& lines) {
-  std::string out = "[";
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += (i ? " " : "") + lines[i].sku + " x" + std::to_string(lines[i].quantity);
-  }
-  return out + "]";
-}
 
 std::string describe(const ReservationEvent& event) {
   std::ostringstream out;
@@ -59,18 +53,7 @@ std::string describe(const ReservationEvent& event) {
 }
 
 std::string describe(const std::pair<std::string, StockEvent>& sku_event) {
-  std::ostringstream out;
-  out << sku_event.first << ": ";
-  std::visit(Overloaded{
-                 [&](const StockRestocked& e) {
-                   out << "StockRestocked{" << e.quantity << ", available " << e.available << "}";
-                 },
-                 [&](const StockReserved& e) { out << "StockReserved{" << e.order_id << ", " << e.quantity << "}"; },
-                 [&](const StockReleased& e) { out << "StockReleased{" << e.order_id << ", " << e.quantity << "}"; },
-                 [&](const StockShipped& e) { out << "StockShipped{" << e.order_id << ", " << e.quantity << "}"; },
-             },
-             sku_event.second);
-  return out.str();
+  return sku_event.first + ": " + describe(sku_event.second);
 }
 
 std::string describe(const ReservationCommand& command) {
@@ -115,10 +98,6 @@ struct StringMaker<StockEvents> {
 template <>
 struct StringMaker<Status> {
   static String convert(Status s) { return status_name(s).c_str(); }
-};
-template <>
-struct StringMaker<std::vector<StockLine>> {
-  static String convert(const std::vector<StockLine>& lines) { return describe(lines).c_str(); }
 };
 }  // namespace doctest
 

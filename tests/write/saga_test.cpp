@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "support/decider_steps.h"
+#include "support/describe_events.h"
 #include "write/overloaded.h"
 #include "write/reservation.h"
 #include "write/shipping.h"
@@ -45,16 +46,9 @@ using SagaEvents = std::vector<SagaEvent>;
 using OrderEvents = std::vector<OrderEvent>;
 using Phase = SagaState::Phase;
 using Step = SagaStep;
+using ordersd::test::describe;
 
 // --- readable failures: events print as "StepRequested{refund #2, deadline 1003000000, out_of_stock}".
-
-std::string describe(const std::vector<StockLine>& lines) {
-  std::string out = "[";
-  for (size_t i = 0; i < lines.size(); ++i) {
-    out += (i ? " " : "") + lines[i].sku + " x" + std::to_string(lines[i].quantity);
-  }
-  return out + "]";
-}
 
 std::string describe(const SagaOrder& o) {
   std::ostringstream out;
@@ -73,35 +67,6 @@ std::string describe(const SagaEvent& event) {
                  [&](const CancelNoted& e) { out << "CancelNoted{" << e.reason << "}"; },
                  [&](const SagaParked& e) { out << "SagaParked{" << step_name(e.step) << ", " << e.attempts << "}"; },
                  [&](const SagaEnded& e) { out << "SagaEnded{" << e.outcome << ", " << e.reason << "}"; },
-             },
-             event);
-  return out.str();
-}
-
-std::string describe(const OrderEvent& event) {
-  std::ostringstream out;
-  std::visit(Overloaded{
-                 [&](const OrderPlaced& e) {
-                   out << "OrderPlaced{" << e.order_id << ", " << e.customer_id << ", [";
-                   for (const auto& l : e.items) out << l.sku << " x" << l.quantity << " @" << l.unit_price_cents << " ";
-                   out << "], " << e.shipping_address.country << ", " << e.total_cents << "}";
-                 },
-                 [&](const PaymentProcessed& e) { out << "PaymentProcessed{" << e.amount_cents << "}"; },
-                 [&](const PaymentDeclined& e) { out << "PaymentDeclined{" << e.amount_cents << ", " << e.reason << "}"; },
-                 [&](const PaymentRefunded& e) { out << "PaymentRefunded{" << e.amount_cents << "}"; },
-                 [&](const InventoryReserved& e) { out << "InventoryReserved{" << describe(e.lines) << "}"; },
-                 [&](const InventoryReservationFailed& e) {
-                   out << "InventoryReservationFailed{" << e.sku << ", " << e.requested << ", " << e.available << ", "
-                       << e.reason << "}";
-                 },
-                 [&](const InventoryReleased& e) { out << "InventoryReleased{" << describe(e.lines) << "}"; },
-                 [&](const ShipmentInitiated& e) {
-                   out << "ShipmentInitiated{" << e.shipment_id << ", " << e.country << "}";
-                 },
-                 [&](const ShipmentFailed& e) { out << "ShipmentFailed{" << e.country << ", " << e.reason << "}"; },
-                 [&](const OrderDelivered&) { out << "OrderDelivered{}"; },
-                 [&](const CancellationRequested& e) { out << "CancellationRequested{" << e.reason << "}"; },
-                 [&](const OrderCancelled& e) { out << "OrderCancelled{" << e.reason << "}"; },
              },
              event);
   return out.str();
@@ -150,10 +115,6 @@ struct StringMaker<SagaState> {
 template <>
 struct StringMaker<Phase> {
   static String convert(Phase p) { return std::string(phase_name(p)).c_str(); }
-};
-template <>
-struct StringMaker<std::vector<StockLine>> {
-  static String convert(const std::vector<StockLine>& lines) { return describe(lines).c_str(); }
 };
 }  // namespace doctest
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "support/decider_steps.h"
+#include "support/describe_events.h"
 #include "write/overloaded.h"
 
 using namespace ordersd::write;
@@ -32,19 +33,7 @@ using Kind = StockRefusal::Kind;
 
 // --- readable failures: events print as "StockReserved{o-1, 3}".
 
-std::string describe(const StockEvent& event) {
-  std::ostringstream out;
-  std::visit(Overloaded{
-                 [&](const StockRestocked& e) {
-                   out << "StockRestocked{" << e.quantity << ", available " << e.available << "}";
-                 },
-                 [&](const StockReserved& e) { out << "StockReserved{" << e.order_id << ", " << e.quantity << "}"; },
-                 [&](const StockReleased& e) { out << "StockReleased{" << e.order_id << ", " << e.quantity << "}"; },
-                 [&](const StockShipped& e) { out << "StockShipped{" << e.order_id << ", " << e.quantity << "}"; },
-             },
-             event);
-  return out.str();
-}
+using ordersd::test::describe;
 
 std::string describe(const StockCommand& command) {
   std::ostringstream out;
