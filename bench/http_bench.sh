@@ -4,23 +4,31 @@
 # server can answer at all. Prints orders/s, p50 and p99 latency, and the
 # ratio to /health. Durable (fsync) by default.
 #
-#   bench/http_bench.sh [--connections 64] [--seconds 10] [--durability fsync|async]
+#   bench/http_bench.sh [--connections 64] [--seconds 10] [--durability fsync|async] [--binary PATH]
+#
+# --binary measures another build of ordersd (say, a worktree of the commit
+# before a change) instead of this tree's build/ordersd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 connections=64
 seconds=10
 durability=fsync
+binary=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --connections) connections=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --durability) durability=$2; shift 2 ;;
-    *) echo "usage: $0 [--connections N] [--seconds S] [--durability fsync|async]" >&2; exit 2 ;;
+    --binary) binary=$2; shift 2 ;;
+    *) echo "usage: $0 [--connections N] [--seconds S] [--durability fsync|async] [--binary PATH]" >&2; exit 2 ;;
   esac
 done
 
-bash scripts/build.sh >/dev/null
+if [ -z "$binary" ]; then
+  bash scripts/build.sh >/dev/null
+  binary=./build/ordersd
+fi
 command -v wrk >/dev/null || bash scripts/install-deps.sh --bench
 
 data=$(mktemp -d)
@@ -33,7 +41,7 @@ trap cleanup EXIT
 
 # The saga and its participants are held: this measures placing orders alone
 # (bench/saga_bench measures orders carried to their end).
-./build/ordersd serve --data "$data" --listen 127.0.0.1:0 --durability "$durability" \
+"$binary" serve --data "$data" --listen 127.0.0.1:0 --durability "$durability" \
   --paused saga,payment,inventory,shipping >"$out" 2>/dev/null &
 server=$!
 for _ in $(seq 100); do grep -q listening "$out" && break; sleep 0.1; done
