@@ -103,6 +103,9 @@ int run_cli(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"saga", "payment", "inventory", "shipping"}));
   std::string roles = "all";
+  serve_cmd->add_option("--ready-lag", serve_config.ready_lag,
+                        "events a component may be behind the log's head for GET /health/ready to answer 200")
+      ->capture_default_str();
   serve_cmd->add_option("--roles", roles,
                         "what this process runs: all (one process, no broker), or some of order, payment, "
                         "inventory, shipping, query (needs --bus)")

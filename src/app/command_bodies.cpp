@@ -185,6 +185,10 @@ Result<uint64_t> parse_deposit(std::string_view body) {
   return single_amount(body, "the deposit", "amount_cents", 1, 1'000'000'000'000);
 }
 
+Result<uint64_t> parse_skip(std::string_view body) {
+  return single_amount(body, "the skip request", "position", 1, uint64_t{1} << 62);
+}
+
 Result<uint64_t> parse_restock(std::string_view body) {
   return single_amount(body, "the restock", "quantity", 1, 1'000'000'000);
 }

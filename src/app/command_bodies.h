@@ -29,5 +29,7 @@ Status parse_empty_body(std::string_view body, const char* subject);
 Result<uint64_t> parse_deposit(std::string_view body);
 // The body of POST /inventory/{sku}/restock: {"quantity": 1..10^9}.
 Result<uint64_t> parse_restock(std::string_view body);
+// {"position": N}: the event an operator skips.
+Result<uint64_t> parse_skip(std::string_view body);
 
 }  // namespace ordersd::app

@@ -41,7 +41,8 @@ void Metrics::record_request(std::string_view route, int status, double seconds)
 
 std::string Metrics::render(const events::EventLog& log, const write::SagaRuntime& saga,
                             const std::vector<const read::ViewSlot*>& views, const bus::Relay* relay,
-                            const bus::Importer* importer) const {
+                            const bus::Importer* importer, const events::Supervisor* supervisor,
+                            const write::StreamTurns* turns) const {
   std::string out;
   out += "# HELP ordersd_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE ordersd_http_requests_total counter\n";
@@ -131,7 +132,31 @@ std::string Metrics::render(const events::EventLog& log, const write::SagaRuntim
     metric("ordersd_bus_imported_total", "counter", "Events copied into this log from the bus since start.",
            importer->imported());
     metric("ordersd_bus_importer_up", "gauge", "1 while every consumer of this process copies events in, 0 once one stopped.",
-           importer->failure().empty() ? 1 : 0);
+           importer->failure() ? 0 : 1);
+  }
+  if (supervisor) {
+    auto reports = supervisor->reports();
+    out += "# HELP ordersd_component_up 1 while a supervised component runs, 0 while it restarts or has failed.\n";
+    out += "# TYPE ordersd_component_up gauge\n";
+    for (const auto& r : reports) {
+      out += "ordersd_component_up{component=\"" + r.name + "\"} " +
+             (r.state == events::Supervisor::State::kRunning ? "1" : "0") + "\n";
+    }
+    out += "# HELP ordersd_component_failed 1 while a component waits for an operator after a permanent failure.\n";
+    out += "# TYPE ordersd_component_failed gauge\n";
+    for (const auto& r : reports) {
+      out += "ordersd_component_failed{component=\"" + r.name + "\"} " +
+             (r.state == events::Supervisor::State::kFailed ? "1" : "0") + "\n";
+    }
+    out += "# HELP ordersd_component_restarts_total Restarts of a component since this process started.\n";
+    out += "# TYPE ordersd_component_restarts_total counter\n";
+    for (const auto& r : reports) {
+      out += "ordersd_component_restarts_total{component=\"" + r.name + "\"} " + std::to_string(r.restarts) + "\n";
+    }
+  }
+  if (turns) {
+    metric("ordersd_stream_turn_waits_total", "counter",
+           "Writes that queued behind another writer of the same stream (a hot wallet or sku).", turns->waits());
   }
   return out;
 }

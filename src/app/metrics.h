@@ -14,6 +14,8 @@
 #include "bus/relay.h"
 #include "events/event_log.h"
 #include "events/histogram.h"
+#include "events/supervisor.h"
+#include "write/stream_turns.h"
 #include "read/view_slot.h"
 #include "write/saga_runtime.h"
 
@@ -27,7 +29,8 @@ class Metrics {
   // (when the process has one: relay and importer not null).
   std::string render(const events::EventLog& log, const write::SagaRuntime& saga,
                      const std::vector<const read::ViewSlot*>& views, const bus::Relay* relay = nullptr,
-                     const bus::Importer* importer = nullptr) const;
+                     const bus::Importer* importer = nullptr, const events::Supervisor* supervisor = nullptr,
+                     const write::StreamTurns* turns = nullptr) const;
 
  private:
   mutable std::mutex mu_;

@@ -127,6 +127,12 @@ void SagaApi::list_participants(Responder respond) {
     j["position"] = p->position();
     j["lag"] = head > p->position() ? head - p->position() : 0;
     j["paused"] = p->paused();
+    if (auto report = supervisor_.report(p->name())) {
+      j["state"] = std::string(events::Supervisor::state_name(report->state));
+      j["restarts"] = report->restarts;
+      if (!report->last_error.empty()) j["last_error"] = report->last_error;
+      if (report->failed_at) j["failed_at"] = *report->failed_at;
+    }
     if (auto failure = p->failure()) j["failure"] = failure->to_string();
     list.push_back(std::move(j));
   }

@@ -3,12 +3,14 @@
 //   GET  /sagas/{order_id}              the saga's state, folded from its stream
 //   GET  /sagas?status=stuck            sagas whose compensation gave up
 //   POST /sagas/{order_id}/retry        a stuck saga tries its compensation again (202)
-//   GET  /participants                  each reader's position, lag and state
+//   GET  /participants                  each reader's position, lag, state, restarts
+//                                       and last error
 //   POST /participants/{name}/pause     hold a participant: its requests wait in the log
 //   POST /participants/{name}/resume
 #pragma once
 
 #include "events/event_log.h"
+#include "events/supervisor.h"
 #include "http/router.h"
 #include "write/saga_runtime.h"
 #include "write/work_queue.h"
@@ -17,8 +19,9 @@ namespace ordersd::app {
 
 class SagaApi {
  public:
-  SagaApi(events::EventLog& log, write::SagaRuntime& saga, write::WorkQueue& work, UuidGenerator& ids)
-      : log_(log), saga_(saga), work_(work), ids_(ids) {}
+  SagaApi(events::EventLog& log, write::SagaRuntime& saga, write::WorkQueue& work, UuidGenerator& ids,
+          const events::Supervisor& supervisor)
+      : log_(log), saga_(saga), work_(work), ids_(ids), supervisor_(supervisor) {}
 
   void add_routes(http::Router& router);
 
@@ -33,6 +36,7 @@ class SagaApi {
   write::SagaRuntime& saga_;
   write::WorkQueue& work_;
   UuidGenerator& ids_;
+  const events::Supervisor& supervisor_;
 };
 
 }  // namespace ordersd::app

@@ -8,6 +8,7 @@
 
 #include "app/idempotency.h"
 #include "app/metrics.h"
+#include "app/operations_api.h"
 #include "app/order_api.h"
 #include "app/saga_api.h"
 #include "app/service_api.h"
@@ -20,71 +21,15 @@
 #include "read/view_slot.h"
 #include "read/views.h"
 #include "http/server.h"
+#include "events/supervisor.h"
 #include "write/order_service.h"
+#include "write/stream_turns.h"
 #include "write/services.h"
 #include "write/work_queue.h"
 
 namespace ordersd::app {
 
 namespace {
-
-// What /health says of the bus: null pointers when the process runs without one.
-struct BusParts {
-  std::string roles;
-  const bus::Relay* relay = nullptr;
-  const bus::Importer* importer = nullptr;
-};
-
-void add_operational_routes(http::Router& router, const events::EventLog& log, const Metrics& metrics,
-                            const write::SagaRuntime& saga, const std::vector<const read::ViewSlot*>& views,
-                            BusParts bus_parts) {
-  router.add("GET", "/health", [&log, views, bus_parts](http::Request, http::Router::Params, http::Responder respond) {
-    nlohmann::ordered_json j;
-    uint64_t head = log.head();
-    bool failed = false;
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const read::ViewSlot* slot : views) {
-      std::shared_ptr<read::Projector> v = slot->current();
-      nlohmann::ordered_json view;
-      view["name"] = slot->spec().name;
-      view["generation"] = slot->generation();
-      view["position"] = v->position();
-      view["lag"] = head > v->position() ? head - v->position() : 0;
-      if (auto failure = v->failure()) {
-        view["failure"] = failure->to_string();
-        failed = true;
-      }
-      list.push_back(std::move(view));
-    }
-    // A failed view still serves what it has; the server is degraded, not down.
-    j["status"] = failed ? "degraded" : "ok";
-    j["version"] = ORDERSD_VERSION;
-    j["head"] = head;
-    j["views"] = std::move(list);
-    j["roles"] = bus_parts.roles;
-    if (bus_parts.relay) {
-      nlohmann::ordered_json b;
-      b["relay_position"] = bus_parts.relay->position();
-      b["published"] = bus_parts.relay->published();
-      b["imported"] = bus_parts.importer->imported();
-      if (std::string e = bus_parts.relay->last_error(); !e.empty()) b["relay_error"] = e;
-      if (std::string f = bus_parts.importer->failure(); !f.empty()) {
-        b["importer_failure"] = f;
-        failed = true;
-      }
-      j["bus"] = std::move(b);
-      j["status"] = failed ? "degraded" : "ok";
-    }
-    respond(http::Response::json(200, j.dump()));
-  });
-  router.add("GET", "/metrics", [&log, &metrics, &saga, views, bus_parts](http::Request, http::Router::Params,
-                                                                          http::Responder respond) {
-    http::Response r;
-    r.body = metrics.render(log, saga, views, bus_parts.relay, bus_parts.importer);
-    r.set_header("Content-Type", "text/plain; version=0.0.4");
-    respond(std::move(r));
-  });
-}
 
 // Every answer is counted by route and status, with its latency.
 http::Handler measured(const http::Router& router, Metrics& metrics) {
@@ -122,13 +67,14 @@ int serve(const ServeConfig& config) {
 
   // Owned in dependency order: each is destroyed before what it uses.
   RandomUuidGenerator ids;
+  write::StreamTurns turns;  // one writer at a time per stream, across HTTP commands and participants
   auto work = std::make_unique<write::WorkQueue>(config.workers);
-  auto orders = std::make_unique<write::OrderService>(*log, *work, ids);
-  auto wallets = std::make_unique<write::WalletService>(*log, *work, ids);
-  auto stock = std::make_unique<write::StockService>(*log, *work, ids);
+  auto orders = std::make_unique<write::OrderService>(*log, *work, ids, turns);
+  auto wallets = std::make_unique<write::WalletService>(*log, *work, ids, turns);
+  auto stock = std::make_unique<write::StockService>(*log, *work, ids, turns);
   auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
   idempotency->start_reaper(std::chrono::minutes(1));
-  auto saga = write::SagaRuntime::open(*log, config.saga);
+  auto saga = write::SagaRuntime::open(*log, config.saga, turns);
   if (!saga) {
     std::fprintf(stderr, "ordersd: %s\n", saga.status().to_string().c_str());
     return 1;
@@ -173,15 +119,48 @@ int serve(const ServeConfig& config) {
       return 1;
     }
   }
+  // Every long-running component runs under one supervisor.
+  events::Supervisor supervisor(*log);
+  for (write::Participant* p : (*saga)->participants()) {
+    supervisor.add({p->name(), [p] { return p->failure(); }, [p] { return p->restart(); },
+                    [p] { return p->position(); }, [p] { return p->name(); }});
+  }
+  for (const auto& slot : slots) {
+    read::ViewSlot* v = slot.get();
+    supervisor.add({v->spec().name, [v] { return v->current()->failure(); }, [v] { return v->current()->restart(); },
+                    [v] { return v->current()->position(); }, [v] { return v->current()->name(); }});
+  }
+  if (relay) {
+    bus::Relay* r = relay.get();
+    supervisor.add({"relay", [r] { return r->failure(); },
+                    [r] {
+                      r->stop();
+                      r->start();
+                      return Status::ok();
+                    },
+                    [r] { return r->position(); }, {}});
+    bus::Importer* i = importer.get();
+    supervisor.add({"importer", [i] { return i->failure(); },
+                    [i] {
+                      i->stop();
+                      return i->start();
+                    },
+                    [i] { return i->imported(); }, {}});
+  }
+  supervisor.start();
+
   Metrics metrics;
   http::Router router;
-  add_operational_routes(router, *log, metrics, **saga, views, {roles.to_string(), relay.get(), importer.get()});
+  OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
+                            config.ready_lag},
+                           metrics, *work);
+  operations.add_routes(router);
   OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   if (roles.has(Role::kOrder)) order_api.add_routes(router);
   CommandRunner runner(*log, *work, *idempotency, ids);
   ServiceApi service_api(*wallets, *stock, runner, *work);
   service_api.add_routes(router, roles.has(Role::kPayment), roles.has(Role::kInventory));
-  SagaApi saga_api(*log, **saga, *work, ids);
+  SagaApi saga_api(*log, **saga, *work, ids, supervisor);
   if (!participants.empty()) saga_api.add_routes(router);
   std::unique_ptr<read::QueryApi> query_api;
   if (roles.has(Role::kQuery)) {
@@ -216,6 +195,7 @@ int serve(const ServeConfig& config) {
   // and refuses the rest; the work queue runs out; then tear down.
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
+  supervisor.stop();  // nothing restarts while the parts stop
   if (importer) importer->stop();  // what was not acknowledged is delivered again next time
   (*saga)->stop();    // each reader finishes the batch in hand
   for (auto& slot : slots) slot->stop();  // pending read-your-writes waits answer 503

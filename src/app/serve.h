@@ -27,6 +27,7 @@ struct ServeConfig {
   bus::Roles roles = bus::Roles::all();
   std::string bus_url;  // "": no broker (only with every role)
   std::string node;     // names this process's consumers on the bus
+  uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
 };
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "events/envelope.h"
+#include "events/logging.h"
 
 namespace ordersd::bus {
 
@@ -50,6 +51,10 @@ std::optional<events::AppendRequest> append_of(const std::vector<Importer::Recei
 }  // namespace
 
 Status Importer::start() {
+  {
+    std::lock_guard lk(mu_);
+    failure_.reset();
+  }
   for (const auto& kind : kinds_) {
     auto consumer = bus_.consumer(node_ + "-" + kind, subject_of_kind(kind));
     if (!consumer) return consumer.status();
@@ -67,15 +72,15 @@ void Importer::stop() {
   consumers_.clear();
 }
 
-std::string Importer::failure() const {
+std::optional<Status> Importer::failure() const {
   std::lock_guard lk(mu_);
   return failure_;
 }
 
-void Importer::fail(std::string why) {
-  std::fprintf(stderr, "ordersd: importer: %s\n", why.c_str());
+void Importer::fail(Status why) {
+  logging::error("importer", "stopped copying a kind", {{"error", why.to_string()}});
   std::lock_guard lk(mu_);
-  if (failure_.empty()) failure_ = std::move(why);
+  if (!failure_) failure_ = std::move(why);
 }
 
 void Importer::run(std::stop_token stop, Consumer& consumer) {
@@ -88,7 +93,7 @@ void Importer::run(std::stop_token stop, Consumer& consumer) {
     }
     if (batch->empty()) continue;
     if (Status s = import(*batch); !s) {
-      fail(s.to_string());
+      fail(s);
       return;
     }
   }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,7 +39,9 @@ class Importer {
 
   uint64_t imported() const { return imported_.load(); }          // events appended since start
   uint64_t acknowledged() const { return acknowledged_.load(); }  // messages acknowledged since start
-  std::string failure() const;                            // "" while every kind is being copied
+  // Why a kind's copying stopped (a contradiction, a write the log refused);
+  // nullopt while every kind is being copied.
+  std::optional<Status> failure() const;
 
   // A message and the event it carries.
   struct Received {
@@ -50,7 +53,7 @@ class Importer {
   Status import(std::vector<Delivery>& fetched);
   Status import_one_by_one(std::vector<Received>& received);
   void run(std::stop_token stop, Consumer& consumer);
-  void fail(std::string why);
+  void fail(Status why);
 
   events::EventLog& log_;
   NatsBus& bus_;
@@ -60,7 +63,7 @@ class Importer {
   std::atomic<uint64_t> imported_{0};
   std::atomic<uint64_t> acknowledged_{0};
   mutable std::mutex mu_;
-  std::string failure_;  // guarded by mu_
+  std::optional<Status> failure_;  // guarded by mu_
   std::vector<std::jthread> threads_;
 };
 

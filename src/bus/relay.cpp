@@ -26,6 +26,10 @@ void pause_for(std::stop_token stop, std::chrono::milliseconds d) {
 }  // namespace
 
 void Relay::start() {
+  {
+    std::lock_guard lk(mu_);
+    failure_.reset();
+  }
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -46,22 +50,26 @@ void Relay::set_error(std::string e) {
   last_error_ = std::move(e);
 }
 
+std::optional<Status> Relay::failure() const {
+  std::lock_guard lk(mu_);
+  return failure_;
+}
+
+void Relay::fail(Status s) {
+  std::lock_guard lk(mu_);
+  failure_ = std::move(s);
+}
+
 void Relay::run(std::stop_token stop) {
   auto stored = log_.checkpoint(kCheckpoint);
-  if (!stored) {
-    set_error(stored.status().to_string());
-    return;
-  }
+  if (!stored) return fail(stored.status());
   uint64_t done = stored->value_or(0);
   position_ = done;
   while (!stop.stop_requested()) {
     if (!log_.wait_for(done + 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(250), stop)) continue;
     auto batch = log_.read_all(done + 1, kBatch);
-    if (!batch) {
-      set_error(batch.status().to_string());
-      pause_for(stop, std::chrono::seconds(1));
-      continue;
-    }
+    // A damaged record reads the same way every time: stop and say where.
+    if (!batch) return fail(batch.status());
     if (batch->empty()) continue;
     std::vector<Outgoing> out;
     for (const auto& e : *batch) {
@@ -83,10 +91,7 @@ void Relay::run(std::stop_token stop) {
     if (stop.stop_requested()) return;
     events::SideWrites checkpoint;
     checkpoint.set_checkpoint(kCheckpoint, batch->back().position());
-    if (Status s = log_.write_derived(checkpoint); !s) {
-      set_error(s.to_string());
-      return;  // the log refuses writes from now on; a restart resumes from the last checkpoint
-    }
+    if (Status s = log_.write_derived(checkpoint); !s) return fail(s);  // a restart resumes from the last checkpoint
     done = batch->back().position();
     position_ = done;
     published_ += out.size();

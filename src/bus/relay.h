@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -30,10 +31,15 @@ class Relay {
   uint64_t position() const { return position_.load(); }    // published (or skipped) up to here
   uint64_t published() const { return published_.load(); }  // messages acknowledged since start
   std::string last_error() const;                           // "" when the last publish went through
+  // Why the relay stopped on its own (its checkpoint could not be read or
+  // written, the log could not be read); nullopt while it runs. A broker
+  // that is away is not a failure: the relay keeps trying (last_error()).
+  std::optional<Status> failure() const;
 
  private:
   void run(std::stop_token stop);
   void set_error(std::string e);
+  void fail(Status s);
 
   events::EventLog& log_;
   NatsBus& bus_;
@@ -42,6 +48,7 @@ class Relay {
   std::atomic<uint64_t> published_{0};
   mutable std::mutex mu_;
   std::string last_error_;  // guarded by mu_
+  std::optional<Status> failure_;  // guarded by mu_
   std::jthread thread_;
 };
 

@@ -56,6 +56,8 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::kSagaCompleted, "saga.completed.v1", "SagaCompleted", verify_table<s::SagaCompleted>},
     {EventType::kSagaRetryRequested, "saga.retry_requested.v1", "SagaRetryRequested",
      verify_table<s::SagaRetryRequested>},
+    {EventType::kComponentAction, "operator.component_action.v1", "ComponentAction",
+     verify_table<s::ComponentAction>},
 };
 
 }  // namespace

@@ -41,6 +41,7 @@ enum class EventType : uint8_t {
   kSagaStuck,
   kSagaCompleted,
   kSagaRetryRequested,
+  kComponentAction,
 };
 
 struct EventTypeInfo {

@@ -9,18 +9,28 @@ constexpr auto kLazyCheckpointEvery = std::chrono::seconds(1);
 
 Subscription::Subscription(EventLog& log, std::string name, Handler handler, Options options)
     : log_(log), name_(std::move(name)), handler_(std::move(handler)), options_(std::move(options)) {
-  auto saved = log_.checkpoint(name_);
-  if (!saved) {
-    failure_ = saved.status();
-    return;
-  }
-  position_ = checkpointed_ = saved->value_or(0);
   paused_ = options_.start_paused;
+  launch();
+}
+
+Subscription::~Subscription() { stop(); }
+
+void Subscription::launch() {
+  auto saved = log_.checkpoint(name_);
+  if (!saved) return fail(saved.status());
+  {
+    std::lock_guard lk(mu_);
+    failure_.reset();
+    position_ = checkpointed_ = saved->value_or(0);
+  }
   checkpointed_at_ = std::chrono::steady_clock::now();
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
-Subscription::~Subscription() { stop(); }
+void Subscription::restart() {
+  stop();
+  launch();
+}
 
 void Subscription::stop() {
   if (thread_.joinable()) {
@@ -85,12 +95,21 @@ Status Subscription::handle(const std::vector<RecordedEvent>& batch, uint64_t th
   for (int attempt = 0;; ++attempt) {
     auto writes = handler_(batch);
     // The handler's own status names the event it could not apply.
-    if (!writes) return writes.status();
+    if (!writes) {
+      if (options_.abandoned) options_.abandoned();
+      return writes.status();
+    }
     auto now = std::chrono::steady_clock::now();
     bool writes_nothing = writes->streams.empty() && writes->side_writes.empty();
-    if (writes_nothing && now - checkpointed_at_ < kLazyCheckpointEvery) return Status::ok();
+    if (writes_nothing && now - checkpointed_at_ < kLazyCheckpointEvery) {
+      if (options_.committed) options_.committed();  // nothing to commit: what it read stands
+      return Status::ok();
+    }
     if (through > checkpointed_) writes->side_writes.set_checkpoint(name_, through);
-    if (writes->streams.empty() && writes->side_writes.empty()) return Status::ok();
+    if (writes->streams.empty() && writes->side_writes.empty()) {
+      if (options_.committed) options_.committed();
+      return Status::ok();
+    }
     Status s = commit(std::move(writes).value());
     if (s) {
       checkpointed_ = std::max(checkpointed_, through);
@@ -98,9 +117,26 @@ Status Subscription::handle(const std::vector<RecordedEvent>& batch, uint64_t th
       if (options_.committed) options_.committed();
       return s;
     }
+    if (options_.abandoned) options_.abandoned();
     if (s.code() != Status::Code::kWrongExpectedVersion || attempt == kMaxConflictRetries) return s;
-    if (options_.conflicted) options_.conflicted();
   }
+}
+
+void Subscription::reached(uint64_t position) {
+  {
+    std::lock_guard lk(mu_);
+    position_ = position;
+  }
+  progress_.notify_all();
+  if (options_.progressed) options_.progressed(position);
+}
+
+Status Subscription::handle_one_by_one(const std::vector<RecordedEvent>& batch) {
+  for (const RecordedEvent& e : batch) {
+    if (Status s = handle({e}, e.position()); !s) return s;
+    reached(e.position());
+  }
+  return Status::ok();
 }
 
 void Subscription::run(std::stop_token stop) {
@@ -126,13 +162,11 @@ void Subscription::run(std::stop_token stop) {
     if (!batch) return fail(batch.status());
     if (batch->empty()) continue;
     uint64_t through = batch->back().position();
-    if (Status s = handle(*batch, through); !s) return fail(s);
-    {
-      std::lock_guard lk(mu_);
-      position_ = through;
+    if (Status s = handle(*batch, through); !s) {
+      if (batch->size() == 1) return fail(s);
+      if (Status one = handle_one_by_one(*batch); !one) return fail(one);
     }
-    progress_.notify_all();
-    if (options_.progressed) options_.progressed(through);
+    reached(through);
     next = through + 1;
   }
   // Stopping: a lazy checkpoint is written now, so a restart need not handle

@@ -12,15 +12,21 @@
 // second, or with the next batch that writes): handling such a batch again
 // after a crash changes nothing.
 //
-// When a commit meets another writer (kWrongExpectedVersion: the handler
-// appended at exact versions and someone else appended first), `conflicted`
-// runs and the handler is called again with the same batch, a bounded number
-// of times.
+// After each batch, exactly one of two hooks runs: `committed` when its
+// writes committed (or it had none), `abandoned` when they did not (the
+// handler refused, or the commit failed). When a commit meets another writer
+// (kWrongExpectedVersion: the handler appended at exact versions and someone
+// else appended first), the handler is called again with the same batch, a
+// bounded number of times.
 //
 // States: running -> stopped (stop() or destruction), or running -> failed
-// (the handler refused an event, or a commit failed). A failed subscription
-// keeps its checkpoint before the batch and never skips the event: failure()
-// names the position. pause() holds it between batches until resume().
+// (the handler refused an event, or a commit failed). When a batch of
+// several events fails, the subscription hands them to the handler one at a
+// time, committing each, so that it fails exactly at the event that cannot
+// be handled: position() + 1. A failed subscription keeps its checkpoint
+// before that event and never skips it; restart() starts it again from its
+// checkpoint (a supervisor's job). pause() holds it between batches until
+// resume().
 // Thread-safe; the handler and the hooks run on the subscription's thread only.
 #pragma once
 
@@ -46,10 +52,11 @@ class Subscription {
 
   struct Options {
     size_t batch_size = 512;
-    // After a batch's writes commit.
+    // After a batch's writes commit, or it had none.
     std::function<void()> committed;
-    // After a commit met another writer, before the handler sees the batch again.
-    std::function<void()> conflicted;
+    // After a batch's writes did not commit (before the handler sees it again
+    // after a conflict, or before the subscription fails).
+    std::function<void()> abandoned;
     // When the handler wants to run even if no event arrives: it is then
     // called with an empty batch. time_point::max() for never.
     std::function<std::chrono::steady_clock::time_point()> wake_at;
@@ -71,6 +78,10 @@ class Subscription {
 
   // Stops after the batch in hand, if any; idempotent.
   void stop();
+  // Stops (if it runs) and starts again after its checkpoint, as if new:
+  // the failure is cleared, the pause kept. The caller makes sure the
+  // handler's own memory is fresh first.
+  void restart();
 
   // Holds the subscription until resume(): once pause() returns, no batch
   // begins (the one in hand, if any, completes). Events wait in the log
@@ -89,7 +100,11 @@ class Subscription {
   bool wait_for(uint64_t position, std::chrono::milliseconds timeout) const;
 
  private:
+  void launch();
   void run(std::stop_token stop);
+  // Handles `batch` one event at a time, after it failed as a whole.
+  Status handle_one_by_one(const std::vector<RecordedEvent>& batch);
+  void reached(uint64_t position);
   // Handles `batch` (empty for a wake-up) and commits what it leads to.
   Status handle(const std::vector<RecordedEvent>& batch, uint64_t through);
   Status commit(AppendRequest writes);

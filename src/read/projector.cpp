@@ -28,8 +28,10 @@ events::SideWrites ViewBatch::take_writes() {
   return out;
 }
 
-Projector::Projector(events::EventLog& log, std::string name, std::string space, Apply apply)
-    : log_(log), name_(std::move(name)), space_(std::move(space)), apply_(std::move(apply)) {}
+Projector::Projector(events::EventLog& log, std::string name, std::string space, Apply apply,
+                     std::function<Apply()> make_apply)
+    : log_(log), name_(std::move(name)), space_(std::move(space)), apply_(std::move(apply)),
+      make_apply_(std::move(make_apply)) {}
 
 Projector::~Projector() { stop(); }
 
@@ -62,6 +64,15 @@ void Projector::stop() {
     left.swap(waiters_);
   }
   for (auto& w : left) w.done(false);
+}
+
+Status Projector::restart() {
+  if (!subscription_) return Status::invalid_argument("projector '" + name_ + "' was never started");
+  subscription_->stop();
+  if (make_apply_) apply_ = make_apply_();
+  subscription_->restart();
+  if (auto failed = subscription_->failure()) return *failed;
+  return Status::ok();
 }
 
 uint64_t Projector::position() const { return subscription_ ? subscription_->position() : 0; }

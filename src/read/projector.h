@@ -53,13 +53,19 @@ class Projector {
   using Apply = std::function<Status(const std::vector<events::RecordedEvent>&, ViewBatch&)>;
 
   // `name` names the checkpoint; the rows live in side space `space`.
-  Projector(events::EventLog& log, std::string name, std::string space, Apply apply);
+  // `make_apply` gives a fresh Apply for a restart (an Apply may keep rows in
+  // memory that a failed commit left behind); without it the same one is kept.
+  Projector(events::EventLog& log, std::string name, std::string space, Apply apply,
+            std::function<Apply()> make_apply = {});
   ~Projector();  // stop()s
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
 
   void start();
   void stop();
+  // Starts reading again after its checkpoint, after a failure (a
+  // supervisor's job); queries waiting on it keep waiting.
+  Status restart();
 
   const std::string& name() const { return name_; }
   const std::string& space() const { return space_; }
@@ -87,7 +93,8 @@ class Projector {
   events::EventLog& log_;
   const std::string name_;
   const std::string space_;
-  const Apply apply_;
+  Apply apply_;  // the subscription's thread only
+  const std::function<Apply()> make_apply_;
   std::unique_ptr<events::Subscription> subscription_;
 
   std::mutex mu_;

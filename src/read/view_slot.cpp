@@ -29,7 +29,7 @@ ViewSlot::~ViewSlot() { stop(); }
 ViewSlot::Generation ViewSlot::make(uint64_t generation) const {
   Generation g;
   g.owner = std::make_shared<Projector>(log_, spec_.name + suffix(generation), spec_.space + suffix(generation),
-                                        spec_.make_apply());
+                                        spec_.make_apply(), spec_.make_apply);
   g.released = std::make_shared<Generation::Released>();
   g.lease = std::shared_ptr<Projector>(g.owner.get(), [released = g.released](Projector*) {
     {

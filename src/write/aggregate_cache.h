@@ -7,6 +7,10 @@
 // else, an HTTP deposit or restock, may have appended since), so a conflict
 // means a write raced the batch itself: abandon() and decide the batch again.
 //
+// With `turns`, get() takes the stream's turn (stream_turns.h) before it reads,
+// and the turns are held until the batch is committed or abandoned: HTTP
+// commands on the same wallet or sku wait for the batch instead of racing it.
+//
 // Not thread-safe: one participant thread owns it.
 #pragma once
 
@@ -17,6 +21,7 @@
 
 #include "events/event_log.h"
 #include "write/fold.h"
+#include "write/stream_turns.h"
 
 namespace ordersd::write {
 
@@ -25,7 +30,12 @@ class AggregateCache {
  public:
   // `keep`: whether states stay cached between batches (a wallet, a sku), or
   // are loaded again each time (a per-order stream, read once or twice).
-  AggregateCache(const events::EventLog& log, bool keep) : log_(log), keep_(keep) {}
+  // `turns`: null for streams no one else in the process writes.
+  AggregateCache(const events::EventLog& log, bool keep, StreamTurns* turns = nullptr)
+      : log_(log), keep_(keep), turns_(turns) {}
+  ~AggregateCache() { release_turns(); }
+  AggregateCache(const AggregateCache&) = delete;
+  AggregateCache& operator=(const AggregateCache&) = delete;
 
   // Starts a batch. What a previous batch only read (it wrote nothing, so
   // nothing was committed) is still current: it joins the cache.
@@ -34,6 +44,11 @@ class AggregateCache {
   // The state of `id` as this batch sees it.
   Result<typename D::State*> get(const std::string& id) {
     if (auto it = batch_.find(id); it != batch_.end()) return &it->second.state;
+    std::string stream = D::stream(id);
+    if (turns_) {
+      turns_->take(stream);
+      held_.push_back(stream);
+    }
     typename D::State state{};
     if (auto cached = cache_.find(id); cached != cache_.end()) {
       // Moved, not copied (a wallet's state grows with its orders): commit()
@@ -41,7 +56,6 @@ class AggregateCache {
       state = std::move(cached->second);
       cache_.erase(cached);
     }
-    std::string stream = D::stream(id);
     if (Status s = fold_stream<D>(log_, stream, state); !s) return s;
     uint64_t version = D::version(state);
     auto [it, _] = batch_.emplace(id, Touched{std::move(state), version, std::move(stream), {}});
@@ -73,15 +87,30 @@ class AggregateCache {
       for (auto& [id, t] : batch_) cache_.insert_or_assign(id, std::move(t.state));
     }
     batch_.clear();
+    release_turns();
   }
 
   // The batch did not commit: forget it, and so what the cache held for the
   // streams it touched.
-  void abandon() { batch_.clear(); }
+  void abandon() {
+    batch_.clear();
+    release_turns();
+  }
+
+  // Forgets everything: the next get() reads the log again.
+  void reset() {
+    cache_.clear();
+    abandon();
+  }
 
   size_t cached() const { return cache_.size(); }
 
  private:
+  void release_turns() {
+    for (const auto& stream : held_) turns_->release(stream);
+    held_.clear();
+  }
+
   struct Touched {
     typename D::State state;
     uint64_t start_version;
@@ -90,6 +119,8 @@ class AggregateCache {
   };
   const events::EventLog& log_;
   const bool keep_;
+  StreamTurns* const turns_;
+  std::vector<std::string> held_;  // the turns this batch holds
   std::map<std::string, typename D::State, std::less<>> cache_;
   std::map<std::string, Touched, std::less<>> batch_;
 };

@@ -14,11 +14,21 @@
 //   static bool creates(const Command&);  // decided against "nothing yet", expecting no stream
 //   static uint64_t version(const State&);
 //
+// An execution holds its stream's turn (stream_turns.h) from before the load
+// until its append completes, so commands for one aggregate run one after
+// another and never conflict with each other, nor with a participant of this
+// process writing the same stream: a hot wallet queues, it does not fail.
+// A conflict can only come from a writer that takes no turn (the saga
+// appends an order's outcomes at any version); the retry then loads a state
+// that includes that write, as the refusal completes only after it is
+// published.
+//
 // Loading and deciding run on the WorkQueue (a creating command, which needs
-// no load, runs on the caller's thread: the log's no-stream check proves the
-// aggregate is new, and only a conflict loads it). The append is
-// group-committed and answered from its completion, so no caller thread
-// waits on the disk. Thread-safe: executions may run concurrently.
+// no load, runs on the caller's thread when its turn is free: the log's
+// no-stream check proves the aggregate is new, and only a conflict loads it).
+// The append is group-committed and answered from its completion, so no
+// caller thread waits on the disk. Thread-safe: executions may run
+// concurrently.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +42,7 @@
 
 #include "events/event_log.h"
 #include "write/fold.h"
+#include "write/stream_turns.h"
 #include "write/work_queue.h"
 
 namespace ordersd::write {
@@ -71,8 +82,9 @@ class CommandPipeline {
  public:
   static constexpr int kMaxAttempts = 8;
 
-  // `log` and `work` must outlive the pipeline. `ids` makes event ids.
-  CommandPipeline(events::EventLog& log, WorkQueue& work, UuidGenerator& ids) : log_(log), work_(work), ids_(ids) {}
+  // `log`, `work` and `turns` must outlive the pipeline. `ids` makes event ids.
+  CommandPipeline(events::EventLog& log, WorkQueue& work, UuidGenerator& ids, StreamTurns& turns)
+      : log_(log), work_(work), ids_(ids), turns_(turns) {}
 
   // The aggregate folded up to `up_to_version` (all of it by default). Reads
   // the disk: call it from the WorkQueue, not from an I/O thread.
@@ -86,11 +98,21 @@ class CommandPipeline {
   // the log's completion thread or (for a creating command the log refuses at
   // once) the caller's, and must be quick.
   void execute(CommandRequest<D> request, std::function<void(Outcome<D>)> done) {
-    auto e = std::make_shared<Execution>(Execution{std::move(request), std::move(done), 0});
-    if (D::creates(e->request.command) && !e->request.expected_version) {
-      return decide_and_append(e, typename D::State{});
-    }
-    work_.post([this, e] { attempt(e); });
+    std::string stream = D::stream(request.id);
+    // The turn is given back before the caller hears the outcome, on every path.
+    auto answer = [this, stream, done = std::move(done)](Outcome<D> outcome) {
+      turns_.release(stream);
+      done(std::move(outcome));
+    };
+    auto e = std::make_shared<Execution>(Execution{std::move(request), std::move(answer), 0});
+    bool creating = D::creates(e->request.command) && !e->request.expected_version;
+    auto run = [this, e, creating] {
+      if (creating) return decide_and_append(e, typename D::State{});
+      attempt(e);
+    };
+    if (!turns_.take_or_queue(stream, [this, run] { work_.post(run); })) return;  // queued behind a holder
+    if (creating) return run();
+    work_.post(std::move(run));
   }
 
  private:
@@ -148,6 +170,7 @@ class CommandPipeline {
   events::EventLog& log_;
   WorkQueue& work_;
   UuidGenerator& ids_;
+  StreamTurns& turns_;
 };
 
 }  // namespace ordersd::write

@@ -30,8 +30,8 @@ struct ReservationDecider {
 
 class InventoryParticipant final : public Participant {
  public:
-  explicit InventoryParticipant(events::EventLog& log)
-      : Participant(log, "inventory"), reservations_(log, false), skus_(log, true) {}
+  InventoryParticipant(events::EventLog& log, StreamTurns& turns)
+      : Participant(log, "inventory"), reservations_(log, false), skus_(log, true, &turns) {}
   ~InventoryParticipant() override { stop(); }
 
  protected:
@@ -79,7 +79,12 @@ class InventoryParticipant final : public Participant {
     reservations_.commit();
     skus_.commit();
   }
-  void conflicted() override {
+  Status recover() override {
+    reservations_.reset();
+    skus_.reset();
+    return Status::ok();
+  }
+  void abandoned() override {
     reservations_.abandon();
     skus_.abandon();
   }
@@ -91,8 +96,8 @@ class InventoryParticipant final : public Participant {
 
 }  // namespace
 
-std::unique_ptr<Participant> make_inventory_participant(events::EventLog& log) {
-  return std::make_unique<InventoryParticipant>(log);
+std::unique_ptr<Participant> make_inventory_participant(events::EventLog& log, StreamTurns& turns) {
+  return std::make_unique<InventoryParticipant>(log, turns);
 }
 
 }  // namespace ordersd::write

@@ -7,7 +7,7 @@ void Participant::start(bool paused, size_t batch_size) {
   options.batch_size = batch_size;
   options.start_paused = paused;
   options.committed = [this] { committed(); };
-  options.conflicted = [this] { conflicted(); };
+  options.abandoned = [this] { abandoned(); };
   options.wake_at = [this] { return wake_at(); };
   subscription_ = std::make_unique<events::Subscription>(
       log_, name_, [this](const std::vector<events::RecordedEvent>& batch) { return handle(batch); },
@@ -16,6 +16,15 @@ void Participant::start(bool paused, size_t batch_size) {
 
 void Participant::stop() {
   if (subscription_) subscription_->stop();
+}
+
+Status Participant::restart() {
+  if (!subscription_) return Status::invalid_argument("participant '" + name_ + "' was never started");
+  subscription_->stop();
+  if (Status s = recover(); !s) return s;
+  subscription_->restart();
+  if (auto failed = subscription_->failure()) return *failed;
+  return Status::ok();
 }
 
 void Participant::pause() {

@@ -5,7 +5,7 @@
 // skips one. Participants never read each other's streams; they meet only in
 // the log, so each could run in a process of its own.
 //
-// Subclasses implement handle() (and may use committed()/conflicted() to
+// Subclasses implement handle() (and may use committed()/abandoned() to
 // keep an AggregateCache in step) and call stop() first in their destructor.
 #pragma once
 
@@ -17,6 +17,7 @@
 
 #include "events/event_log.h"
 #include "events/subscription.h"
+#include "write/stream_turns.h"
 
 namespace ordersd::write {
 
@@ -33,6 +34,9 @@ class Participant {
   // when `paused`).
   void start(bool paused = false, size_t batch_size = 512);
   void stop();
+  // After a failure: forgets what it holds in memory (recover()) and starts
+  // again after its checkpoint, paused if it was. For the supervisor.
+  Status restart();
 
   // Holds the participant between batches: requests wait in the log.
   void pause();
@@ -46,7 +50,9 @@ class Participant {
  protected:
   virtual Result<events::AppendRequest> handle(const std::vector<events::RecordedEvent>& batch) = 0;
   virtual void committed() {}
-  virtual void conflicted() {}
+  virtual void abandoned() {}
+  // Rebuilds the participant's memory from the log before a restart.
+  virtual Status recover() { return Status::ok(); }
   // When handle() wants to run with no new event (an empty batch).
   virtual std::chrono::steady_clock::time_point wake_at() { return std::chrono::steady_clock::time_point::max(); }
 

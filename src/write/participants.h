@@ -13,11 +13,12 @@
 
 #include "write/participant.h"
 #include "write/shipping.h"
+#include "write/stream_turns.h"
 
 namespace ordersd::write {
 
-std::unique_ptr<Participant> make_payment_participant(events::EventLog& log);
-std::unique_ptr<Participant> make_inventory_participant(events::EventLog& log);
+std::unique_ptr<Participant> make_payment_participant(events::EventLog& log, StreamTurns& turns);
+std::unique_ptr<Participant> make_inventory_participant(events::EventLog& log, StreamTurns& turns);
 std::unique_ptr<Participant> make_shipping_participant(events::EventLog& log, ServedCountries served);
 
 // The id of the i-th event answering `request`.

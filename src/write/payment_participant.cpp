@@ -15,7 +15,8 @@ namespace {
 
 class PaymentParticipant final : public Participant {
  public:
-  explicit PaymentParticipant(events::EventLog& log) : Participant(log, "payment"), wallets_(log, true) {}
+  PaymentParticipant(events::EventLog& log, StreamTurns& turns)
+      : Participant(log, "payment"), wallets_(log, true, &turns) {}
   ~PaymentParticipant() override { stop(); }
 
  protected:
@@ -49,7 +50,11 @@ class PaymentParticipant final : public Participant {
     return out;
   }
   void committed() override { wallets_.commit(); }
-  void conflicted() override { wallets_.abandon(); }
+  Status recover() override {
+    wallets_.reset();
+    return Status::ok();
+  }
+  void abandoned() override { wallets_.abandon(); }
 
  private:
   AggregateCache<WalletDecider> wallets_;
@@ -57,8 +62,8 @@ class PaymentParticipant final : public Participant {
 
 }  // namespace
 
-std::unique_ptr<Participant> make_payment_participant(events::EventLog& log) {
-  return std::make_unique<PaymentParticipant>(log);
+std::unique_ptr<Participant> make_payment_participant(events::EventLog& log, StreamTurns& turns) {
+  return std::make_unique<PaymentParticipant>(log, turns);
 }
 
 }  // namespace ordersd::write

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "events/logging.h"
 #include "write/fold.h"
 #include "write/order_codec.h"
 #include "write/saga_codec.h"
@@ -99,7 +100,7 @@ void SagaOrchestrator::index(const std::string& order_id, const SagaState& befor
 }
 
 void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input,
-                             const events::RecordedEvent* cause) {
+                             const events::RecordedEvent* cause, int64_t now) {
   auto found = sagas_.find(order_id);
   // Only running and stuck sagas are kept: any other saga is either over or
   // was never started, and only an order's placement starts one.
@@ -109,7 +110,6 @@ void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input
     correlations_[order_id] = cause->correlation_id();
     placed_us_[order_id] = cause->time_us();
   }
-  int64_t now = options_.clock_us();
   SagaDecision decision = decide(before, input, options_.policy, now);
   if (decision.saga.empty() && decision.order.empty()) return;
 
@@ -162,19 +162,40 @@ void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input
 Result<events::AppendRequest> SagaOrchestrator::handle(const std::vector<events::RecordedEvent>& batch) {
   writes_ = {};
   parts_.clear();
+  // One reading of the clock for the whole batch: a deadline found passed is
+  // decided as passed, even if the clock steps back meanwhile.
+  int64_t now = options_.clock_us();
   for (const auto& recorded : batch) {
-    if (auto input = saga_input_from(recorded)) apply(input->order_id, input->input, &recorded);
+    if (auto input = saga_input_from(recorded)) apply(input->order_id, input->input, &recorded, now);
   }
   // Every deadline that has passed, oldest first. apply() files the saga's
   // next deadline, if any.
-  int64_t now = options_.clock_us();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     std::string order_id = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
-    apply(order_id, DeadlinePassed{}, nullptr);
+    apply(order_id, DeadlinePassed{}, nullptr, now);
   }
   running_.store(sagas_.size() - stuck_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   return std::move(writes_);
+}
+
+void SagaOrchestrator::abandoned() {
+  if (Status s = recover(); !s) {
+    // Memory is now behind the log; the subscription fails on, and the
+    // supervisor's restart calls recover() again.
+    logging::error("saga", "could not reload the running sagas", {{"error", s.to_string()}});
+  }
+}
+
+Status SagaOrchestrator::recover() {
+  sagas_.clear();
+  deadlines_.clear();
+  correlations_.clear();
+  placed_us_.clear();
+  stuck_.store(0, std::memory_order_relaxed);
+  writes_ = {};
+  parts_.clear();
+  return reload();
 }
 
 std::chrono::steady_clock::time_point SagaOrchestrator::wake_at() {

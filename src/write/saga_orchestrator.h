@@ -65,12 +65,16 @@ class SagaOrchestrator final : public Participant {
  protected:
   Result<events::AppendRequest> handle(const std::vector<events::RecordedEvent>& batch) override;
   std::chrono::steady_clock::time_point wake_at() override;
+  // What a batch decided lives in memory before it commits: a batch that did
+  // not commit leaves memory ahead of the log, so it is read again from the log.
+  void abandoned() override;
+  Status recover() override;
 
  private:
   SagaOrchestrator(events::EventLog& log, Options options);
   Status reload();
-  // Decides `input` for `order_id` and adds what follows to the batch's writes.
-  void apply(const std::string& order_id, const SagaInput& input, const events::RecordedEvent* cause);
+  // Decides `input` for `order_id` at `now_us` and adds what follows to the batch's writes.
+  void apply(const std::string& order_id, const SagaInput& input, const events::RecordedEvent* cause, int64_t now_us);
   events::StreamAppend& stream_part(const std::string& stream);
   void index(const std::string& order_id, const SagaState& before, const SagaState& after);
 

@@ -4,13 +4,13 @@
 
 namespace ordersd::write {
 
-Result<std::unique_ptr<SagaRuntime>> SagaRuntime::open(events::EventLog& log, SagaConfig config) {
+Result<std::unique_ptr<SagaRuntime>> SagaRuntime::open(events::EventLog& log, SagaConfig config, StreamTurns& turns) {
   std::unique_ptr<SagaRuntime> runtime(new SagaRuntime());
   auto orchestrator = SagaOrchestrator::open(log, {config.policy, {}});
   if (!orchestrator) return orchestrator.status();
   runtime->orchestrator_ = std::move(orchestrator).value();
-  runtime->payment_ = make_payment_participant(log);
-  runtime->inventory_ = make_inventory_participant(log);
+  runtime->payment_ = make_payment_participant(log, turns);
+  runtime->inventory_ = make_inventory_participant(log, turns);
   runtime->shipping_ = make_shipping_participant(log, std::move(config.ship_to));
   return runtime;
 }

@@ -21,7 +21,9 @@ struct SagaConfig {
 class SagaRuntime {
  public:
   // Reloads the running sagas; start() begins reading the log.
-  static Result<std::unique_ptr<SagaRuntime>> open(events::EventLog& log, SagaConfig config);
+  // `turns` (which must outlive the runtime) is shared with the HTTP
+  // commands that write wallets and skus.
+  static Result<std::unique_ptr<SagaRuntime>> open(events::EventLog& log, SagaConfig config, StreamTurns& turns);
   ~SagaRuntime();  // stop()s
 
   // `paused`: names of participants to start held (see Participant::pause()).

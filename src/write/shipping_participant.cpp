@@ -46,7 +46,11 @@ class ShippingParticipant final : public Participant {
     return out;
   }
   void committed() override { shipments_.commit(); }
-  void conflicted() override { shipments_.abandon(); }
+  Status recover() override {
+    shipments_.reset();
+    return Status::ok();
+  }
+  void abandoned() override { shipments_.abandon(); }
 
  private:
   const ServedCountries served_;

@@ -197,7 +197,7 @@ TEST_CASE("a commit that meets another writer is decided again from the same bat
   append_placed(*log, 1, 1);
   std::atomic<int> calls{0}, conflicts{0}, commits{0};
   Subscription::Options options;
-  options.conflicted = [&] { ++conflicts; };
+  options.abandoned = [&] { ++conflicts; };
   options.committed = [&] { ++commits; };
   Subscription sub(
       *log, "racer",

@@ -36,7 +36,8 @@ TEST_CASE("every view rebuilt by replay equals, byte for byte, the view its proj
   append(*log, w::wallet_stream("ann"), w::to_new_event("ann", w::WalletEvent(w::FundsDeposited{50'000, 50'000}), ids.next()));
   append(*log, w::wallet_stream("bob"), w::to_new_event("bob", w::WalletEvent(w::FundsDeposited{100, 100}), ids.next()));
   append(*log, w::sku_stream("mug"), w::to_new_event("mug", w::StockEvent(w::StockRestocked{5, 5}), ids.next()));
-  auto saga = w::SagaRuntime::open(*log, {}).value();
+  w::StreamTurns turns;
+  auto saga = w::SagaRuntime::open(*log, {}, turns).value();
   saga->start();
   std::vector<std::unique_ptr<read::Projector>> live;
   for (const auto& v : read::all_views()) {

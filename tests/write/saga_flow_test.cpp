@@ -36,13 +36,14 @@ class Saga {
   ~Saga() { stop(); }
 
   void start(const std::vector<std::string>& paused = {}) {
-    auto opened = SagaRuntime::open(*log_, SagaConfig{policy_, default_served_countries()});
+    auto opened = SagaRuntime::open(*log_, SagaConfig{policy_, default_served_countries()}, turns_);
     REQUIRE(opened);
     runtime_ = std::move(opened).value();
     runtime_->start(paused);
   }
   void stop() { runtime_.reset(); }
   SagaRuntime& runtime() { return *runtime_; }
+  StreamTurns& turns() { return turns_; }
   events::EventLog& log() { return *log_; }
 
   void deposit(const std::string& customer, uint64_t cents) {
@@ -127,6 +128,7 @@ class Saga {
 
   SagaPolicy policy_;
   std::unique_ptr<events::EventLog> log_;
+  StreamTurns turns_;
   std::unique_ptr<SagaRuntime> runtime_;
   RandomUuidGenerator ids_;
 };
