@@ -249,3 +249,66 @@ TEST_CASE("a handler is woken with an empty batch when the time it asked for pas
   CHECK(wakeups == 1);
   CHECK(log->stream_version("alarms").value() == 1);
 }
+
+TEST_CASE("a batch that fails is handled again one event at a time: everything before the bad event commits, and the failure is at it") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 10, 5);  // positions 1..50
+  const uint64_t bad = 23;
+  std::vector<uint64_t> applied;
+  Subscription sub(
+      *log, "picky",
+      [&](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+        for (const auto& e : batch) {
+          if (e.position() == bad) return Status::invalid_argument("cannot apply position 23");
+        }
+        for (const auto& e : batch) applied.push_back(e.position());
+        AppendRequest writes;
+        writes.side_writes.put("picky", "last", std::to_string(batch.back().position()));
+        return writes;
+      },
+      64);
+  // It fails; wait_for returns once it has.
+  CHECK_FALSE(sub.wait_for(50, 10s));
+  REQUIRE(sub.failure());
+  CHECK(sub.failure()->code() == Status::Code::kInvalidArgument);
+  CHECK(sub.position() == bad - 1);
+  std::vector<uint64_t> expected;
+  for (uint64_t p = 1; p < bad; ++p) expected.push_back(p);
+  CHECK(applied == expected);
+  CHECK(log->checkpoint("picky").value() == bad - 1);
+  CHECK(log->get("picky", "last").value() == std::to_string(bad - 1));
+}
+
+TEST_CASE("a failed subscription restarts from its checkpoint and carries on") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  append_placed(*log, 4, 5);  // 1..20
+  std::atomic<bool> broken{true};
+  std::mutex mu;
+  std::vector<uint64_t> seen;
+  Subscription sub(
+      *log, "flaky",
+      [&](const std::vector<RecordedEvent>& batch) -> Result<AppendRequest> {
+        if (broken && batch.front().position() > 10) return Status::io_error("injected: the disk went away");
+        std::lock_guard lk(mu);
+        for (const auto& e : batch) seen.push_back(e.position());
+        AppendRequest writes;
+        writes.side_writes.put("flaky", "n", std::to_string(seen.size()));
+        return writes;
+      },
+      5);
+  CHECK_FALSE(sub.wait_for(20, 10s));
+  REQUIRE(sub.failure());
+  CHECK(sub.failure()->code() == Status::Code::kIoError);
+  CHECK(sub.position() == 10);
+  broken = false;
+  sub.restart();
+  CHECK_FALSE(sub.failure());
+  append_placed(*log, 2, 5);  // 21..30 arrive after the restart
+  REQUIRE(sub.wait_for(30, 10s));
+  std::lock_guard lk(mu);
+  std::vector<uint64_t> expected;
+  for (uint64_t p = 1; p <= 30; ++p) expected.push_back(p);
+  CHECK(seen == expected);  // nothing twice, nothing skipped
+}
