@@ -58,6 +58,7 @@ constexpr EventTypeInfo kTypes[] = {
      verify_table<s::SagaRetryRequested>},
     {EventType::kComponentAction, "operator.component_action.v1", "ComponentAction",
      verify_table<s::ComponentAction>},
+    {EventType::kInventoryShipped, "inventory.shipped.v1", "InventoryShipped", verify_table<s::InventoryShipped>},
 };
 
 }  // namespace

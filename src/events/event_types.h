@@ -42,6 +42,7 @@ enum class EventType : uint8_t {
   kSagaCompleted,
   kSagaRetryRequested,
   kComponentAction,
+  kInventoryShipped,
 };
 
 struct EventTypeInfo {

@@ -18,6 +18,7 @@ struct ReservationDecider {
     return write::evolve(std::move(s), e);
   }
   static Result<ReservationEvent> decode(const events::RecordedEvent& r) {
+    if (auto shipped = inventory_shipped_from(r)) return ReservationEvent(std::move(shipped).value());
     auto event = order_event_from(r);
     if (!event) return event.status();
     if (auto* e = std::get_if<InventoryReserved>(&*event)) return ReservationEvent(*e);
@@ -60,10 +61,14 @@ class InventoryParticipant final : public Participant {
       ReservationDecision decided = decide(**reservation, command, skus);
       size_t i = 0;
       for (const auto& event : decided.reservation) {
-        OrderEvent as_order = std::visit([](const auto& e) { return OrderEvent(e); }, event);
-        reservations_.add(order_id, event,
-                          to_new_event(order_id, as_order, answer_id(recorded, i++), recorded.correlation_id(),
-                                       recorded.id()));
+        Uuid id = answer_id(recorded, i++);
+        reservations_.add(order_id, event, std::visit([&](const auto& e) {
+                            if constexpr (std::is_same_v<std::decay_t<decltype(e)>, InventoryShipped>) {
+                              return to_new_event(order_id, e, id, recorded.correlation_id(), recorded.id());
+                            } else {
+                              return to_new_event(order_id, OrderEvent(e), id, recorded.correlation_id(), recorded.id());
+                            }
+                          }, event));
       }
       for (const auto& [sku, event] : decided.stock) {
         skus_.add(sku, event,

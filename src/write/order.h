@@ -96,6 +96,13 @@ struct InventoryReleased {
   std::vector<StockLine> lines;
   friend bool operator==(const InventoryReleased&, const InventoryReleased&) = default;
 };
+// The reservation became shipped stock: the inventory service's answer to the
+// saga's stock_ship step, in reservation-{order_id}. Not recorded on the
+// order, whose story ends at the shipment.
+struct InventoryShipped {
+  std::vector<StockLine> lines;
+  friend bool operator==(const InventoryShipped&, const InventoryShipped&) = default;
+};
 struct ShipmentInitiated {
   std::string shipment_id;
   std::string country;

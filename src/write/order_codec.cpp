@@ -113,6 +113,23 @@ events::NewEvent to_new_event(std::string_view order_id, const OrderEvent& event
           causation_id};
 }
 
+events::NewEvent to_new_event(std::string_view order_id, const InventoryShipped& event, Uuid id, Uuid correlation_id,
+                              Uuid causation_id) {
+  FlatBufferBuilder fbb(256);
+  fbb.Finish(s::CreateInventoryShipped(fbb, fbb.CreateString(order_id.data(), order_id.size()),
+                                       stock_lines(fbb, event.lines)));
+  return {id, std::string(events::stored_name(EventType::kInventoryShipped)),
+          std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()), correlation_id,
+          causation_id};
+}
+
+Result<InventoryShipped> inventory_shipped_from(const events::RecordedEvent& recorded) {
+  if (recorded.type() != events::stored_name(EventType::kInventoryShipped)) {
+    return Status::invalid_argument("not an inventory.shipped.v1 event: '" + std::string(recorded.type()) + "'");
+  }
+  return InventoryShipped{stock_lines(payload_root<s::InventoryShipped>(recorded)->lines())};
+}
+
 // The log verified the payload against its type when it read the record.
 Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
   const events::EventTypeInfo* info = events::find_event_type(recorded.type());
@@ -176,6 +193,7 @@ Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
     case EventType::kSagaCompleted:
     case EventType::kSagaRetryRequested:
     case EventType::kComponentAction:
+    case EventType::kInventoryShipped:
       break;  // the services' and the saga's own events, never in an order's stream
   }
   return Status::invalid_argument("not an order event: '" + std::string(recorded.type()) + "'");

@@ -22,4 +22,10 @@ events::NewEvent to_new_event(std::string_view order_id, const OrderEvent& event
 // not an order event.
 Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded);
 
+// inventory.shipped.v1, which lives in the reservation's stream.
+events::NewEvent to_new_event(std::string_view order_id, const InventoryShipped& event, Uuid id,
+                              Uuid correlation_id = {}, Uuid causation_id = {});
+// kInvalidArgument for any other type.
+Result<InventoryShipped> inventory_shipped_from(const events::RecordedEvent& recorded);
+
 }  // namespace ordersd::write

@@ -73,6 +73,9 @@ ReservationDecision decide(const ReservationState& state, const ReservationComma
           [&](const ShipStock& c) {
             if (state.status != Status::kHeld) return;
             out.stock = per_sku<Ship>(state, c.order_id, skus);
+            std::vector<StockLine> shipped;
+            for (const auto& [sku, e] : out.stock) shipped.push_back({sku, std::get<StockShipped>(e).quantity});
+            out.reservation.push_back(InventoryShipped{std::move(shipped)});
           },
       },
       command);
@@ -88,6 +91,7 @@ ReservationState evolve(ReservationState s, const ReservationEvent& event) {
                  },
                  [&](const InventoryReservationFailed&) { s.status = Status::kFailed; },
                  [&](const InventoryReleased&) { s.status = Status::kReleased; },
+                 [&](const InventoryShipped&) { s.status = Status::kShipped; },
              },
              event);
   return s;

@@ -11,8 +11,10 @@
 //                            sku still held; InventoryReleased with no lines
 //                            when nothing was decided yet (the order is voided:
 //                            a late reserve does nothing); nothing otherwise
-//   ship(order)           -> StockShipped on every sku still held: the
-//                            reservation becomes shipped stock
+//   ship(order)           -> InventoryShipped here and StockShipped on every
+//                            sku still held: the reservation becomes shipped
+//                            stock; nothing if it is not held (shipped already,
+//                            released, failed or never made)
 //
 // The caller appends the reservation's and the skus' events in one atomic
 // multi-stream append, each stream at the version it decided on: all lines
@@ -31,10 +33,10 @@
 
 namespace ordersd::write {
 
-using ReservationEvent = std::variant<InventoryReserved, InventoryReservationFailed, InventoryReleased>;
+using ReservationEvent = std::variant<InventoryReserved, InventoryReservationFailed, InventoryReleased, InventoryShipped>;
 
 struct ReservationState {
-  enum class Status { kNone, kHeld, kFailed, kReleased };
+  enum class Status { kNone, kHeld, kFailed, kReleased, kShipped };
   Status status = Status::kNone;
   uint64_t version = 0;
   std::vector<StockLine> lines;  // what was reserved

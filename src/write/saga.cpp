@@ -61,8 +61,7 @@ class Decider {
   }
 
   void request(SagaStep step, std::string cancel_reason) {
-    int64_t deadline = step == SagaStep::kStockShip ? 0 : step_deadline(policy_, 1, now_);
-    out_.saga.push_back(StepRequested{step, s_.order, 1, deadline, std::move(cancel_reason)});
+    out_.saga.push_back(StepRequested{step, s_.order, 1, step_deadline(policy_, 1, now_), std::move(cancel_reason)});
   }
 
   void end_cancelled(const std::string& reason) {
@@ -84,19 +83,24 @@ class Decider {
     // Ignored once compensating: that includes the saga's own step_timeout
     // cancel, which it records on the order and reads back.
     if (!s_.cancel_reason.empty() || s_.cancel_noted || s_.phase == Phase::kStuck) return;
+    if (s_.pending == SagaStep::kStockShip) return;  // shipped: too late to cancel
     out_.saga.push_back(CancelNoted{c.reason.empty() ? "customer_cancelled" : c.reason});
   }
 
   void deadline_passed() {
     if (s_.phase != Phase::kRunning || !s_.pending || now_ < s_.deadline_us) return;
     SagaStep step = *s_.pending;
-    if (s_.attempt < policy_.max_attempts) {
+    // Once the customer's cancel is noted, a forward step is not asked again:
+    // it is voided under the customer's reason (below).
+    bool forward = !is_compensation(step) && step != SagaStep::kStockShip;
+    if (s_.attempt < policy_.max_attempts && !(forward && s_.cancel_noted)) {
       uint32_t attempt = s_.attempt + 1;
       out_.saga.push_back(StepRequested{step, s_.order, attempt, step_deadline(policy_, attempt, now_),
                                         s_.cancel_reason});
       return;
     }
-    if (is_compensation(step)) {
+    if (!forward) {
+      // A compensation, or stock_ship past the point of no return: only an operator can move it.
       out_.saga.push_back(SagaParked{step, s_.attempt});
       return;
     }
@@ -164,6 +168,11 @@ class Decider {
               if (step != SagaStep::kShip && step != SagaStep::kShipmentCancel) return;
               record(input);
               request(SagaStep::kStockShip, {});
+            },
+            [&](const InventoryShipped&) {
+              // Not an outcome of the order (whose story ends at the shipment): not recorded.
+              if (step != SagaStep::kStockShip) return;
+              out_.saga.push_back(SagaEnded{"shipment_initiated", ""});
             },
             [&](const ShipmentFailed&) {
               if (step != SagaStep::kShip && step != SagaStep::kShipmentCancel) return;
@@ -243,8 +252,11 @@ SagaState evolve(SagaState s, const SagaEvent& event) {
                    if (!e.cancel_reason.empty()) s.cancel_reason = e.cancel_reason;
                    if (e.step == SagaStep::kStockShip) {
                      // Shipped, even if a cancel or a timeout came too late to stop it.
-                     s.phase = Phase::kShipped;
                      s.cancel_reason.clear();
+                   }
+                   if (e.step == SagaStep::kStockShip && e.deadline_us == 0) {
+                     // Stored before stock_ship was awaited: the saga ended here.
+                     s.phase = Phase::kShipped;
                      s.pending.reset();
                    } else {
                      s.phase = Phase::kRunning;
@@ -254,7 +266,7 @@ SagaState evolve(SagaState s, const SagaEvent& event) {
                  [&](const CancelNoted& e) { s.cancel_noted = e.reason; },
                  [&](const SagaParked&) { s.phase = Phase::kStuck; },
                  [&](const SagaEnded& e) {
-                   s.phase = Phase::kCancelled;
+                   s.phase = e.outcome == "shipment_initiated" ? Phase::kShipped : Phase::kCancelled;
                    s.cancel_reason = e.reason;
                    s.pending.reset();
                  },

@@ -10,7 +10,7 @@
 //
 // The steps, forward and back:
 //
-//   charge ----ok----> reserve ----ok----> ship ----ok----> stock_ship (done: shipment_initiated)
+//   charge ----ok----> reserve ----ok----> ship ----ok----> stock_ship --ok--> (done: shipment_initiated)
 //     | declined         | failed            | failed
 //     v                  v                   v
 //   cancelled          refund <---------- release <------- shipment_cancel (only after a ship timeout)
@@ -24,7 +24,11 @@
 // a forward step is voided by its compensation (a refund or release of what
 // never happened answers "nothing to undo", and stops a late request from
 // acting), a compensation parks the saga as stuck until an operator retries.
-// A customer's cancel is noted and acted on when the step under way answers.
+// stock_ship comes after the point of no return (the shipment exists): it is
+// retried like any step and, when it never answers, parks the saga as stuck.
+// A customer's cancel is noted and acted on when the step under way answers;
+// once noted, no forward step is requested again: a forward step whose
+// deadline passes is voided at once under the customer's reason.
 // Pure: time comes in as `now_us`. Plain values.
 #pragma once
 
@@ -46,7 +50,7 @@ enum class SagaStep {
   kShipmentCancel,  // shipping: void a shipment that did not answer in time
   kRelease,         // inventory: give the reservation back
   kRefund,          // payment: give the charge back
-  kStockShip,       // inventory: the reservation becomes shipped stock; not awaited
+  kStockShip,       // inventory: the reservation becomes shipped stock
 };
 
 std::string_view step_name(SagaStep step);  // "charge", "reserve", ...
@@ -68,7 +72,7 @@ struct StepRequested {
   SagaStep step;
   SagaOrder order;
   uint32_t attempt = 1;
-  int64_t deadline_us = 0;    // 0 for kStockShip, which is not awaited
+  int64_t deadline_us = 0;    // 0 only in kStockShip requests stored before it was awaited
   std::string cancel_reason;  // set once compensating
   friend bool operator==(const StepRequested&, const StepRequested&) = default;
 };
@@ -82,7 +86,7 @@ struct SagaParked {  // stored as saga.stuck.v1
   friend bool operator==(const SagaParked&, const SagaParked&) = default;
 };
 struct SagaEnded {  // stored as saga.completed.v1
-  std::string outcome;  // "cancelled"
+  std::string outcome;  // "cancelled", or "shipment_initiated" once the stock shipped
   std::string reason;
   friend bool operator==(const SagaEnded&, const SagaEnded&) = default;
 };
@@ -94,7 +98,7 @@ struct DeadlinePassed {};   // the clock passed the pending step's deadline
 struct RetryRequested {};   // an operator asks a stuck saga to try again
 using SagaInput = std::variant<OrderPlaced, CancellationRequested, PaymentProcessed, PaymentDeclined, PaymentRefunded,
                                InventoryReserved, InventoryReservationFailed, InventoryReleased, ShipmentInitiated,
-                               ShipmentFailed, DeadlinePassed, RetryRequested>;
+                               ShipmentFailed, InventoryShipped, DeadlinePassed, RetryRequested>;
 
 struct SagaPolicy {
   int64_t step_timeout_us = 5'000'000;  // the first attempt's deadline; doubled for each retry

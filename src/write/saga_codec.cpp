@@ -146,6 +146,7 @@ std::string order_id_of(const events::RecordedEvent& r, EventType type) {
     case EventType::kShipmentInitiated: return string_of(payload_root<s::ShipmentInitiated>(r)->order_id());
     case EventType::kShipmentFailed: return string_of(payload_root<s::ShipmentFailed>(r)->order_id());
     case EventType::kSagaRetryRequested: return string_of(payload_root<s::SagaRetryRequested>(r)->order_id());
+    case EventType::kInventoryShipped: return string_of(payload_root<s::InventoryShipped>(r)->order_id());
     default: return {};
   }
 }
@@ -161,7 +162,8 @@ std::string_view input_stream_prefix(EventType type) {
     case EventType::kPaymentRefunded: return "wallet-";
     case EventType::kInventoryReserved:
     case EventType::kInventoryReservationFailed:
-    case EventType::kInventoryReleased: return "reservation-";
+    case EventType::kInventoryReleased:
+    case EventType::kInventoryShipped: return "reservation-";
     case EventType::kShipmentInitiated:
     case EventType::kShipmentFailed: return "shipment-";
     case EventType::kSagaRetryRequested: return "operator-";
@@ -178,6 +180,11 @@ std::optional<AddressedInput> saga_input_from(const events::RecordedEvent& r) {
   if (prefix.empty() || !starts_with(r.stream(), prefix)) return std::nullopt;  // not a saga's business
   std::string order_id = order_id_of(r, info->type);
   if (info->type == EventType::kSagaRetryRequested) return AddressedInput{std::move(order_id), RetryRequested{}};
+  if (info->type == EventType::kInventoryShipped) {
+    auto shipped = inventory_shipped_from(r);
+    if (!shipped) return std::nullopt;
+    return AddressedInput{std::move(order_id), SagaInput(std::move(shipped).value())};
+  }
   auto event = order_event_from(r);
   if (!event) return std::nullopt;
   std::optional<AddressedInput> out;

@@ -47,6 +47,7 @@ std::string describe(const ReservationEvent& event) {
                        << e.reason << "}";
                  },
                  [&](const InventoryReleased& e) { out << "InventoryReleased{" << describe(e.lines) << "}"; },
+                 [&](const InventoryShipped& e) { out << "InventoryShipped{" << describe(e.lines) << "}"; },
              },
              event);
   return out.str();
@@ -175,7 +176,8 @@ Inventory released() {
 }
 Inventory voided() { return decides(stocked(), kRelease, {InventoryReleased{}}, {}); }
 Inventory shipped() {
-  return decides(held(), kShip, {}, {{"sku-a", StockShipped{"o-1", 3}}, {"sku-b", StockShipped{"o-1", 2}}});
+  return decides(held(), kShip, {InventoryShipped{kLines}},
+                 {{"sku-a", StockShipped{"o-1", 3}}, {"sku-b", StockShipped{"o-1", 2}}});
 }
 
 // restocked = available + reserved + shipped, for every sku.
@@ -294,9 +296,10 @@ TEST_CASE("a second release yields nothing") {
 
 // --- ship.
 
-TEST_CASE("ship turns the units each sku holds into shipped stock; the reservation itself records nothing") {
+TEST_CASE("ship turns the units each sku holds into shipped stock, and the reservation records it shipped (the "
+          "saga's answer)") {
   Inventory inv = shipped();
-  CHECK(inv.reservation == held().reservation);
+  CHECK(inv.reservation == ReservationState{Status::kShipped, 2, kLines});
   CHECK(inv.sku("sku-a") == StockState{3, 5, 2, 0, 3, {}, {"o-1"}});
   CHECK(inv.sku("sku-b") == StockState{3, 2, 0, 0, 2, {}, {"o-1"}});
   check_conserved(inv);
@@ -324,6 +327,8 @@ TEST_CASE("evolve records each decision's status and the lines reserved") {
         ReservationState{Status::kFailed, 1, {}});
   CHECK(evolve(ReservationState{}, ReservationEvent(InventoryReleased{})) ==
         ReservationState{Status::kReleased, 1, {}});
+  s = evolve(ReservationState{Status::kHeld, 1, kLines}, ReservationEvent(InventoryShipped{kLines}));
+  CHECK(s == ReservationState{Status::kShipped, 2, kLines});
 }
 
 TEST_CASE("skus_of names the lines' skus for a reserve, and the held skus for a release or a ship") {

@@ -153,11 +153,15 @@ TEST_CASE("an order with the money, the stock and a served country ships, and it
   saga.start();
   saga.place("o-1", "alice", {{"mug", 2}});
   REQUIRE(saga.finished("o-1"));
+  // The saga ends once the inventory answers its stock_ship.
+  REQUIRE(saga.eventually([&] { return saga.saga("o-1").phase == SagaState::Phase::kShipped; }));
 
   CHECK(saga.types("order-o-1") ==
         Types{"order.placed.v1", "payment.processed.v1", "inventory.reserved.v1", "shipment.initiated.v1"});
   CHECK(saga.types("saga-o-1") == Types{"saga.charge_requested.v1", "saga.reservation_requested.v1",
-                                        "saga.shipment_requested.v1", "saga.stock_ship_requested.v1"});
+                                        "saga.shipment_requested.v1", "saga.stock_ship_requested.v1",
+                                        "saga.completed.v1"});
+  CHECK(saga.types("reservation-o-1") == Types{"inventory.reserved.v1", "inventory.shipped.v1"});
   CHECK(saga.order("o-1").shipment_id == "shp-o-1");
   CHECK(saga.wallet("alice").balance_cents == 8'000);
   REQUIRE(saga.eventually([&] { return saga.stock("mug").shipped == 2; }));

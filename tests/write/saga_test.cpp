@@ -76,6 +76,7 @@ std::string describe(const SagaInput& input) {
   return std::visit(Overloaded{
                         [](const DeadlinePassed&) { return std::string("DeadlinePassed{}"); },
                         [](const RetryRequested&) { return std::string("RetryRequested{}"); },
+                        [](const InventoryShipped& e) { return "InventoryShipped{" + describe(e.lines) + "}"; },
                         [](const auto& e) { return describe(OrderEvent(e)); },
                     },
                     input);
@@ -146,22 +147,24 @@ InventoryReleased reservation_voided() { return {}; }  // a release of a reserva
 ShipmentInitiated shipment_initiated() { return {"shp-o-1", "NL"}; }
 ShipmentFailed shipment_failed() { return {"NL", "shipping_unavailable"}; }
 ShipmentFailed shipment_voided() { return {"", "voided"}; }  // a cancel of a shipment never made
+InventoryShipped stock_shipped() { return {kLines}; }
 OrderCancelled order_cancelled(std::string reason) { return {std::move(reason)}; }
 SagaEnded saga_cancelled(std::string reason) { return {"cancelled", std::move(reason)}; }
+SagaEnded saga_shipped() { return {"shipment_initiated", ""}; }
 
 // Every input the saga reads, one of each kind.
 std::vector<SagaInput> every_input() {
   return {order_placed(),      customer_cancel(),    charged(),         declined(),       charge_voided(),
           refunded(),          reserved(),           out_of_stock(),    released(),       reservation_voided(),
-          shipment_initiated(), shipment_failed(),   shipment_voided(), DeadlinePassed{}, RetryRequested{}};
+          shipment_initiated(), shipment_failed(),   shipment_voided(), stock_shipped(),   DeadlinePassed{},
+          RetryRequested{}};
 }
 
 // --- saga events, as the tests expect them.
 
 // The request of `step`'s `attempt` made at `at`: its deadline is step_deadline's.
 StepRequested requested(Step step, int64_t at, uint32_t attempt = 1, std::string reason = {}) {
-  int64_t deadline = step == Step::kStockShip ? 0 : step_deadline(kPolicy, attempt, at);
-  return {step, kOrder, attempt, deadline, std::move(reason)};
+  return {step, kOrder, attempt, step_deadline(kPolicy, attempt, at), std::move(reason)};
 }
 
 // The deadline of a step's `attempt` when every attempt was requested as soon
@@ -205,7 +208,8 @@ namespace history {
 SagaEvents charging() { return {requested(Step::kCharge, kT0)}; }
 SagaEvents reserving() { return charging() + SagaEvents{requested(Step::kReserve, kT0)}; }
 SagaEvents shipping() { return reserving() + SagaEvents{requested(Step::kShip, kT0)}; }
-SagaEvents shipped() { return shipping() + SagaEvents{requested(Step::kStockShip, kT0)}; }
+SagaEvents stock_shipping() { return shipping() + SagaEvents{requested(Step::kStockShip, kT0)}; }
+SagaEvents shipped() { return stock_shipping() + SagaEvents{saga_shipped()}; }
 SagaEvents noted(SagaEvents before) { return before + SagaEvents{CancelNoted{"customer_cancelled"}}; }
 // Compensating after a failure.
 SagaEvents refunding_out_of_stock() {
@@ -269,9 +273,15 @@ TEST_CASE("a reservation is recorded on the order and requests the shipment") {
   decides(given(history::reserving()), reserved(), kT0 + 10, {requested(Step::kShip, kT0 + 10)}, {reserved()});
 }
 
-TEST_CASE("an initiated shipment is recorded on the order and ships the reserved stock, which is not awaited") {
+TEST_CASE("an initiated shipment is recorded on the order and requests stock_ship, which is awaited like every step") {
   SagaState s = decides(given(history::shipping()), shipment_initiated(), kT0 + 10,
-                        {StepRequested{Step::kStockShip, kOrder, 1, 0, ""}}, {shipment_initiated()});
+                        {StepRequested{Step::kStockShip, kOrder, 1, kT0 + 10 + kTimeout, ""}}, {shipment_initiated()});
+  CHECK(s.phase == Phase::kRunning);
+  CHECK(s.pending == Step::kStockShip);
+}
+
+TEST_CASE("the stock shipped ends the saga shipped, recording nothing more on the order") {
+  SagaState s = decides(given(history::stock_shipping()), stock_shipped(), kT0 + 10, {saga_shipped()});
   CHECK(s.phase == Phase::kShipped);
   CHECK_FALSE(s.pending.has_value());
 }
@@ -281,9 +291,45 @@ TEST_CASE("the happy path: charge, reserve, ship, stock_ship, and the saga ends 
   s = decides(s, charged(), kT0 + 1, {requested(Step::kReserve, kT0 + 1)}, {charged()});
   s = decides(s, reserved(), kT0 + 2, {requested(Step::kShip, kT0 + 2)}, {reserved()});
   s = decides(s, shipment_initiated(), kT0 + 3, {requested(Step::kStockShip, kT0 + 3)}, {shipment_initiated()});
+  CHECK(s.phase == Phase::kRunning);
+  s = decides(s, stock_shipped(), kT0 + 4, {saga_shipped()});
   CHECK(s.phase == Phase::kShipped);
-  CHECK(s.version == 4);
+  CHECK(s.version == 5);
   CHECK(s.cancel_reason.empty());
+}
+
+TEST_CASE("stock_ship that does not answer is requested again; after every attempt the saga parks as stuck (the "
+          "shipment exists: nothing is undone), and an operator's retry asks again") {
+  SagaState s = given(history::stock_shipping());
+  s = decides(s, DeadlinePassed{}, deadline_of(1), {requested(Step::kStockShip, deadline_of(1), 2)});
+  s = decides(s, DeadlinePassed{}, deadline_of(2), {requested(Step::kStockShip, deadline_of(2), 3)});
+  s = decides(s, DeadlinePassed{}, deadline_of(3), {SagaParked{Step::kStockShip, 3}});
+  CHECK(s.phase == Phase::kStuck);
+  s = decides(s, RetryRequested{}, deadline_of(3) + 5, {requested(Step::kStockShip, deadline_of(3) + 5)});
+  s = decides(s, stock_shipped(), deadline_of(3) + 6, {saga_shipped()});
+  CHECK(s.phase == Phase::kShipped);
+}
+
+TEST_CASE("a stuck stock_ship still takes its late answer") {
+  SagaState s = given(history::stock_shipping() + SagaEvents{SagaParked{Step::kStockShip, 3}});
+  decides(s, stock_shipped(), kT0 + 10, {saga_shipped()});
+}
+
+TEST_CASE("a customer's cancel while the stock ships is too late and is ignored") {
+  ignores(given(history::stock_shipping()), customer_cancel());
+}
+
+TEST_CASE("the stock shipped answers only stock_ship") {
+  for (const auto& [name, events] : running_sagas()) {
+    INFO(name);
+    ignores(given(events), stock_shipped());
+  }
+}
+
+TEST_CASE("a stock_ship request stored before stock_ship was awaited (no deadline) ends the saga shipped") {
+  SagaState s = given(history::shipping() + SagaEvents{StepRequested{Step::kStockShip, kOrder, 1, 0, ""}});
+  CHECK(s.phase == Phase::kShipped);
+  CHECK_FALSE(s.pending.has_value());
 }
 
 TEST_CASE("an answer the pending step does not wait for moves nothing and records nothing") {
@@ -422,6 +468,7 @@ TEST_CASE("a shipment that fails after the customer's cancel releases, then refu
 TEST_CASE("a shipment that succeeds after the customer's cancel wins: the stock ships and the saga ends shipped") {
   SagaState s = decides(given(history::noted(history::shipping())), shipment_initiated(), kT0 + 10,
                         {requested(Step::kStockShip, kT0 + 10)}, {shipment_initiated()});
+  s = decides(s, stock_shipped(), kT0 + 20, {saga_shipped()});
   CHECK(s.phase == Phase::kShipped);
 }
 
@@ -488,12 +535,23 @@ TEST_CASE("a compensation whose deadline passed is requested again with attempt 
           {requested(Step::kShipmentCancel, s.deadline_us, 2, "step_timeout")});
 }
 
-TEST_CASE("a retry keeps a customer's cancel noted, still to be acted on at the answer") {
-  SagaState s = given(history::noted(history::reserving()));
-  s = decides(s, DeadlinePassed{}, deadline_of(1), {requested(Step::kReserve, deadline_of(1), 2)});
-  CHECK(s.cancel_noted == std::optional<std::string>("customer_cancelled"));
-  decides(s, reserved(), deadline_of(1) + 5, {requested(Step::kRelease, deadline_of(1) + 5, 1, "customer_cancelled")},
-          {reserved()});
+TEST_CASE("once a customer's cancel is noted, a forward step whose deadline passes is not asked again: it is voided "
+          "at once under the customer's reason") {
+  decides(given(history::noted(history::charging())), DeadlinePassed{}, deadline_of(1),
+          {requested(Step::kRefund, deadline_of(1), 1, "customer_cancelled")});
+  decides(given(history::noted(history::reserving())), DeadlinePassed{}, deadline_of(1),
+          {requested(Step::kRelease, deadline_of(1), 1, "customer_cancelled")});
+  SagaState s = decides(given(history::noted(history::shipping())), DeadlinePassed{}, deadline_of(1),
+                        {requested(Step::kShipmentCancel, deadline_of(1), 1, "customer_cancelled")});
+  // The late answer of the voided step is still recorded, and the undoing goes on.
+  decides(s, shipment_voided(), deadline_of(1) + 5,
+          {requested(Step::kRelease, deadline_of(1) + 5, 1, "customer_cancelled")});
+}
+
+TEST_CASE("a compensation under a customer's cancel is still asked again when its deadline passes") {
+  SagaState s = given(history::noted(history::reserving()) +
+                      SagaEvents{requested(Step::kRelease, kT0, 1, "customer_cancelled")});
+  decides(s, DeadlinePassed{}, deadline_of(1), {requested(Step::kRelease, deadline_of(1), 2, "customer_cancelled")});
 }
 
 TEST_CASE("giving up on the charge voids it by a refund and requests cancellation of the order as step_timeout") {
@@ -641,6 +699,7 @@ TEST_CASE("a shipment initiated late while its shipment_cancel is under way wins
           "ends shipped") {
   SagaState s = decides(given(history::cancelling_timed_out_shipment()), shipment_initiated(), deadline_of(3) + 10,
                         {requested(Step::kStockShip, deadline_of(3) + 10)}, {shipment_initiated()});
+  s = decides(s, stock_shipped(), deadline_of(3) + 20, {saga_shipped()});
   CHECK(s.phase == Phase::kShipped);
   CHECK_FALSE(s.pending.has_value());
 }
@@ -652,6 +711,8 @@ TEST_CASE("a saga that ends shipped after its shipment_cancel lost the race carr
   SagaState s = given(history::cancelling_timed_out_shipment());
   s = decides(s, shipment_initiated(), deadline_of(3) + 10, {requested(Step::kStockShip, deadline_of(3) + 10)},
               {shipment_initiated()});
+  CHECK(s.cancel_reason == "");
+  s = decides(s, stock_shipped(), deadline_of(3) + 20, {saga_shipped()});
   CHECK(s.phase == Phase::kShipped);
   CHECK(s.cancel_reason == "");
 }
@@ -730,7 +791,7 @@ TEST_CASE("evolve folds the decided events to the state a restart would see") {
 
 TEST_CASE("evolve of a shipped saga leaves nothing pending and no deadline") {
   CHECK(given(history::shipped()) ==
-        SagaState{Phase::kShipped, 4, kOrder, std::nullopt, 1, 0, std::nullopt, ""});
+        SagaState{Phase::kShipped, 5, kOrder, std::nullopt, 1, kT0 + kTimeout, std::nullopt, ""});
 }
 
 // --- names, and the lines the saga reserves.
@@ -885,11 +946,11 @@ class World {
   }
 
   // A participant that cannot act on a request skips it; only the saga's
-  // deadline notices. (Not kStockShip: it is not awaited, nothing would notice.)
+  // deadline notices.
   void participant_drops_next() {
     std::deque<StepRequested>* queues[] = {&to_payment_, &to_inventory_, &to_shipping_};
     auto& q = *queues[pick(0, 2)];
-    if (q.empty() || q.front().step == Step::kStockShip) return;
+    if (q.empty()) return;
     trace_ += "@" + std::to_string(now_ - kT0) + " dropped " + describe(SagaEvent(q.front())) + "\n";
     q.pop_front();
   }
