@@ -27,6 +27,7 @@ struct ServeConfig {
   bus::Roles roles = bus::Roles::all();
   std::string bus_url;  // "": no broker (only with every role)
   std::string node;     // names this process's consumers on the bus
+  bool access_log = false;  // a log line per HTTP request (--access-log)
 };
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints
