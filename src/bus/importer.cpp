@@ -1,11 +1,11 @@
 #include "bus/importer.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <set>
 
 #include "events/envelope.h"
+#include "events/logging.h"
 
 namespace ordersd::bus {
 
@@ -73,7 +73,9 @@ std::string Importer::failure() const {
 }
 
 void Importer::fail(std::string why) {
-  std::fprintf(stderr, "ordersd: importer: %s\n", why.c_str());
+  // Once per consumer, which then stops; the same failure on several is one line.
+  logging::log_limited(logging::Level::kError, "importer/failed/" + why, "importer", "stopped copying from the bus",
+                       {{"node", node_}, {"error", why}});
   std::lock_guard lk(mu_);
   if (failure_.empty()) failure_ = std::move(why);
 }
@@ -83,6 +85,8 @@ void Importer::run(std::stop_token stop, Consumer& consumer) {
     auto batch = consumer.fetch(kFetch, kFetchWait);
     if (!batch) {
       // The broker is away; the client reconnects on its own.
+      logging::log_limited(logging::Level::kWarn, "importer/fetch", "importer", "cannot fetch from the bus",
+                           {{"node", node_}, {"error", batch.status().to_string()}});
       std::this_thread::sleep_for(kFetchWait);
       continue;
     }

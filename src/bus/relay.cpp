@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 
 #include "bus/roles.h"
+#include "events/logging.h"
 
 namespace ordersd::bus {
 
@@ -42,14 +42,26 @@ std::string Relay::last_error() const {
 }
 
 void Relay::set_error(std::string e) {
-  std::lock_guard lk(mu_);
-  last_error_ = std::move(e);
+  bool recovered = false;
+  {
+    std::lock_guard lk(mu_);
+    recovered = e.empty() && !last_error_.empty();
+    last_error_ = e;
+  }
+  // A broker that is away fails every retry: one line per 10 s says so.
+  if (!e.empty()) {
+    logging::log_limited(logging::Level::kWarn, "relay/error", "relay", "cannot publish",
+                         {{"error", e}, {"position", std::to_string(position_.load())}});
+  } else if (recovered) {
+    logging::info("relay", "publishing again", {{"position", std::to_string(position_.load())}});
+  }
 }
 
 void Relay::run(std::stop_token stop) {
   auto stored = log_.checkpoint(kCheckpoint);
   if (!stored) {
     set_error(stored.status().to_string());
+    logging::error("relay", "stopped: cannot read its checkpoint");
     return;
   }
   uint64_t done = stored->value_or(0);
@@ -85,6 +97,7 @@ void Relay::run(std::stop_token stop) {
     checkpoint.set_checkpoint(kCheckpoint, batch->back().position());
     if (Status s = log_.write_derived(checkpoint); !s) {
       set_error(s.to_string());
+      logging::error("relay", "stopped: cannot store its checkpoint; a restart resumes from the last one");
       return;  // the log refuses writes from now on; a restart resumes from the last checkpoint
     }
     done = batch->back().position();
