@@ -8,6 +8,7 @@
 #include "app/print_events.h"
 #include "app/replay_views.h"
 #include "app/serve.h"
+#include "events/logging.h"
 #include "http/params.h"
 
 namespace ordersd::app {
@@ -50,6 +51,31 @@ constexpr const char* kDurabilityHelp =
     "fsync (default): every group commit is fsynced before any append in it is acknowledged, so an "
     "acknowledged append survives power loss. async: appends are acknowledged once written to the OS, "
     "without fsync: much faster, survives a crash of ordersd but not of the machine";
+
+// --log-level and --log-format, shared by the sub-commands (one of them runs).
+struct LogOptions {
+  std::string level = "info";
+  std::string format = "text";
+};
+
+void add_log_options(CLI::App* cmd, LogOptions& options) {
+  cmd->add_option("--log-level", options.level, "lines below this level are not written to stderr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}));
+  cmd->add_option("--log-format", options.format,
+                  "text: `TIME LEVEL COMPONENT: MESSAGE key=value ...`; json: one object per line with ts, level, "
+                  "component, msg and each field")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+}
+
+void configure_logging(const LogOptions& options) {
+  logging::Level level = logging::Level::kInfo;
+  logging::Format format = logging::Format::kText;
+  logging::parse_level(options.level, level);
+  logging::parse_format(options.format, format);
+  logging::configure(level, format);
+}
 
 }  // namespace
 
@@ -116,6 +142,12 @@ int run_cli(int argc, char** argv) {
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");
 
+  serve_cmd->add_flag("--access-log", serve_config.access_log,
+                      "log one line per HTTP request (component http: method, route, status, latency_ms, "
+                      "idempotency_key)");
+  LogOptions log_options;
+  add_log_options(serve_cmd, log_options);
+
   PrintEventsConfig events_config;
   std::string stream;
   uint64_t limit = 0;
@@ -125,6 +157,7 @@ int run_cli(int argc, char** argv) {
   events_cmd->add_option("--from", events_config.from, "first global position (or stream version) to print")
       ->capture_default_str();
   CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events");
+  add_log_options(events_cmd, log_options);
 
   ReplayConfig replay_config;
   CLI::App* replay_cmd =
@@ -133,16 +166,18 @@ int run_cli(int argc, char** argv) {
   replay_cmd->add_option("--view", replay_config.view,
                          "view-orders, view-customers, view-inventory, view-stats, or all")
       ->capture_default_str();
+  add_log_options(replay_cmd, log_options);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  configure_logging(log_options);
 
   if (serve_cmd->parsed()) {
     if (!parse_listen(listen, serve_config.host, serve_config.port)) {
-      std::cerr << "ordersd serve: --listen must be HOST:PORT, got '" << listen << "'\n";
+      logging::error("cli", "--listen must be HOST:PORT", {{"listen", listen}});
       return 2;
     }
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
@@ -150,18 +185,18 @@ int run_cli(int argc, char** argv) {
     serve_config.saga.policy.step_timeout_us = static_cast<int64_t>(step_timeout_ms) * 1000;
     auto countries = parse_countries(ship_to);
     if (!countries) {
-      std::cerr << "ordersd serve: --ship-to " << countries.status().message() << "\n";
+      logging::error("cli", "--ship-to " + countries.status().message());
       return 2;
     }
     serve_config.saga.ship_to = std::move(countries).value();
     auto parsed_roles = bus::Roles::parse(roles);
     if (!parsed_roles) {
-      std::cerr << "ordersd serve: --roles: " << parsed_roles.status().message() << "\n";
+      logging::error("cli", "--roles: " + parsed_roles.status().message());
       return 2;
     }
     serve_config.roles = std::move(parsed_roles).value();
     if (!serve_config.roles.is_all() && serve_config.bus_url.empty()) {
-      std::cerr << "ordersd serve: --roles " << roles << " needs --bus: the other services answer over the broker\n";
+      logging::error("cli", "--roles " + roles + " needs --bus: the other services answer over the broker");
       return 2;
     }
     if (serve_config.node.empty()) serve_config.node = serve_config.roles.to_string();
@@ -169,7 +204,7 @@ int run_cli(int argc, char** argv) {
       if (c == ',') c = '_';
     }
     if (!http::valid_id(serve_config.node)) {
-      std::cerr << "ordersd serve: --node is 1 to 64 characters of A-Z a-z 0-9 _ -\n";
+      logging::error("cli", "--node is 1 to 64 characters of A-Z a-z 0-9 _ -", {{"node", serve_config.node}});
       return 2;
     }
     return serve(serve_config);
@@ -177,7 +212,7 @@ int run_cli(int argc, char** argv) {
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
   if (limit_opt->count()) events_config.limit = limit;
-  return print_events(events_config, std::cout, std::cerr);
+  return print_events(events_config, std::cout);
 }
 
 }  // namespace ordersd::app

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "events/logging.h"
+
 namespace ordersd::app {
 
 namespace {
@@ -157,7 +159,8 @@ void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {
       for (;;) {
         auto purged = purge_expired(1000);
         if (!purged) {
-          std::fprintf(stderr, "ordersd: purging idempotency records: %s\n", purged.status().to_string().c_str());
+          logging::log_limited(logging::Level::kWarn, "idempotency/purge", "idempotency",
+                               "purging expired records failed", {{"error", purged.status().to_string()}});
           break;
         }
         if (*purged < 1000) break;

@@ -5,15 +5,16 @@
 
 #include "events/event_json.h"
 #include "events/event_log.h"
+#include "events/logging.h"
 
 namespace ordersd::app {
 
-int print_events(const PrintEventsConfig& config, std::ostream& out, std::ostream& err) {
+int print_events(const PrintEventsConfig& config, std::ostream& out) {
   events::EventLogOptions options;
   options.read_only = true;  // a running server may hold the directory
   auto log = events::EventLog::open(config.data_dir, options);
   if (!log) {
-    err << "ordersd events: " << log.status().to_string() << "\n";
+    logging::error("events", log.status().to_string(), {{"data_dir", config.data_dir}});
     return 1;
   }
   constexpr size_t kPage = 1024;
@@ -23,7 +24,7 @@ int print_events(const PrintEventsConfig& config, std::ostream& out, std::ostrea
     size_t page = static_cast<size_t>(std::min<uint64_t>(remaining, kPage));
     auto batch = config.stream ? (*log)->read_stream(*config.stream, next, page) : (*log)->read_all(next, page);
     if (!batch) {
-      err << "ordersd events: " << batch.status().to_string() << "\n";
+      logging::error("events", batch.status().to_string(), {{"data_dir", config.data_dir}});
       return 1;
     }
     for (const auto& event : *batch) out << events::event_to_json(event) << "\n";

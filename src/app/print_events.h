@@ -15,7 +15,7 @@ struct PrintEventsConfig {
   std::optional<uint64_t> limit;      // everything when absent
 };
 
-// Returns the exit code; errors go to `err`.
-int print_events(const PrintEventsConfig& config, std::ostream& out, std::ostream& err);
+// Returns the exit code; errors are logged (component "events").
+int print_events(const PrintEventsConfig& config, std::ostream& out);
 
 }  // namespace ordersd::app

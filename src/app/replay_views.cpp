@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "events/event_log.h"
+#include "events/logging.h"
 #include "read/replay.h"
 
 namespace ordersd::app {
@@ -45,14 +46,14 @@ int replay_views(const ReplayConfig& config, bool terminal, std::ostream& out, s
   } else if (const read::ViewSpec* v = read::find_view(config.view)) {
     selected.push_back(v);
   } else {
-    err << "ordersd replay: no view '" << config.view << "'; the views are";
-    for (const auto& v : read::all_views()) err << " " << v.name;
-    err << " (or all)\n";
+    std::string names;
+    for (const auto& v : read::all_views()) names += " " + v.name;
+    logging::error("replay", "no view '" + config.view + "'; the views are" + names + " (or all)");
     return 2;
   }
   auto opened = events::EventLog::open(config.data_dir);
   if (!opened) {
-    err << "ordersd replay: " << opened.status().to_string() << "\n";
+    logging::error("replay", opened.status().to_string(), {{"data_dir", config.data_dir}});
     return 1;
   }
   auto& log = **opened;
@@ -71,7 +72,7 @@ int replay_views(const ReplayConfig& config, bool terminal, std::ostream& out, s
     });
     if (terminal) err << "\n";
     if (!s) {
-      err << "ordersd replay: " << view->name << ": " << s.to_string() << "\n";
+      logging::error("replay", s.to_string(), {{"view", view->name}});
       return 1;
     }
     double per_second = last.seconds > 0 ? static_cast<double>(last.position) / last.seconds : 0;

@@ -12,7 +12,8 @@ struct ReplayConfig {
   std::string view = "all";  // a view's name, or all
 };
 
-// Returns the exit code; progress and errors go to `err`, a summary per view to `out`.
+// Returns the exit code; progress goes to `err`, a summary per view to `out`, errors
+// are logged (component "replay").
 int replay_views(const ReplayConfig& config, bool terminal, std::ostream& out, std::ostream& err);
 
 }  // namespace ordersd::app

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
+#include <thread>
 
 #include "app/idempotency.h"
 #include "app/metrics.h"
@@ -15,6 +16,7 @@
 #include "bus/importer.h"
 #include "bus/nats_bus.h"
 #include "bus/relay.h"
+#include "events/logging.h"
 #include "http/router.h"
 #include "read/projector.h"
 #include "read/query_api.h"
@@ -31,14 +33,37 @@ namespace ordersd::app {
 
 namespace {
 
-// Every answer is counted by route and status, with its latency.
-http::Handler measured(const http::Router& router, Metrics& metrics) {
-  return [&router, &metrics](http::Request request, http::Responder respond) {
+// Every answer is counted by route and status, with its latency; with
+// `access_log`, logged too (whether an Idempotency-Key came, never its value).
+http::Handler measured(const http::Router& router, Metrics& metrics, bool access_log) {
+  return [&router, &metrics, access_log](http::Request request, http::Responder respond) {
     auto start = std::chrono::steady_clock::now();
     auto route = std::make_shared<std::string>();
-    http::Responder counted = [&metrics, start, route, respond = std::move(respond)](http::Response r) {
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // What the access line needs of the request, which the router consumes.
+    struct Seen {
+      std::string method, path;
+      bool idempotency_key;
+    };
+    std::shared_ptr<const Seen> seen;
+    if (access_log && logging::enabled(logging::Level::kInfo)) {
+      seen = std::make_shared<const Seen>(
+          Seen{request.method, std::string(request.path()), request.find_header("Idempotency-Key").has_value()});
+    }
+    http::Responder counted = [&metrics, start, route, seen, respond = std::move(respond)](http::Response r) {
+      auto elapsed = std::chrono::steady_clock::now() - start;
+      double seconds = std::chrono::duration<double>(elapsed).count();
       metrics.record_request(*route, r.status, seconds);
+      if (seen) {
+        char latency[32];
+        std::snprintf(latency, sizeof latency, "%.3f", seconds * 1e3);
+        // A path no route matched is logged as it came, for the operator to see.
+        std::string shown = *route == "unmatched" || route->empty() ? seen->path : *route;
+        logging::info("http", "request", {{"method", seen->method},
+                                          {"route", std::move(shown)},
+                                          {"status", std::to_string(r.status)},
+                                          {"latency_ms", latency},
+                                          {"idempotency_key", seen->idempotency_key ? "true" : "false"}});
+      }
       respond(std::move(r));
     };
     router.dispatch(std::move(request), std::move(counted), route.get());
@@ -60,7 +85,7 @@ int serve(const ServeConfig& config) {
   log_options.durability = config.durability;
   auto opened = events::EventLog::open(config.data_dir, log_options);
   if (!opened) {
-    std::fprintf(stderr, "ordersd: %s\n", opened.status().to_string().c_str());
+    logging::error("serve", "cannot open the event log: " + opened.status().to_string(), {{"data_dir", config.data_dir}});
     return 1;
   }
   std::unique_ptr<events::EventLog> log = std::move(opened).value();
@@ -76,7 +101,7 @@ int serve(const ServeConfig& config) {
   idempotency->start_reaper(std::chrono::minutes(1));
   auto saga = write::SagaRuntime::open(*log, config.saga, turns);
   if (!saga) {
-    std::fprintf(stderr, "ordersd: %s\n", saga.status().to_string().c_str());
+    logging::error("serve", "cannot start the saga: " + saga.status().to_string());
     return 1;
   }
   using bus::Role;
@@ -93,7 +118,7 @@ int serve(const ServeConfig& config) {
     if (!roles.has(Role::kQuery)) break;
     auto slot = read::ViewSlot::open(*log, spec);
     if (!slot) {
-      std::fprintf(stderr, "ordersd: %s\n", slot.status().to_string().c_str());
+      logging::error("serve", "cannot open a view: " + slot.status().to_string(), {{"view", spec.name}});
       return 1;
     }
     slots.push_back(std::move(slot).value());
@@ -107,7 +132,7 @@ int serve(const ServeConfig& config) {
   if (!config.bus_url.empty()) {
     auto connected = bus::NatsBus::connect(config.bus_url);
     if (!connected) {
-      std::fprintf(stderr, "ordersd: %s\n", connected.status().to_string().c_str());
+      logging::error("serve", "cannot connect to the bus: " + connected.status().to_string(), {{"bus", config.bus_url}});
       return 1;
     }
     nats = std::move(connected).value();
@@ -115,7 +140,7 @@ int serve(const ServeConfig& config) {
     relay->start();
     importer = std::make_unique<bus::Importer>(*log, *nats, config.node, roles.read_kinds());
     if (Status s = importer->start(); !s) {
-      std::fprintf(stderr, "ordersd: %s\n", s.to_string().c_str());
+      logging::error("serve", "cannot start the importer: " + s.to_string(), {{"bus", config.bus_url}});
       return 1;
     }
   }
@@ -175,21 +200,43 @@ int serve(const ServeConfig& config) {
   server_options.port = config.port;
   server_options.threads = config.io_threads;
   server_options.max_body_bytes = config.max_body_bytes;
-  auto server = http::Server::start(server_options, measured(router, metrics));
+  auto server = http::Server::start(server_options, measured(router, metrics, config.access_log));
   if (!server) {
-    std::fprintf(stderr, "ordersd: %s\n", server.status().to_string().c_str());
+    logging::error("serve", "cannot listen: " + server.status().to_string(),
+                   {{"listen", config.host + ":" + std::to_string(config.port)}});
     return 1;
   }
   std::printf("listening on %s:%u\n", config.host.c_str(), (*server)->port());
   std::fflush(stdout);
-  std::fprintf(stderr, "ordersd: data in %s, log head %llu, durability %s, roles %s%s%s\n", config.data_dir.c_str(),
-               static_cast<unsigned long long>(log->head()),
-               config.durability == events::Durability::kFsync ? "fsync" : "async", roles.to_string().c_str(),
-               config.bus_url.empty() ? "" : ", bus ", config.bus_url.c_str());
+  logging::Fields started = {
+      {"data_dir", config.data_dir},
+      {"log_head", std::to_string(log->head())},
+      {"roles", roles.to_string()},
+      {"durability", config.durability == events::Durability::kFsync ? "fsync" : "async"},
+  };
+  if (!config.bus_url.empty()) {
+    started.emplace_back("bus", config.bus_url);
+    started.emplace_back("node", config.node);
+  }
+  started.insert(started.end(), {
+      {"listen", config.host + ":" + std::to_string((*server)->port())},
+      {"io_threads", std::to_string(config.io_threads ? config.io_threads
+                                                      : std::max(1u, std::thread::hardware_concurrency()))},
+      {"workers", std::to_string(config.workers)},
+      {"max_body_bytes", std::to_string(config.max_body_bytes)},
+      {"idempotency_ttl_s", std::to_string(config.idempotency_ttl.count())},
+      {"ready_lag", std::to_string(config.ready_lag)},
+  });
+  if (!config.paused.empty()) {
+    std::string paused;
+    for (const auto& p : config.paused) paused += (paused.empty() ? "" : ",") + p;
+    started.emplace_back("paused", paused);
+  }
+  logging::info("serve", "started", started);
 
   int signal = 0;
   sigwait(&signals, &signal);
-  std::fprintf(stderr, "ordersd: %s received, shutting down\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  logging::info("serve", "shutting down", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   // Quiesce from the outside in. The log's completions may post work and
   // work may append, so: no new requests; the log completes what is queued
   // and refuses the rest; the work queue runs out; then tear down.
@@ -210,7 +257,7 @@ int serve(const ServeConfig& config) {
   slots.clear();
   idempotency.reset();
   log.reset();
-  std::fprintf(stderr, "ordersd: stopped\n");
+  logging::info("serve", "stopped");
   return 0;
 }
 

@@ -28,6 +28,7 @@ struct ServeConfig {
   std::string bus_url;  // "": no broker (only with every role)
   std::string node;     // names this process's consumers on the bus
   uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
+  bool access_log = false;  // a log line per HTTP request (--access-log)
 };
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints

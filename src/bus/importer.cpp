@@ -1,7 +1,6 @@
 #include "bus/importer.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <set>
 
@@ -78,7 +77,9 @@ std::optional<Status> Importer::failure() const {
 }
 
 void Importer::fail(Status why) {
-  logging::error("importer", "stopped copying a kind", {{"error", why.to_string()}});
+  // Once per consumer, which then stops; the same failure on several is one line.
+  logging::log_limited(logging::Level::kError, "importer/failed/" + why.to_string(), "importer",
+                       "stopped copying from the bus", {{"node", node_}, {"error", why.to_string()}});
   std::lock_guard lk(mu_);
   if (!failure_) failure_ = std::move(why);
 }
@@ -88,6 +89,8 @@ void Importer::run(std::stop_token stop, Consumer& consumer) {
     auto batch = consumer.fetch(kFetch, kFetchWait);
     if (!batch) {
       // The broker is away; the client reconnects on its own.
+      logging::log_limited(logging::Level::kWarn, "importer/fetch", "importer", "cannot fetch from the bus",
+                           {{"node", node_}, {"error", batch.status().to_string()}});
       std::this_thread::sleep_for(kFetchWait);
       continue;
     }

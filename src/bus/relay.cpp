@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 
 #include "bus/roles.h"
+#include "events/logging.h"
 
 namespace ordersd::bus {
 
@@ -46,8 +46,19 @@ std::string Relay::last_error() const {
 }
 
 void Relay::set_error(std::string e) {
-  std::lock_guard lk(mu_);
-  last_error_ = std::move(e);
+  bool recovered = false;
+  {
+    std::lock_guard lk(mu_);
+    recovered = e.empty() && !last_error_.empty();
+    last_error_ = e;
+  }
+  // A broker that is away fails every retry: one line per 10 s says so.
+  if (!e.empty()) {
+    logging::log_limited(logging::Level::kWarn, "relay/error", "relay", "cannot publish",
+                         {{"error", e}, {"position", std::to_string(position_.load())}});
+  } else if (recovered) {
+    logging::info("relay", "publishing again", {{"position", std::to_string(position_.load())}});
+  }
 }
 
 std::optional<Status> Relay::failure() const {

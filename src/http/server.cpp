@@ -11,11 +11,12 @@
 
 #include <array>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
+
+#include "events/logging.h"
 
 namespace ordersd::http {
 
@@ -57,7 +58,10 @@ void fail(beast::error_code ec, const char* what) {
       ec == bhttp::error::end_of_stream || ec == net::error::bad_descriptor) {
     return;  // ordinary ends of a connection
   }
-  std::fprintf(stderr, "http: %s: %s\n", what, ec.message().c_str());
+  // Rate-limited per kind: a failing accept (out of descriptors, say) repeats
+  // as fast as the loop turns.
+  logging::log_limited(logging::Level::kWarn, std::string("http/") + what, "http", std::string(what) + " failed",
+                       {{"error", ec.message()}});
 }
 
 }  // namespace

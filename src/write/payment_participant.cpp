@@ -1,5 +1,6 @@
 #include <cstdio>
 
+#include "events/logging.h"
 #include "write/aggregate_cache.h"
 #include "write/participants.h"
 #include "write/saga_codec.h"
@@ -34,8 +35,8 @@ class PaymentParticipant final : public Participant {
       auto decided = decide(**wallet, command);
       if (auto* refusal = std::get_if<WalletRefusal>(&decided)) {
         // Not a request a wallet can answer; the saga's deadline deals with it.
-        std::fprintf(stderr, "ordersd: payment ignores the request at position %llu: %s\n",
-                     static_cast<unsigned long long>(recorded.position()), refusal->message.c_str());
+        logging::warn("payment", "ignoring a request: " + refusal->message,
+                      {{"position", std::to_string(recorded.position())}, {"order_id", order.order_id}});
         continue;
       }
       size_t i = 0;

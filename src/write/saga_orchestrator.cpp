@@ -149,6 +149,12 @@ void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input
     }
   } else if (after.phase == SagaState::Phase::kCancelled) {
     cancelled_.fetch_add(1, std::memory_order_relaxed);
+    logging::info("saga", "order cancelled", {{"order_id", order_id}, {"reason", after.cancel_reason}});
+  } else if (after.phase == SagaState::Phase::kStuck && before.phase != SagaState::Phase::kStuck) {
+    logging::warn("saga", "compensation parked as stuck",
+                  {{"order_id", order_id},
+                   {"reason", after.cancel_reason},
+                   {"step", std::string(step_name(after.pending.value_or(SagaStep::kRefund)))}});
   }
   if (is_live(after)) {
     sagas_.insert_or_assign(order_id, std::move(after));

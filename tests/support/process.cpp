@@ -7,8 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
-#include <thread>
 
 extern char** environ;
 
@@ -32,22 +33,27 @@ std::string drain(int fd) {
 }
 }  // namespace
 
-Process::Process(const std::vector<std::string>& argv) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+Process::Process(const std::vector<std::string>& argv) : err_path_(err_dir_.sub("stderr")) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (err < 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    throw std::runtime_error("cannot create " + err_path_);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawn_file_actions_adddup2(&actions, err, 2);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
-  ::close(err[1]);
+  ::close(err);
   out_fd_ = out[0];
-  err_fd_ = err[0];
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
 }
 
@@ -57,7 +63,6 @@ Process::~Process() {
     wait();
   }
   ::close(out_fd_);
-  ::close(err_fd_);
 }
 
 std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
@@ -89,7 +94,20 @@ std::string Process::read_all_stdout() {
   return rest + drain(out_fd_);
 }
 
-std::string Process::read_all_stderr() { return drain(err_fd_); }
+std::string Process::read_all_stderr() {
+  // Until the child has ended; another thread may reap it meanwhile (ECHILD).
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+  return stderr_so_far();
+}
+
+std::string Process::stderr_so_far() const {
+  std::ifstream in(err_path_, std::ios::binary);
+  std::ostringstream all;
+  all << in.rdbuf();
+  return all.str();
+}
 
 void Process::signal(int sig) { ::kill(pid_, sig); }
 
@@ -105,13 +123,9 @@ int Process::wait() {
 
 Completed run(const std::vector<std::string>& argv) {
   Process p(argv);
-  // Drain stderr beside stdout so neither pipe can fill up and stall the child.
-  std::string err;
-  std::thread err_reader([&] { err = p.read_all_stderr(); });
   std::string out = p.read_all_stdout();
-  err_reader.join();
   int code = p.wait();
-  return {code, std::move(out), std::move(err)};
+  return {code, std::move(out), p.stderr_so_far()};
 }
 
 }  // namespace ordersd::test

@@ -1,5 +1,7 @@
-// A child process for integration tests: started with pipes on stdout and
-// stderr, read line by line with a deadline, signalled, and reaped.
+// A child process for integration tests: started with a pipe on stdout, read
+// line by line with a deadline, and its stderr in a file of its own (so a
+// child that logs a lot never blocks on an unread pipe); signalled and
+// reaped.
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "support/temp_dir.h"
 
 namespace ordersd::test {
 
@@ -24,9 +28,14 @@ class Process {
   // The next whole line of stdout (without '\n'), or nullopt at EOF or when
   // `timeout` passes first.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  // Everything left on stdout / stderr until the child closes them.
+  // Everything left on stdout until the child closes it.
   std::string read_all_stdout();
+  // Everything the child wrote on stderr, once it has ended (waiting for
+  // that, without reaping it).
   std::string read_all_stderr();
+  // What the child has written on stderr so far; does not wait.
+  std::string stderr_so_far() const;
+  const std::string& stderr_path() const { return err_path_; }
 
   void signal(int sig);
   // Waits for the child to end; returns its exit code, or 128+signal.
@@ -35,7 +44,8 @@ class Process {
  private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
-  int err_fd_ = -1;
+  TempDir err_dir_;
+  std::string err_path_;
   std::string out_buffer_;
   bool reaped_ = false;
   int exit_code_ = -1;

@@ -19,7 +19,7 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
     : process(command(data_dir, extra_args)) {
   auto line = process.read_line(std::chrono::seconds(30));
   if (!line || !line->starts_with("listening on 127.0.0.1:")) {
-    throw std::runtime_error("the server printed no 'listening on' line: " + process.read_all_stderr());
+    throw std::runtime_error("the server printed no 'listening on' line: " + process.stderr_so_far());
   }
   port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
 }
