@@ -184,6 +184,9 @@ nlohmann::ordered_json QueryApi::views_json() const {
       j["rebuild"] = {{"generation", r->generation}, {"position", r->position}, {"head", head},
                       {"percent", head ? 100.0 * static_cast<double>(r->position) / static_cast<double>(head) : 100.0}};
     }
+    if (auto f = slot->failed_rebuild()) {
+      j["rebuild_failure"] = {{"generation", f->generation}, {"position", f->position}, {"reason", f->reason}};
+    }
     list.push_back(std::move(j));
   }
   return {{"views", std::move(list)}};
