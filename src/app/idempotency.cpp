@@ -1,6 +1,7 @@
 #include "app/idempotency.h"
 
 #include <cstdio>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace ordersd::app {
@@ -157,20 +158,39 @@ Result<size_t> IdempotencyStore::purge_expired(size_t max) {
   });
   if (!s) return s;
   if (expired.empty()) return size_t{0};
+  // A purge holds each key it decides on, as an execution holds its key
+  // while it writes the key's record: so a record is only erased when it is
+  // still the one the purge read. A key an execution holds is left for the
+  // next purge (its expiry entry stays).
+  std::set<std::string, std::less<>> held;
+  auto release_held = [&] {
+    for (const auto& key : held) release(key);
+  };
   events::SideWrites writes;
+  size_t purged = 0;
   for (const auto& k : expired) {
     std::string key = k.substr(8);
+    if (!held.count(key)) {
+      if (!claim(key, [] {})) continue;
+      held.insert(key);
+    }
     // A key reused after expiry has a newer record: erase only the one that expired.
     auto current = log_.get(kRecords, key);
-    if (!current) return current.status();
+    if (!current) {
+      release_held();
+      return current.status();
+    }
     if (*current) {
       std::optional<StoredResponse> record = parse_record(**current);
       if (!record || record->created_us == expiry_time(k)) writes.erase(kRecords, key);
     }
     writes.erase(kExpiry, k);
+    ++purged;
   }
-  if (Status w = log_.write_derived(writes); !w) return w;
-  return expired.size();
+  Status w = writes.empty() ? Status::ok() : log_.write_derived(writes);
+  release_held();
+  if (!w) return w;
+  return purged;
 }
 
 void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {

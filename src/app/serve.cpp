@@ -127,7 +127,7 @@ int serve(const ServeConfig& config) {
   auto wallets = std::make_unique<write::WalletService>(*log, *work, ids);
   auto stock = std::make_unique<write::StockService>(*log, *work, ids);
   auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
-  idempotency->start_reaper(std::chrono::minutes(1));
+  idempotency->start_reaper(config.idempotency_reap_interval);
   auto saga = write::SagaRuntime::open(*log, config.saga);
   if (!saga) {
     std::fprintf(stderr, "ordersd: %s\n", saga.status().to_string().c_str());
