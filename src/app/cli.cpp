@@ -106,6 +106,11 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--idempotency-ttl", ttl_seconds, "seconds an Idempotency-Key is remembered")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{365} * 24 * 3600));
+  uint64_t reap_ms = serve_config.idempotency_reap_interval.count();
+  serve_cmd->add_option("--idempotency-reap-interval", reap_ms,
+                        "milliseconds between purges of expired Idempotency-Key records")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{24} * 3600 * 1000));
   serve_cmd->add_option("--durability", durability, kDurabilityHelp)
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "async"}));
@@ -182,6 +187,7 @@ int run_cli(int argc, char** argv) {
     }
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
     serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
+    serve_config.idempotency_reap_interval = std::chrono::milliseconds(reap_ms);
     serve_config.saga.policy.step_timeout_us = static_cast<int64_t>(step_timeout_ms) * 1000;
     auto countries = parse_countries(ship_to);
     if (!countries) {

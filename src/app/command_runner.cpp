@@ -91,6 +91,19 @@ void CommandRunner::answer_keyed(const HttpCommand& command, Response answer, bo
   command.respond(std::move(answer));
 }
 
+Status CommandRunner::check_own_events(const events::AppendResult& append, const std::string& stream,
+                                       const Uuid& correlation_id) const {
+  size_t count = append.last_position >= append.first_position ? append.last_position - append.first_position + 1 : 0;
+  auto stored = log_.read_all(append.first_position, count);
+  if (!stored) return stored.status();
+  bool own = stored->size() == count;
+  for (const auto& e : *stored) own = own && e.stream() == stream && e.correlation_id() == correlation_id;
+  if (own) return Status::ok();
+  return Status::duplicate_event_id("the event ids of this request are those of other events (positions " +
+                                    std::to_string(append.first_position) + " to " +
+                                    std::to_string(append.last_position) + "); nothing was written");
+}
+
 Response CommandRunner::precondition_failed(uint64_t current, uint64_t asked) {
   Response r = Response::problem(412, "Precondition Failed",
                                  "the current version is " + std::to_string(current) + ", If-Match asked for " +

@@ -69,6 +69,7 @@ class CommandRunner {
   struct Running {
     HttpCommand http;
     Spec<D> spec;
+    Uuid correlation_id{};  // of this execution's events
   };
 
   // On the work queue: replays or refuses a known key, or claims it and
@@ -78,6 +79,9 @@ class CommandRunner {
   // of the key and sends the answer; on the work queue.
   void answer_keyed(const HttpCommand& command, http::Response answer, bool deterministic);
   void record(events::SideWrites& writes, const HttpCommand& command, const http::Response& answer) const;
+  // Whether the events the log holds at `append`'s positions are this
+  // execution's own (on `stream`, with its correlation id); reads the disk.
+  Status check_own_events(const events::AppendResult& append, const std::string& stream, const Uuid& correlation_id) const;
 
   template <typename D>
   void execute(std::shared_ptr<Running<D>> c) {
@@ -86,8 +90,12 @@ class CommandRunner {
     request.command = c->spec.command;
     request.expected_version = c->http.if_match;
     request.correlation_id = ids_.next();
+    c->correlation_id = request.correlation_id;
     if (c->http.idempotency_key) {
-      request.id_seed = "idempotency/" + *c->http.idempotency_key;
+      // The key and a nonce of this execution (its correlation id): its own
+      // re-attempts keep their ids, while the key reused once its record has
+      // expired is a new execution with new ids, never taken for a retry.
+      request.id_seed = "idempotency/" + *c->http.idempotency_key + "/" + request.correlation_id.to_string();
       request.side_writes = [this, c](const typename D::State& after, const events::AppendResult& append,
                                       events::SideWrites& writes) {
         record(writes, c->http, c->spec.executed(after, append.last_position));
@@ -102,6 +110,15 @@ class CommandRunner {
     http::Response answer;
     bool deterministic = true;  // worth replaying to a retry with the same key
     if (auto* done = std::get_if<write::Executed<D>>(&outcome)) {
+      if (!done->decided_nothing && done->append.already_appended && c->http.idempotency_key) {
+        // The log took the events for a retry of stored ones, and so wrote no
+        // record. Answer as executed only if they are this execution's own.
+        return work_.post([this, c, state = done->state, append = done->append]() mutable {
+          Status own = check_own_events(append, D::stream(c->spec.id), c->correlation_id);
+          if (!own) return answer_keyed(c->http, failure(own), false);
+          answer_keyed(c->http, c->spec.executed(state, append.last_position), true);
+        });
+      }
       if (!done->decided_nothing) {
         // Its record, if keyed, was written with the events.
         answer = c->spec.executed(done->state, done->append.last_position);

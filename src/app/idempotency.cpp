@@ -1,6 +1,7 @@
 #include "app/idempotency.h"
 
 #include <cstdio>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "events/logging.h"
@@ -68,24 +69,53 @@ std::string IdempotencyStore::fingerprint(std::string_view method, std::string_v
   return std::string(out) + ":" + std::to_string(body.size());
 }
 
+namespace {
+
+// A stored record, read without a call that can throw: nullopt when it is
+// not the shape record() writes.
+std::optional<StoredResponse> parse_record(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  auto field = [&](const char* name) -> const nlohmann::json* {
+    auto it = j.find(name);
+    return it == j.end() ? nullptr : &*it;
+  };
+  const auto *fingerprint = field("fingerprint"), *status = field("status"), *headers = field("headers"),
+             *body = field("body"), *created = field("created_us");
+  if (!fingerprint || !fingerprint->is_string() || !status || !status->is_number_integer() || !headers ||
+      !headers->is_array() || !body || !body->is_string() || !created || !created->is_number_integer()) {
+    return std::nullopt;
+  }
+  StoredResponse r;
+  r.fingerprint = fingerprint->get_ref<const std::string&>();
+  int64_t code = status->get<int64_t>();
+  if (code < 100 || code > 599) return std::nullopt;
+  r.status = static_cast<int>(code);
+  r.body = body->get_ref<const std::string&>();
+  r.created_us = created->get<int64_t>();
+  for (const auto& h : *headers) {
+    if (!h.is_array() || h.size() != 2 || !h[0].is_string() || !h[1].is_string()) return std::nullopt;
+    r.headers.emplace_back(h[0].get_ref<const std::string&>(), h[1].get_ref<const std::string&>());
+  }
+  return r;
+}
+
+}  // namespace
+
 Result<std::optional<StoredResponse>> IdempotencyStore::find(const std::string& key) const {
   auto raw = log_.get(kRecords, key);
   if (!raw) return raw.status();
   if (!*raw) return std::optional<StoredResponse>();
-  auto j = nlohmann::json::parse(**raw, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::corruption("idempotency record of '" + key + "' is malformed", 0);
-  StoredResponse r;
-  r.fingerprint = j.value("fingerprint", "");
-  r.status = j.value("status", 0);
-  r.body = j.value("body", "");
-  r.created_us = j.value("created_us", int64_t{0});
-  for (const auto& h : j.value("headers", nlohmann::json::array())) {
-    r.headers.emplace_back(h.at(0).get<std::string>(), h.at(1).get<std::string>());
+  std::optional<StoredResponse> r = parse_record(**raw);
+  if (!r) {
+    return Status::corruption("stored record is damaged: the idempotency record of key '" + key +
+                                  "' cannot be read; it expires with its key",
+                              0);
   }
-  if (r.created_us + std::chrono::duration_cast<std::chrono::microseconds>(ttl_).count() < now_us()) {
+  if (r->created_us + std::chrono::duration_cast<std::chrono::microseconds>(ttl_).count() < now_us()) {
     return std::optional<StoredResponse>();  // expired; the reaper will erase it
   }
-  return std::optional<StoredResponse>(std::move(r));
+  return r;
 }
 
 void IdempotencyStore::record(events::SideWrites& writes, const std::string& key, StoredResponse response) const {
@@ -130,20 +160,39 @@ Result<size_t> IdempotencyStore::purge_expired(size_t max) {
   });
   if (!s) return s;
   if (expired.empty()) return size_t{0};
+  // A purge holds each key it decides on, as an execution holds its key
+  // while it writes the key's record: so a record is only erased when it is
+  // still the one the purge read. A key an execution holds is left for the
+  // next purge (its expiry entry stays).
+  std::set<std::string, std::less<>> held;
+  auto release_held = [&] {
+    for (const auto& key : held) release(key);
+  };
   events::SideWrites writes;
+  size_t purged = 0;
   for (const auto& k : expired) {
     std::string key = k.substr(8);
+    if (!held.count(key)) {
+      if (!claim(key, [] {})) continue;
+      held.insert(key);
+    }
     // A key reused after expiry has a newer record: erase only the one that expired.
     auto current = log_.get(kRecords, key);
-    if (!current) return current.status();
+    if (!current) {
+      release_held();
+      return current.status();
+    }
     if (*current) {
-      auto j = nlohmann::json::parse(**current, nullptr, false);
-      if (j.is_discarded() || j.value("created_us", int64_t{0}) == expiry_time(k)) writes.erase(kRecords, key);
+      std::optional<StoredResponse> record = parse_record(**current);
+      if (!record || record->created_us == expiry_time(k)) writes.erase(kRecords, key);
     }
     writes.erase(kExpiry, k);
+    ++purged;
   }
-  if (Status w = log_.write_derived(writes); !w) return w;
-  return expired.size();
+  Status w = writes.empty() ? Status::ok() : log_.write_derived(writes);
+  release_held();
+  if (!w) return w;
+  return purged;
 }
 
 void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {

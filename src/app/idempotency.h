@@ -9,7 +9,8 @@
 //   space "idem-exp": created_us:u64be key     -> ""   (expiry order, for the reaper)
 //
 // Two requests with the same key never execute at once: the second is parked
-// until the first has answered, then looks again. Thread-safe.
+// until the first has answered, then looks again. A key reused once its
+// record has expired is a new request: it executes anew. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -57,7 +58,10 @@ class IdempotencyStore {
   bool claim(const std::string& key, std::function<void()> resume);
   void release(const std::string& key);
 
-  // Erases up to `max` expired records; returns how many. Reads and writes the disk.
+  // Erases up to `max` expired records; returns how many. Holds each key
+  // (claim()) while it decides, so it never erases a record that an
+  // execution wrote after the purge read the key; a key held by an
+  // execution is left for a later purge. Reads and writes the disk.
   Result<size_t> purge_expired(size_t max);
   // Purges every `interval` on a thread of its own until destruction.
   void start_reaper(std::chrono::milliseconds interval);

@@ -98,7 +98,7 @@ int serve(const ServeConfig& config) {
   auto wallets = std::make_unique<write::WalletService>(*log, *work, ids, turns);
   auto stock = std::make_unique<write::StockService>(*log, *work, ids, turns);
   auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
-  idempotency->start_reaper(std::chrono::minutes(1));
+  idempotency->start_reaper(config.idempotency_reap_interval);
   auto saga = write::SagaRuntime::open(*log, config.saga, turns);
   if (!saga) {
     logging::error("serve", "cannot start the saga: " + saga.status().to_string());

@@ -21,6 +21,7 @@ struct ServeConfig {
   size_t max_body_bytes = 1 << 20;
   unsigned workers = 2;  // threads that read the log and decide commands
   std::chrono::seconds idempotency_ttl{24 * 3600};
+  std::chrono::milliseconds idempotency_reap_interval{60 * 1000};  // between purges of expired records
   events::Durability durability = events::Durability::kFsync;
   write::SagaConfig saga;  // step deadlines and attempts, --ship-to
   std::vector<std::string> paused;  // participants started held (--paused)

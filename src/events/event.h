@@ -88,8 +88,9 @@ struct AppendRequest {
   // Side writes that depend on where the events land (a stored response that
   // quotes the position). Called on the writer thread once the append is
   // accepted and its positions assigned, before the batch is written; what it
-  // adds commits with the events. Must be quick and must not throw or touch
-  // the log. Not called for a refused append or a retry of a stored one.
+  // adds commits with the events. Must be quick and must not touch the log;
+  // one that throws fails its own append (nothing of it is written). Not
+  // called for a refused append or a retry of a stored one.
   std::function<void(const AppendResult&, SideWrites&)> side_writes_for;
 };
 

@@ -18,6 +18,7 @@
 
 #include "events/envelope.h"
 #include "events/keys.h"
+#include "events/logging.h"
 #include "events/stream_heads.h"
 
 namespace ordersd::events {
@@ -262,8 +263,24 @@ struct EventLog::Impl {
       for (auto& r : w.results) ok += r.is_ok();
       appends.fetch_add(ok, std::memory_order_relaxed);
       refused.fetch_add(w.results.size() - ok, std::memory_order_relaxed);
-      for (size_t i = 0; i < w.batch.size(); ++i) w.batch[i].done(std::move(w.results[i]));
+      for (size_t i = 0; i < w.batch.size(); ++i) complete_one(w.batch[i].done, std::move(w.results[i]));
     }
+  }
+
+  // Calls one caller's completion. One that throws (against its contract)
+  // is logged; the others are still completed and the syncer goes on.
+  static void complete_one(AppendCallback& done, Result<AppendResult> result) {
+    std::string what;
+    try {
+      done(std::move(result));
+      return;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+      what = "an exception that is not a std::exception";
+    }
+    logging::log_limited(logging::Level::kError, "log/completion", "log", "an append's completion threw",
+                         {{"what", what}});
   }
 
   // The version a stream is at in written data, through the head cache.
@@ -372,9 +389,40 @@ struct EventLog::Impl {
       }
     }
 
-    // 3. Accepted: assign positions and versions, add everything to the batch.
+    // 3. Accepted: assign positions and versions.
     AppendResult result;
     result.first_position = position;
+    {
+      uint64_t at = position;
+      for (size_t i = 0; i < request.streams.size(); ++i) {
+        at += request.streams[i].events.size();
+        if (!request.streams[i].events.empty()) result.last_position = at - 1;
+        result.stream_versions.push_back(current[i] + request.streams[i].events.size());
+      }
+    }
+    // 4. The side writes that quote them. This runs code of the caller's on
+    // the writer thread: one that throws fails its own append, which has
+    // touched nothing yet, and no other.
+    SideWrites late;
+    if (request.side_writes_for) {
+      std::string what;
+      try {
+        request.side_writes_for(result, late);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+        what = "an exception that is not a std::exception";
+      }
+      if (!what.empty()) {
+        logging::log_limited(logging::Level::kError, "log/side-writes", "log",
+                             "an append's side writes threw; the append is refused", {{"what", what}});
+        return Status::corruption("the side writes of this append could not be made (" + what +
+                                      "); nothing was written",
+                                  0);
+      }
+    }
+    // 5. Everything into the batch.
+    result.stream_versions.clear();
     for (size_t i = 0; i < request.streams.size(); ++i) {
       const StreamAppend& part = request.streams[i];
       uint64_t version = current[i];
@@ -395,11 +443,7 @@ struct EventLog::Impl {
       result.stream_versions.push_back(version);
     }
     add_side_writes(request.side_writes, wb);
-    if (request.side_writes_for) {
-      SideWrites late;
-      request.side_writes_for(result, late);
-      add_side_writes(late, wb);
-    }
+    add_side_writes(late, wb);
     return result;
   }
 

@@ -84,7 +84,8 @@ class EventLog {
   // Queues an append and returns at once. `done` runs exactly once, on the
   // log's syncer thread in commit order (or on the caller's thread for input
   // that is invalid before queueing); it must be quick, must not throw and
-  // must not block on the log.
+  // must not block on the log. (One that throws is logged and the syncer
+  // goes on, but whatever it had left to do is not done.)
   void append_async(AppendRequest request, AppendCallback done);
 
   // Events of `stream` with version >= from_version (from 1), at most `max`.

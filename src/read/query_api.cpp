@@ -42,6 +42,11 @@ bool valid_cursor(std::string_view c) {
 
 Response server_error(const Status& s) { return Response::problem(500, "Internal Server Error", s.to_string()); }
 
+// A stored row that does not parse: this request fails, the server goes on.
+Response damaged(const std::string& what) {
+  return server_error(Status::corruption("stored record is damaged: " + what + " is not a JSON object", 0));
+}
+
 struct Consistency {
   uint64_t min_position = 0;
   uint64_t wait_ms = kDefaultWaitMs;
@@ -184,6 +189,9 @@ nlohmann::ordered_json QueryApi::views_json() const {
       j["rebuild"] = {{"generation", r->generation}, {"position", r->position}, {"head", head},
                       {"percent", head ? 100.0 * static_cast<double>(r->position) / static_cast<double>(head) : 100.0}};
     }
+    if (auto f = slot->failed_rebuild()) {
+      j["rebuild_failure"] = {{"generation", f->generation}, {"position", f->position}, {"reason", f->reason}};
+    }
     list.push_back(std::move(j));
   }
   return {{"views", std::move(list)}};
@@ -219,8 +227,9 @@ void QueryApi::get_stats(const Request& request, Responder respond) {
         if (memory_only) return std::nullopt;  // a few reads and some JSON: the work queue's
         auto row = log_.get(space, kStatsRowKey);
         if (!row) return server_error(row.status());
-        nlohmann::ordered_json j = nlohmann::ordered_json::parse(row->value_or(
-            R"({"orders":{},"revenue_cents":0,"cancellations":{}})"));
+        nlohmann::ordered_json j = nlohmann::ordered_json::parse(
+            row->value_or(R"({"orders":{},"revenue_cents":0,"cancellations":{}})"), nullptr, /*allow_exceptions=*/false);
+        if (j.is_discarded() || !j.is_object()) return damaged("the stats row of " + views_.stats.spec().name);
         uint64_t head = log_.head();
         j["events"] = head;
         nlohmann::ordered_json projectors = nlohmann::ordered_json::array();
@@ -306,7 +315,13 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
                              : row.status();
                 return false;
               }
-              auto j = nlohmann::ordered_json::parse(**row);
+              auto j = nlohmann::ordered_json::parse(**row, nullptr, /*allow_exceptions=*/false);
+              if (j.is_discarded() || !j.is_object()) {
+                failed = Status::corruption("stored record is damaged: the row of order " + order_id + " in " + space +
+                                                " is not a JSON object",
+                                            0);
+                return false;
+              }
               if (check_status && j["status"] != status) return true;
               orders.push_back(std::move(j));
               last = std::string(cursor);

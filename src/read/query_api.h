@@ -6,7 +6,8 @@
 //   GET /inventory/{sku}                               restocked, available, reserved, shipped
 //   GET /stats                                         orders per status, revenue, cancellations
 //                                                      per reason, the log's head, each view's lag
-//   GET  /admin/views                                  each view's generation, position, lag, rebuild progress
+//   GET  /admin/views                                  each view's generation, position, lag, rebuild progress,
+//                                                      and the last rebuild's failure (reason, position)
 //   POST /admin/views/{name}/rebuild                   202: builds the next generation beside the live one
 //
 // Every query takes min_position=P and wait_ms=W (default 2000, at most

@@ -54,8 +54,10 @@ struct CommandRequest {
   // The version the caller last saw (If-Match): refused with
   // PreconditionFailed when the aggregate is at another one.
   std::optional<uint64_t> expected_version;
-  // When set, event ids derive from it, so re-executing the same request
-  // appends nothing new (the log recognises the ids).
+  // When set, event ids derive from it and the stream, so re-attempting the
+  // same request appends nothing new (the log recognises the ids). It must
+  // name one execution (e.g. carry a nonce): another request with the same
+  // seed would be taken for a retry.
   std::optional<std::string> id_seed;
   Uuid correlation_id;
   // Writes that commit atomically with the events, given the state after the
@@ -145,7 +147,7 @@ class CommandPipeline {
                               {}};
     for (size_t i = 0; i < decided.size(); ++i) {
       after = D::evolve(std::move(after), decided[i]);
-      Uuid id = req.id_seed ? uuid_from_name(*req.id_seed + "/" + std::to_string(i)) : ids_.next();
+      Uuid id = req.id_seed ? uuid_from_name(part.stream + "/" + *req.id_seed + "/" + std::to_string(i)) : ids_.next();
       part.events.push_back(D::encode(req.id, decided[i], id, req.correlation_id));
     }
     events::AppendRequest append;

@@ -1,5 +1,10 @@
 #include "write/work_queue.h"
 
+#include <exception>
+#include <string>
+
+#include "events/logging.h"
+
 namespace ordersd::write {
 
 WorkQueue::WorkQueue(unsigned threads) {
@@ -33,8 +38,26 @@ void WorkQueue::run() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();
+    run_one(job);
   }
+}
+
+void WorkQueue::run_one(const std::function<void()>& job) {
+  // A job that throws (a damaged stored value parsed with a throwing call,
+  // say) fails alone: the thread logs it and goes on with the next one.
+  // The job's request, if it had one, gets no answer from it: code that
+  // answers requests must turn what can throw into an answer itself.
+  std::string what;
+  try {
+    job();
+    return;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "an exception that is not a std::exception";
+  }
+  logging::log_limited(logging::Level::kError, "work/exception", "work", "a job threw; the work queue goes on",
+                       {{"what", what}});
 }
 
 }  // namespace ordersd::write

@@ -1,7 +1,8 @@
 // WorkQueue: a fixed pool of threads running posted jobs in FIFO order.
 //
 // Command handling (reading a stream, deciding) runs here, so HTTP I/O
-// threads never wait on the disk. post() is thread-safe; jobs must not throw.
+// threads never wait on the disk. post() is thread-safe. Jobs should not
+// throw: one that does is logged (rate-limited) and the queue goes on.
 // Destruction runs every job already posted, then joins the threads.
 #pragma once
 
@@ -25,6 +26,7 @@ class WorkQueue {
 
  private:
   void run();
+  static void run_one(const std::function<void()>& job);
 
   std::mutex mu_;
   std::condition_variable cv_;

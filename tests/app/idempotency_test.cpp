@@ -403,3 +403,30 @@ TEST_CASE("the store's destructor stops the reaper promptly") {
     CHECK(std::chrono::steady_clock::now() - t0 < 2s);
   }
 }
+
+TEST_CASE("purge_expired leaves a key alone while an execution holds it, and purges it once let go") {
+  // An execution that found the record expired holds the key and writes the
+  // key's new record; a purge in between must not erase what it writes.
+  Fixture f;
+  IdempotencyStore store(*f.log, 10s, f.clock());
+  record(*f.log, store, "k", response("old"));
+  record(*f.log, store, "other", response("other"));
+  f.advance(11 * kSecond);
+  REQUIRE(store.claim("k", [] {}));  // the new execution
+  CHECK(purge(store, 100) == 1);     // "other" only
+  CHECK(keys_of(*f.log, "idem") == std::vector<std::string>{"k"});
+  CHECK(expiry_entries(*f.log) == std::multiset<std::string>{"k"});
+  record(*f.log, store, "k", response("new", 200));
+  store.release("k");
+  CHECK(purge(store, 100) == 1);  // the old record's expiry entry; the new record stays
+  auto found = find(store, "k");
+  REQUIRE(found);
+  CHECK(found->body == "new");
+  // A purge holds the key while it decides: an execution that comes then is
+  // parked and resumed once the purge is done.
+  f.advance(11 * kSecond);
+  CHECK(purge(store, 100) == 1);
+  CHECK(keys_of(*f.log, "idem").empty());
+  CHECK(store.claim("k", [] {}));  // the purge let go of it
+  store.release("k");
+}

@@ -605,3 +605,62 @@ TEST_CASE("a closed log completes what was queued, refuses new appends and still
   CHECK(all_events(*log).size() == 50);
   log->close();  // idempotent
 }
+
+TEST_CASE("a side_writes_for that throws fails its own append and no other, and the log goes on") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  AppendRequest bad;
+  bad.streams.push_back({"order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}});
+  bad.side_writes.put("space", "before", "x");
+  bad.side_writes_for = [](const AppendResult&, SideWrites& writes) {
+    writes.put("space", "late", "y");
+    throw std::runtime_error("a stored record did not parse");
+  };
+  AppendRequest good;
+  good.streams.push_back({"order-o2", ExpectedVersion::no_stream(), {order_placed("o2")}});
+  good.side_writes_for = [](const AppendResult& r, SideWrites& writes) {
+    writes.put("space", "good", std::to_string(r.first_position));
+  };
+  std::atomic<int> completed{0};
+  std::optional<Result<AppendResult>> bad_result, good_result;
+  log->append_async(std::move(bad), [&](Result<AppendResult> r) {
+    bad_result = std::move(r);
+    ++completed;
+  });
+  log->append_async(std::move(good), [&](Result<AppendResult> r) {
+    good_result = std::move(r);
+    ++completed;
+  });
+  REQUIRE(log->append("order-o3", ExpectedVersion::no_stream(), {order_placed("o3")}).is_ok());
+  REQUIRE(completed == 2);  // completions run in commit order, before the blocking append's
+  REQUIRE_FALSE(bad_result->is_ok());
+  CHECK(bad_result->status().message().find("a stored record did not parse") != std::string::npos);
+  REQUIRE(good_result->is_ok());
+  // Nothing of the failed append was written: not its events, not its side writes.
+  auto events = all_events(*log);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].stream() == "order-o2");
+  CHECK(events[1].stream() == "order-o3");
+  CHECK(log->get("space", "before").value() == std::nullopt);
+  CHECK(log->get("space", "late").value() == std::nullopt);
+  CHECK(log->get("space", "good").value() == std::optional<std::string>("1"));
+  CHECK(log->stream_version("order-o1").value() == 0);
+  // Its stream is still free.
+  CHECK(log->append("order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}).is_ok());
+}
+
+TEST_CASE("a completion that throws does not stop the log from completing the others") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  std::atomic<int> completed{0};
+  log->append_async({{{"order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}}}, {}, {}},
+                    [&](Result<AppendResult>) {
+                      ++completed;
+                      throw std::runtime_error("parsing a damaged row");
+                    });
+  log->append_async({{{"order-o2", ExpectedVersion::no_stream(), {order_placed("o2")}}}, {}, {}},
+                    [&](Result<AppendResult>) { ++completed; });
+  CHECK(log->append("order-o3", ExpectedVersion::no_stream(), {order_placed("o3")}).is_ok());
+  CHECK(completed == 2);
+  CHECK(log->head() == 3);
+}
