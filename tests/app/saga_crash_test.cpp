@@ -16,6 +16,12 @@
 //   cancel     a cancel sent right after placing, or after the -> customer_cancelled, or shipment_initiated if the
 //              client placed one or two more orders               saga got there first
 //
+// Meanwhile hammer threads deposit into three of the rich customers' wallets
+// and restock three of the plentiful skus, the same few streams the orders
+// charge and reserve: every one of those commands must succeed (no refusal
+// for contention), no component may be left failed, and the money and stock
+// sums include them.
+//
 // Then one more SIGKILL at quiet: the restarted server must append nothing.
 //
 // The order mix comes from SAGA_CRASH_MIX_SEED (fixed by default); the kill
@@ -465,6 +471,41 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   std::atomic<uint64_t> wire_retries{0}, contention_retries{0}, replays{0};
   std::vector<std::string> server_errors;
 
+  // --- hammers: deposits and restocks on the streams the orders use most
+  constexpr int kHammers = 6, kHammerCommands = 40;
+  std::map<std::string, uint64_t> hammered_deposits, hammered_restocks;
+  std::atomic<uint64_t> hammer_refusals{0};
+  std::vector<std::thread> hammers;
+  for (int t = 0; t < kHammers; ++t) {
+    hammers.emplace_back([&, t] {
+      Client client(supervisor);
+      try {
+        for (int i = 0; i < kHammerCommands; ++i) {
+          std::string key = "hammer-" + std::to_string(t) + "-" + std::to_string(i);
+          bool deposit = (t + i) % 2 == 0;
+          std::string target = deposit ? "c-rich-" + std::to_string(i % 3) : "p-" + std::to_string(i % 3);
+          uint64_t amount = 1 + (t * 13 + i) % 50;
+          auto r = deposit ? client.call("POST", "/customers/" + target + "/deposits",
+                                         json{{"amount_cents", amount}}.dump(), {{"Idempotency-Key", key}})
+                           : client.call("POST", "/inventory/" + target + "/restock", json{{"quantity", amount}}.dump(),
+                                         {{"Idempotency-Key", key}});
+          if (r.status != 200) {
+            ++hammer_refusals;
+            problem(std::string(deposit ? "deposit to " : "restock of ") + target + " answered " +
+                    std::to_string(r.status) + ": " + r.body);
+            continue;
+          }
+          std::lock_guard lock(problems_mu);
+          (deposit ? hammered_deposits : hammered_restocks)[target] += amount;
+        }
+      } catch (const std::exception& e) {
+        problem(std::string("hammer ") + std::to_string(t) + " gave up: " + e.what());
+      }
+      wire_retries += client.wire_retries;
+      contention_retries += client.contention_retries;
+    });
+  }
+
   std::vector<std::thread> clients;
   for (size_t t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
@@ -550,6 +591,9 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
   });
 
   for (auto& c : clients) c.join();
+  for (auto& h : hammers) h.join();
+  for (const auto& [customer, cents] : hammered_deposits) plan.deposits[customer] += cents;
+  for (const auto& [sku, units] : hammered_restocks) plan.restocks[sku] += units;
   clients_done = true;
   progress_cv.notify_all();
   killer.join();
@@ -610,6 +654,15 @@ TEST_CASE("orders reach a final, consistent outcome while the server is SIGKILLe
                           << evidence << "stuck: " << reader.call("GET", "/sagas?status=stuck").body);
   }
   CHECK_MESSAGE(metric(metrics_text, "ordersd_sagas_stuck") == 0, reader.call("GET", "/sagas?status=stuck").body);
+  // Nothing is left failed or restarting, and nothing was refused for contention.
+  {
+    json components = reader.get_json("/admin/components");
+    for (const auto& c : components["components"]) {
+      if (c["state"] != "running") problem("component not running at quiet: " + c.dump());
+    }
+    CHECK(hammer_refusals.load() == 0);
+    CHECK(contention_retries.load() == 0);
+  }
 
   // --- every order: its state and its events
   std::map<std::string, Observed> seen;
