@@ -11,6 +11,9 @@
 #include "bus/relay.h"
 #include "bus/roles.h"
 #include "events/event_log.h"
+#include "events/keys.h"
+
+#include <rocksdb/db.h>
 #include "support/nats_server.h"
 #include "support/sample_events.h"
 #include "support/temp_dir.h"
@@ -176,4 +179,60 @@ TEST_CASE("a stream's events with one missing, or one twice, in a fetch are neit
   wait_until([&] { return importer.acknowledged() == 5; });
   CHECK(b->head() == 4);
   CHECK_FALSE(importer.failure());
+}
+
+TEST_CASE("a relay that cannot go on says why instead of ending silently or looping") {
+  NatsServer nats;
+  TempDir dir;
+  auto bus = NatsBus::connect(nats.url()).value();
+
+  SUBCASE("a damaged record: the relay stops at it, naming its position") {
+    {
+      auto log = open_log(dir.path());
+      append(*log, "wallet-ann", 3);
+    }
+    {
+      // One record of the log overwritten with bytes that are no envelope.
+      rocksdb::DB* raw = nullptr;
+      std::vector<std::string> names;
+      REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+      std::vector<rocksdb::ColumnFamilyDescriptor> families;
+      for (const auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), families, &handles, &raw).ok());
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == events::keys::kLogFamily) {
+          REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[i], events::keys::position_key(2), "not an envelope").ok());
+        }
+      }
+      for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+      delete raw;
+    }
+    auto log = open_log(dir.path());
+    Relay relay(*log, *bus, {"wallet"});
+    relay.start();
+    wait_until([&] { return relay.failure().has_value(); });
+    CHECK(relay.failure()->code() == Status::Code::kCorruption);
+    CHECK(relay.failure()->position() == 2);
+    // A restart meets the same record again, and says so again.
+    relay.stop();
+    relay.start();
+    wait_until([&] { return relay.failure().has_value(); });
+    CHECK(relay.failure()->position() == 2);
+  }
+
+  SUBCASE("a checkpoint it cannot write: the relay stops and says why; a restart resumes from the last checkpoint") {
+    {
+      auto log = open_log(dir.path());
+      append(*log, "wallet-ann", 2);
+    }
+    events::EventLogOptions read_only;
+    read_only.read_only = true;
+    auto log = events::EventLog::open(dir.path(), read_only).value();
+    Relay relay(*log, *bus, {"wallet"});
+    relay.start();
+    wait_until([&] { return relay.failure().has_value(); });
+    CHECK(relay.failure()->to_string().find("read-only") != std::string::npos);
+    CHECK(relay.position() == 0);  // nothing counted as published past the checkpoint it could not write
+  }
 }
