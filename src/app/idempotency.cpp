@@ -195,7 +195,26 @@ Result<size_t> IdempotencyStore::purge_expired(size_t max) {
   return purged;
 }
 
+std::optional<Status> IdempotencyStore::reaper_failure() const {
+  std::lock_guard lk(reaper_mu_);
+  return reaper_failure_;
+}
+
+Status IdempotencyStore::restart_reaper() {
+  if (reaper_.joinable()) {
+    reaper_.request_stop();
+    reaper_.join();
+  }
+  start_reaper(reap_interval_);
+  return Status::ok();
+}
+
 void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {
+  reap_interval_ = interval;
+  {
+    std::lock_guard lk(reaper_mu_);
+    reaper_failure_.reset();
+  }
   reaper_ = std::jthread([this, interval](std::stop_token stop) {
     std::mutex m;
     std::condition_variable_any cv;
@@ -208,9 +227,9 @@ void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {
       for (;;) {
         auto purged = purge_expired(1000);
         if (!purged) {
-          logging::log_limited(logging::Level::kWarn, "idempotency/purge", "idempotency",
-                               "purging expired records failed", {{"error", purged.status().to_string()}});
-          break;
+          std::lock_guard lk(reaper_mu_);
+          reaper_failure_ = purged.status();
+          return;  // the supervisor logs it and starts the reaper again
         }
         if (*purged < 1000) break;
       }

@@ -63,8 +63,12 @@ class IdempotencyStore {
   // execution wrote after the purge read the key; a key held by an
   // execution is left for a later purge. Reads and writes the disk.
   Result<size_t> purge_expired(size_t max);
-  // Purges every `interval` on a thread of its own until destruction.
+  // Purges every `interval` on a thread of its own until destruction. A
+  // purge that fails stops the reaper, which says why in reaper_failure();
+  // restart_reaper() (the supervisor's) starts it again.
   void start_reaper(std::chrono::milliseconds interval);
+  std::optional<Status> reaper_failure() const;
+  Status restart_reaper();
 
  private:
   int64_t now_us() const;
@@ -76,6 +80,9 @@ class IdempotencyStore {
   std::mutex mu_;
   std::map<std::string, std::vector<std::function<void()>>, std::less<>> claimed_;  // guarded by mu_
 
+  std::chrono::milliseconds reap_interval_{0};
+  mutable std::mutex reaper_mu_;
+  std::optional<Status> reaper_failure_;  // guarded by reaper_mu_
   std::jthread reaper_;
 };
 

@@ -52,8 +52,8 @@ std::vector<std::string> OperationsApi::not_ready_reasons() const {
     }
     const write::Participant* p = parts_.saga.find(r.name);
     if (p && p->paused()) continue;  // held on purpose: its lag is the operator's choice
-    if (r.name == "importer") continue;  // its lag is the broker's, not the log's
-    if (uint64_t behind = lag(head, r.position); behind > parts_.ready_lag) {
+    if (!r.position) continue;  // not a reader of this log (the importer's lag is the broker's)
+    if (uint64_t behind = lag(head, *r.position); behind > parts_.ready_lag) {
       reasons.push_back(r.name + " is " + std::to_string(behind) + " events behind the head (ready within " +
                         std::to_string(parts_.ready_lag) + ")");
     }
@@ -112,8 +112,10 @@ void OperationsApi::components(Responder respond) const {
     nlohmann::ordered_json c;
     c["name"] = r.name;
     c["state"] = std::string(Supervisor::state_name(r.state));
-    c["position"] = r.position;
-    c["lag"] = lag(head, r.position);
+    if (r.position) {
+      c["position"] = *r.position;
+      c["lag"] = lag(head, *r.position);
+    }
     c["restarts"] = r.restarts;
     if (!r.last_error.empty()) c["last_error"] = r.last_error;
     if (r.failed_at) c["failed_at"] = *r.failed_at;

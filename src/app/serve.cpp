@@ -170,7 +170,12 @@ int serve(const ServeConfig& config) {
                       i->stop();
                       return i->start();
                     },
-                    [i] { return i->imported(); }, {}});
+                    {}, {}});
+  }
+  {
+    IdempotencyStore* store = idempotency.get();
+    supervisor.add({"idempotency-reaper", [store] { return store->reaper_failure(); },
+                    [store] { return store->restart_reaper(); }, {}, {}});
   }
   supervisor.start();
 

@@ -157,7 +157,7 @@ Supervisor::Report Supervisor::report_of(const Entry& e) const {
   Report r;
   r.name = e.component.name;
   r.state = e.state;
-  r.position = e.component.position ? e.component.position() : 0;
+  if (e.component.position) r.position = e.component.position();
   r.restarts = e.restarts;
   r.last_error = e.last_error;
   r.failed_at = e.failed_at;

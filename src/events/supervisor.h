@@ -43,7 +43,8 @@ class Supervisor {
     std::function<std::optional<Status>()> failure;
     // Stops what is left of it and starts it again from its checkpoint.
     std::function<Status()> restart;
-    // The position it has handled, for /health and the lag.
+    // The log position it has handled, for /health and the lag; no function
+    // for a component that does not read the log in order.
     std::function<uint64_t()> position;
     // Its checkpoint's name now, for skip(); empty (or no function) when it
     // cannot skip an event.
@@ -55,7 +56,7 @@ class Supervisor {
   struct Report {
     std::string name;
     State state = State::kRunning;
-    uint64_t position = 0;
+    std::optional<uint64_t> position;  // for a reader of the log
     uint64_t restarts = 0;           // ever, in this process
     std::string last_error;          // the last failure, "" when it never failed
     std::optional<uint64_t> failed_at;  // the position a permanent failure names

@@ -430,3 +430,29 @@ TEST_CASE("purge_expired leaves a key alone while an execution holds it, and pur
   CHECK(store.claim("k", [] {}));  // the purge let go of it
   store.release("k");
 }
+
+TEST_CASE("a reaper whose purge fails stops and says why; restarted, it purges again") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    IdempotencyStore store(*log, std::chrono::seconds(1), [] { return kStart; });
+    SideWrites writes;
+    store.record(writes, "k-1", StoredResponse{"fp", 200, {}, "{}", 0});
+    REQUIRE(log->write(writes));
+  }
+  // Read-only, the expired record cannot be erased: the purge fails.
+  EventLogOptions read_only;
+  read_only.read_only = true;
+  auto log = EventLog::open(dir.path(), read_only).value();
+  IdempotencyStore store(*log, std::chrono::seconds(1), [] { return kStart + 10 * kSecond; });
+  store.start_reaper(1ms);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!store.reaper_failure() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  REQUIRE(store.reaper_failure());
+  CHECK(store.reaper_failure()->to_string().find("read-only") != std::string::npos);
+  // A restart clears the failure and tries again (and fails again here).
+  REQUIRE(store.restart_reaper());
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (!store.reaper_failure() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  CHECK(store.reaper_failure());
+}
