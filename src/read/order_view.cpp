@@ -263,7 +263,7 @@ Status OrderProjection::apply_batch(const std::vector<events::RecordedEvent>& ba
       if (!known.stored_status.empty()) view.erase("s/" + known.stored_status + "/" + rank + "/" + order_id);
       view.put("s/" + row.status + "/" + rank + "/" + order_id, "");
     }
-    view.put(order_row_key(order_id), getenv("EMPTY") ? std::string() : to_json(row));
+    view.put(order_row_key(order_id), to_json(row));
     known.stored_status = row.status;
     known.touched = false;
   }
