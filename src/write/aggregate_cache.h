@@ -64,6 +64,7 @@ class AggregateCache {
                                  t.start_version == 0 ? events::ExpectedVersion::no_stream()
                                                       : events::ExpectedVersion::exact(t.start_version),
                                  t.events});
+      snapshot_if_due<D>(request.side_writes, t.stream, t.start_version, t.state);
     }
   }
 
