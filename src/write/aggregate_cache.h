@@ -7,6 +7,10 @@
 // else, an HTTP deposit or restock, may have appended since), so a conflict
 // means a write raced the batch itself: abandon() and decide the batch again.
 //
+// The cache keeps at most `capacity` states (the least recently used make
+// room): a state that left it is folded again, from its snapshot, when next
+// needed, so memory stays bounded whatever the number of wallets or skus.
+//
 // Not thread-safe: one participant thread owns it.
 #pragma once
 
@@ -17,15 +21,20 @@
 
 #include "events/event_log.h"
 #include "write/fold.h"
+#include "write/lru_map.h"
 
 namespace ordersd::write {
+
+inline constexpr size_t kDefaultCachedStates = 16'384;
 
 template <typename D>
 class AggregateCache {
  public:
   // `keep`: whether states stay cached between batches (a wallet, a sku), or
-  // are loaded again each time (a per-order stream, read once or twice).
-  AggregateCache(const events::EventLog& log, bool keep) : log_(log), keep_(keep) {}
+  // are loaded again each time (a per-order stream, read once or twice);
+  // `capacity`: how many states stay cached at most.
+  AggregateCache(const events::EventLog& log, bool keep, size_t capacity = kDefaultCachedStates)
+      : log_(log), keep_(keep), cache_(keep ? capacity : 0) {}
 
   // Starts a batch. What a previous batch only read (it wrote nothing, so
   // nothing was committed) is still current: it joins the cache.
@@ -36,7 +45,7 @@ class AggregateCache {
     if (auto it = batch_.find(id); it != batch_.end()) return &it->second.state;
     typename D::State state{};
     if (auto cached = cache_.find(id); cached != cache_.end()) {
-      // Moved, not copied (a wallet's state grows with its orders): commit()
+      // Moved, not copied (a sku's state holds its reservations): commit()
       // moves it back, abandon() leaves it to be loaded again.
       state = std::move(cached->second);
       cache_.erase(cached);
@@ -91,7 +100,7 @@ class AggregateCache {
   };
   const events::EventLog& log_;
   const bool keep_;
-  std::map<std::string, typename D::State, std::less<>> cache_;
+  LruMap<std::string, typename D::State> cache_;
   std::map<std::string, Touched, std::less<>> batch_;
 };
 
