@@ -113,6 +113,7 @@ int serve(const ServeConfig& config) {
 
   events::EventLogOptions log_options;
   log_options.durability = config.durability;
+  log_options.cache_bytes = config.cache_mb << 20;
   auto opened = events::EventLog::open(config.data_dir, log_options);
   if (!opened) {
     std::fprintf(stderr, "ordersd: %s\n", opened.status().to_string().c_str());

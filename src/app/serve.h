@@ -22,6 +22,7 @@ struct ServeConfig {
   unsigned workers = 2;  // threads that read the log and decide commands
   std::chrono::seconds idempotency_ttl{24 * 3600};
   events::Durability durability = events::Durability::kFsync;
+  size_t cache_mb = 256;  // RocksDB's block cache and memtables together (--cache-mb)
   write::SagaConfig saga;  // step deadlines and attempts, --ship-to
   std::vector<std::string> paused;  // participants started held (--paused)
   bus::Roles roles = bus::Roles::all();
