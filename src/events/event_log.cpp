@@ -492,6 +492,16 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
   cf.write_buffer_size = std::min<size_t>(cf.write_buffer_size, cache->GetCapacity() / 4);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
+  // Index and filter blocks live in the block cache too, so they count
+  // against its budget: held beside it they grow with every SST written (a
+  // bloom filter per file of the families looked up by key). Partitioned,
+  // so that a lookup loads one small partition, not a whole file's index
+  // or filter; the top level of each, and the newest files', stay pinned.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = point_lookups;
+  table.pin_top_level_index_and_filter = true;
   if (point_lookups) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     // Most point lookups miss (a new event id is not stored yet): a bloom
