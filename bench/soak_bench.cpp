@@ -23,6 +23,7 @@
 //
 // Usage: soak_bench [--orders N] [--connections C] [--max-in-flight F] [--rate R]
 //                   [--cache-mb M] [--csv PATH] [--plot PNG] [--keep-data DIR] [--json]
+// The server's stderr goes to CSV.server.log.
 #include <signal.h>
 #include <unistd.h>
 
@@ -314,7 +315,9 @@ int run_soak(const Config& config) {
     data_dir = config.keep_data;
     if (fs::exists(data_dir) && !fs::is_empty(data_dir)) fail(data_dir + " is not empty");
   }
-  std::string log_path = (temp ? temp->path() : fs::path(data_dir).parent_path().string()) + "/soak-server.log";
+  // Beside the CSV, so that it outlives the data directory when a run fails.
+  std::string log_path = config.csv + ".server.log";
+  fs::remove(log_path);
   std::ofstream csv(config.csv);
   if (!csv) fail("cannot write " + config.csv);
   csv << "elapsed_s,placed,settled,orders_per_s,rss_mb,data_mb,wal_mb,sst_mb\n";
@@ -335,7 +338,16 @@ int run_soak(const Config& config) {
   }
   if (progress.failed) progress.moved.notify_all();
   placer.join();
-  if (progress.failed) fail(progress.failure);
+  if (progress.failed) {
+    std::string tail;
+    {
+      std::ifstream in(log_path);
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+      for (size_t i = lines.size() > 20 ? lines.size() - 20 : 0; i < lines.size(); ++i) tail += "\n  " + lines[i];
+    }
+    fail(progress.failure + "; the server's last lines (" + log_path + "):" + tail);
+  }
   double run_s = seconds_between(start, Steady::now());
 
   // Stop, then start again on the same directory: how long until it answers?
