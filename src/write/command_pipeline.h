@@ -1,9 +1,9 @@
 // CommandPipeline<D>: the one command pipeline for every aggregate.
 //
 //   load the aggregate's stream and fold it with evolve (from its snapshot,
-//   see fold.h) -> decide -> append (with a new snapshot every kSnapshotEvery events)
-//   with the version the load saw -> on a conflict with another writer, start
-//   over (a bounded number of times) -> answer
+//   see fold.h) -> decide -> append with the version the load saw (and a
+//   snapshot every kSnapshotEvery events) -> on a conflict with another
+//   writer, start over (a bounded number of times) -> answer
 //
 // A Decider D names its types and functions:
 //   State, Event, Command, Refusal
