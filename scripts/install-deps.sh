@@ -12,9 +12,9 @@ PACKAGES=(
   curl jq
   libnats-dev nats-server
 )
-# Benchmarks also need wrk: `install-deps.sh --bench`.
+# Benchmarks also need wrk, and gnuplot for bench/soak_plot.sh: `install-deps.sh --bench`.
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(wrk)
+  PACKAGES+=(wrk gnuplot-nox)
 fi
 
 missing=()

@@ -114,6 +114,11 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--durability", durability, kDurabilityHelp)
       ->capture_default_str()
       ->check(CLI::IsMember({"fsync", "async"}));
+  serve_cmd->add_option("--cache-mb", serve_config.cache_mb,
+                        "MiB of memory for the storage engine: its block cache, which the memtables of every "
+                        "column family are charged to (at most half of it)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{16}, size_t{1} << 20));
   std::string ship_to = "US,CA,GB,DE,FR,NL,SE,JP,AU";
   serve_cmd->add_option("--ship-to", ship_to, "comma-separated ISO 3166-1 alpha-2 countries the warehouse ships to")
       ->capture_default_str();

@@ -83,6 +83,7 @@ int serve(const ServeConfig& config) {
 
   events::EventLogOptions log_options;
   log_options.durability = config.durability;
+  log_options.cache_bytes = config.cache_mb << 20;
   auto opened = events::EventLog::open(config.data_dir, log_options);
   if (!opened) {
     logging::error("serve", "cannot open the event log: " + opened.status().to_string(), {{"data_dir", config.data_dir}});

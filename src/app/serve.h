@@ -23,6 +23,7 @@ struct ServeConfig {
   std::chrono::seconds idempotency_ttl{24 * 3600};
   std::chrono::milliseconds idempotency_reap_interval{60 * 1000};  // between purges of expired records
   events::Durability durability = events::Durability::kFsync;
+  size_t cache_mb = 256;  // RocksDB's block cache and memtables together (--cache-mb)
   write::SagaConfig saga;  // step deadlines and attempts, --ship-to
   std::vector<std::string> paused;  // participants started held (--paused)
   bus::Roles roles = bus::Roles::all();

@@ -43,15 +43,11 @@ void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
     auto wallet = wallets_.load(customer_id);
     if (!wallet) return respond(server_error(wallet.status()));
     if (wallet->version == 0) return respond(Response::problem(404, "Not Found", "no wallet for customer " + customer_id));
-    uint64_t charged = 0;
-    for (const auto& [order, payment] : wallet->orders) {
-      if (payment.outcome == write::WalletState::Payment::kCharged) charged += payment.amount_cents;
-    }
     nlohmann::ordered_json j;
     j["customer_id"] = customer_id;
     j["balance_cents"] = wallet->balance_cents;
     j["deposited_cents"] = wallet->deposited_cents;
-    j["charged_cents"] = charged;  // charges not refunded
+    j["charged_cents"] = wallet->charged_cents;  // charges not refunded
     j["version"] = wallet->version;
     respond(with_version(Response::json(200, j.dump()), wallet->version));
   });

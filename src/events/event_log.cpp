@@ -1,12 +1,15 @@
 #include "events/event_log.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -126,6 +129,8 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* checkpoints_cf = nullptr;
   rocksdb::ColumnFamilyHandle* heads_cf = nullptr;
   rocksdb::WriteOptions write_options;
+
+  bool flushed_on_close = false;  // by close(), from the one controlling thread
 
   // --- the published head; guarded by head_mu for waiters, read lock-free
   std::atomic<uint64_t> head{0};
@@ -526,8 +531,21 @@ namespace {
 
 rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache>& cache, bool point_lookups) {
   rocksdb::ColumnFamilyOptions cf;
+  // Memtables are bounded together by the shared WriteBufferManager; one
+  // family's may still reach this before it is switched.
+  cf.write_buffer_size = std::min<size_t>(cf.write_buffer_size, cache->GetCapacity() / 4);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
+  // Index and filter blocks live in the block cache too, so they count
+  // against its budget: held beside it they grow with every SST written (a
+  // bloom filter per file of the families looked up by key). Partitioned,
+  // so that a lookup loads one small partition, not a whole file's index
+  // or filter; the top level of each, and the newest files', stay pinned.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = point_lookups;
+  table.pin_top_level_index_and_filter = true;
   if (point_lookups) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     // Most point lookups miss (a new event id is not stored yet): a bloom
@@ -575,7 +593,11 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   db_options.keep_log_file_num = 3;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
-  auto cache = rocksdb::NewLRUCache(64 << 20);
+  // One memory budget: the block cache, with the memtables charged to it.
+  size_t budget = std::max(impl->options.cache_bytes, size_t{16} << 20);
+  auto cache = rocksdb::NewLRUCache(budget);
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(budget / 2, cache);
+  db_options.max_total_wal_size = std::max<uint64_t>(impl->options.max_wal_bytes, uint64_t{4} << 20);
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family_options(cache, false)},
       {keys::kLogFamily, log_family_options(cache)},
@@ -652,6 +674,16 @@ void EventLog::close() {
   if (impl_->syncer.joinable()) impl_->syncer.join();
   if (!impl_->options.read_only && impl_->options.durability == Durability::kAsync) {
     impl_->db->FlushWAL(/*sync=*/true).PermitUncheckedError();
+  }
+  // Everything is in the memtables and the WAL already; writing the
+  // memtables out now leaves the next open no WAL to replay (up to
+  // max_wal_bytes of it, which takes seconds). A failure here loses nothing:
+  // the WAL stays and is replayed.
+  if (!impl_->options.read_only && !impl_->flushed_on_close) {
+    impl_->flushed_on_close = true;
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
   }
 }
 

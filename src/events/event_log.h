@@ -45,6 +45,16 @@ struct EventLogOptions {
   size_t stream_cache_capacity = 1 << 18;
   // Upper bound on events gathered into one group commit. Default 8,192.
   size_t max_batch_events = 8192;
+  // RocksDB's memory budget: the block cache, to which the memtables of
+  // every column family are charged through one shared WriteBufferManager
+  // (at most half of it), so reads and writes together stay near this many
+  // bytes however much is written. Default 256 MiB; at least 16 MiB.
+  size_t cache_bytes = size_t{256} << 20;
+  // Write-ahead-log bytes kept at most: past it RocksDB flushes the column
+  // families whose unflushed data keeps the oldest WAL file alive (a rarely
+  // written one would otherwise pin every file since its last flush), so the
+  // WAL on disk, and its replay on the next open, stay bounded. Default 128 MiB.
+  uint64_t max_wal_bytes = uint64_t{128} << 20;
   // Opens without the directory lock and refuses every write.
   bool read_only = false;
   // Commit time source, microseconds since the Unix epoch. Default: the system clock.

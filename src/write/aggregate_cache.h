@@ -11,6 +11,10 @@
 // and the turns are held until the batch is committed or abandoned: HTTP
 // commands on the same wallet or sku wait for the batch instead of racing it.
 //
+// The cache keeps at most `capacity` states (the least recently used make
+// room): a state that left it is folded again, from its snapshot, when next
+// needed, so memory stays bounded whatever the number of wallets or skus.
+//
 // Not thread-safe: one participant thread owns it.
 #pragma once
 
@@ -22,17 +26,22 @@
 #include "events/event_log.h"
 #include "write/fold.h"
 #include "write/stream_turns.h"
+#include "write/lru_map.h"
 
 namespace ordersd::write {
+
+inline constexpr size_t kDefaultCachedStates = 16'384;
 
 template <typename D>
 class AggregateCache {
  public:
   // `keep`: whether states stay cached between batches (a wallet, a sku), or
-  // are loaded again each time (a per-order stream, read once or twice).
-  // `turns`: null for streams no one else in the process writes.
-  AggregateCache(const events::EventLog& log, bool keep, StreamTurns* turns = nullptr)
-      : log_(log), keep_(keep), turns_(turns) {}
+  // are loaded again each time (a per-order stream, read once or twice);
+  // `turns`: null for streams no one else in the process writes;
+  // `capacity`: how many states stay cached at most.
+  AggregateCache(const events::EventLog& log, bool keep, StreamTurns* turns = nullptr,
+                 size_t capacity = kDefaultCachedStates)
+      : log_(log), keep_(keep), turns_(turns), cache_(keep ? capacity : 0) {}
   ~AggregateCache() { release_turns(); }
   AggregateCache(const AggregateCache&) = delete;
   AggregateCache& operator=(const AggregateCache&) = delete;
@@ -51,7 +60,7 @@ class AggregateCache {
     }
     typename D::State state{};
     if (auto cached = cache_.find(id); cached != cache_.end()) {
-      // Moved, not copied (a wallet's state grows with its orders): commit()
+      // Moved, not copied (a sku's state holds its reservations): commit()
       // moves it back, abandon() leaves it to be loaded again.
       state = std::move(cached->second);
       cache_.erase(cached);
@@ -78,6 +87,7 @@ class AggregateCache {
                                  t.start_version == 0 ? events::ExpectedVersion::no_stream()
                                                       : events::ExpectedVersion::exact(t.start_version),
                                  t.events});
+      snapshot_if_due<D>(request.side_writes, t.stream, t.start_version, t.state);
     }
   }
 
@@ -121,7 +131,7 @@ class AggregateCache {
   const bool keep_;
   StreamTurns* const turns_;
   std::vector<std::string> held_;  // the turns this batch holds
-  std::map<std::string, typename D::State, std::less<>> cache_;
+  LruMap<std::string, typename D::State> cache_;
   std::map<std::string, Touched, std::less<>> batch_;
 };
 

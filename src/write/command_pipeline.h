@@ -1,8 +1,9 @@
 // CommandPipeline<D>: the one command pipeline for every aggregate.
 //
-//   load the aggregate's stream and fold it with evolve -> decide -> append
-//   with the version the load saw -> on a conflict with another writer, start
-//   over (a bounded number of times) -> answer
+//   load the aggregate's stream and fold it with evolve (from its snapshot,
+//   see fold.h) -> decide -> append with the version the load saw (and a
+//   snapshot every kSnapshotEvery events) -> on a conflict with another
+//   writer, start over (a bounded number of times) -> answer
 //
 // A Decider D names its types and functions:
 //   State, Event, Command, Refusal
@@ -151,6 +152,7 @@ class CommandPipeline {
       part.events.push_back(D::encode(req.id, decided[i], id, req.correlation_id));
     }
     events::AppendRequest append;
+    snapshot_if_due<D>(append.side_writes, part.stream, version, after);
     append.streams.push_back(std::move(part));
     if (req.side_writes) {
       append.side_writes_for = [e, after](const events::AppendResult& result, events::SideWrites& writes) {

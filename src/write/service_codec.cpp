@@ -28,6 +28,49 @@ Status not_ours(const events::RecordedEvent& r, const char* service) {
   return Status::invalid_argument("a " + std::string(r.type()) + " event is not a " + service + " event");
 }
 
+// Snapshot and record bytes: a format byte, then fixed-width big-endian
+// integers and length-prefixed strings.
+constexpr char kWalletSnapshotV1 = 'W';
+constexpr char kStockSnapshotV1 = 'S';
+constexpr char kOrderPaymentV1 = 'P';
+
+void put_u64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+void put_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// Reads what put_* wrote; any read past the end makes ok() false.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  uint64_t u64() { return uint(8); }
+  uint32_t u32() { return static_cast<uint32_t>(uint(4)); }
+  uint8_t u8() { return static_cast<uint8_t>(uint(1)); }
+  std::string str() {
+    uint32_t n = u32();
+    if (!ok_ || in_.size() < n) return fail(), std::string();
+    std::string out(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return out;
+  }
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && in_.empty(); }
+
+ private:
+  void fail() { ok_ = false; }
+  uint64_t uint(size_t bytes) {
+    if (!ok_ || in_.size() < bytes) return fail(), 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(bytes);
+    return v;
+  }
+  std::string_view in_;
+  bool ok_ = true;
+};
+
 }  // namespace
 
 std::string wallet_stream(std::string_view customer_id) { return "wallet-" + std::string(customer_id); }
@@ -140,6 +183,76 @@ Result<StockEvent> stock_event_from(const events::RecordedEvent& r) {
     default:
       return not_ours(r, "stock");
   }
+}
+
+std::string encode_snapshot(const WalletState& state) {
+  std::string out(1, kWalletSnapshotV1);
+  for (uint64_t v : {state.version, state.balance_cents, state.deposited_cents, state.charged_cents}) put_u64(out, v);
+  return out;
+}
+
+std::optional<WalletState> wallet_snapshot_from(std::string_view bytes) {
+  if (bytes.empty() || bytes[0] != kWalletSnapshotV1) return std::nullopt;
+  Reader in(bytes.substr(1));
+  WalletState s;
+  s.version = in.u64();
+  s.balance_cents = in.u64();
+  s.deposited_cents = in.u64();
+  s.charged_cents = in.u64();
+  if (!in.done() || s.deposited_cents != s.balance_cents + s.charged_cents) return std::nullopt;
+  return s;
+}
+
+std::string encode_snapshot(const StockState& state) {
+  std::string out(1, kStockSnapshotV1);
+  for (uint64_t v : {state.version, state.restocked, state.available, state.reserved, state.shipped}) put_u64(out, v);
+  put_u32(out, static_cast<uint32_t>(state.reservations.size()));
+  for (const auto& [order, units] : state.reservations) {
+    put_u32(out, static_cast<uint32_t>(order.size()));
+    out += order;
+    put_u32(out, units);
+  }
+  return out;
+}
+
+std::optional<StockState> stock_snapshot_from(std::string_view bytes) {
+  if (bytes.empty() || bytes[0] != kStockSnapshotV1) return std::nullopt;
+  Reader in(bytes.substr(1));
+  StockState s;
+  s.version = in.u64();
+  s.restocked = in.u64();
+  s.available = in.u64();
+  s.reserved = in.u64();
+  s.shipped = in.u64();
+  uint32_t n = in.u32();
+  uint64_t held = 0;
+  for (uint32_t i = 0; i < n && in.ok(); ++i) {
+    std::string order = in.str();
+    uint32_t units = in.u32();
+    held += units;
+    s.reservations.emplace_hint(s.reservations.end(), std::move(order), units);
+  }
+  if (!in.done() || s.reservations.size() != n || held != s.reserved ||
+      s.restocked != s.available + s.reserved + s.shipped) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::string encode_order_payment(const OrderPayment& payment) {
+  std::string out(1, kOrderPaymentV1);
+  out.push_back(static_cast<char>(payment.outcome));
+  put_u64(out, payment.amount_cents);
+  return out;
+}
+
+std::optional<OrderPayment> order_payment_from(std::string_view bytes) {
+  if (bytes.empty() || bytes[0] != kOrderPaymentV1) return std::nullopt;
+  Reader in(bytes.substr(1));
+  uint8_t outcome = in.u8();
+  uint64_t amount = in.u64();
+  if (!in.done() || outcome > static_cast<uint8_t>(OrderPayment::Outcome::kRefunded)) return std::nullopt;
+  return OrderPayment{static_cast<OrderPayment::Outcome>(outcome), amount};
 }
 
 Result<ShipmentEvent> shipment_event_from(const events::RecordedEvent& r) {

@@ -4,6 +4,7 @@
 // with the customer filled in. Thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,5 +32,17 @@ events::NewEvent to_new_event(std::string_view order_id, const ShipmentEvent& ev
 Result<WalletEvent> wallet_event_from(const events::RecordedEvent& recorded);
 Result<StockEvent> stock_event_from(const events::RecordedEvent& recorded);
 Result<ShipmentEvent> shipment_event_from(const events::RecordedEvent& recorded);
+
+// Snapshots of a wallet's and a sku's state (fold.h), and the payment
+// service's record of one order (payment_participant.cpp), in a compact
+// binary form that starts with a format byte. The decoders give nullopt for
+// bytes that are not one (damaged, or a format this build does not know):
+// the caller then folds the stream, or reads the wallet's events, instead.
+std::string encode_snapshot(const WalletState& state);
+std::optional<WalletState> wallet_snapshot_from(std::string_view bytes);
+std::string encode_snapshot(const StockState& state);
+std::optional<StockState> stock_snapshot_from(std::string_view bytes);
+std::string encode_order_payment(const OrderPayment& payment);
+std::optional<OrderPayment> order_payment_from(std::string_view bytes);
 
 }  // namespace ordersd::write

@@ -3,8 +3,10 @@
 // saga's shipping step, which arrives with the orchestrator.)
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "write/command_pipeline.h"
 #include "write/service_codec.h"
@@ -20,7 +22,14 @@ struct WalletDecider {
   using Refusal = WalletRefusal;
 
   static std::string stream(std::string_view customer_id) { return wallet_stream(customer_id); }
-  static WalletDecision decide(const WalletState& s, const WalletCommand& c) { return write::decide(s, c); }
+  // Deposits only: a charge or a refund needs its order's record, which the
+  // payment participant keeps (payment_participant.cpp).
+  static WalletDecision decide(const WalletState& s, const WalletCommand& c) {
+    if (!std::holds_alternative<Deposit>(c)) {
+      return WalletRefusal{"charges and refunds are the payment service's to decide, with the order's record"};
+    }
+    return write::decide(s, c, OrderPayment{});
+  }
   static WalletState evolve(WalletState s, const WalletEvent& e) { return write::evolve(std::move(s), e); }
   static events::NewEvent encode(std::string_view customer_id, const WalletEvent& e, Uuid id, Uuid correlation_id) {
     return to_new_event(customer_id, e, id, correlation_id);
@@ -28,6 +37,8 @@ struct WalletDecider {
   static Result<WalletEvent> decode(const events::RecordedEvent& r) { return wallet_event_from(r); }
   static bool creates(const WalletCommand&) { return false; }
   static uint64_t version(const WalletState& s) { return s.version; }
+  static std::string encode_snapshot(const WalletState& s) { return write::encode_snapshot(s); }
+  static std::optional<WalletState> decode_snapshot(std::string_view bytes) { return wallet_snapshot_from(bytes); }
 };
 
 struct StockDecider {
@@ -45,6 +56,8 @@ struct StockDecider {
   static Result<StockEvent> decode(const events::RecordedEvent& r) { return stock_event_from(r); }
   static bool creates(const StockCommand&) { return false; }
   static uint64_t version(const StockState& s) { return s.version; }
+  static std::string encode_snapshot(const StockState& s) { return write::encode_snapshot(s); }
+  static std::optional<StockState> decode_snapshot(std::string_view bytes) { return stock_snapshot_from(bytes); }
 };
 
 using WalletService = CommandPipeline<WalletDecider>;

@@ -16,7 +16,7 @@ StockDecision decide(const StockState& state, const StockCommand& command) {
           },
           [&](const Reserve& c) -> StockDecision {
             if (c.quantity == 0) return StockRefusal{StockRefusal::Kind::kInvalid, 0, "a reservation needs units"};
-            if (state.reservations.count(c.order_id) || state.finished.count(c.order_id)) {
+            if (state.reservations.count(c.order_id)) {
               return std::vector<StockEvent>{};  // reserved before: a redelivery
             }
             if (state.available < c.quantity) {
@@ -56,13 +56,11 @@ StockState evolve(StockState s, const StockEvent& event) {
                    s.reserved -= e.quantity;
                    s.available += e.quantity;
                    s.reservations.erase(e.order_id);
-                   s.finished.insert(e.order_id);
                  },
                  [&](const StockShipped& e) {
                    s.reserved -= e.quantity;
                    s.shipped += e.quantity;
                    s.reservations.erase(e.order_id);
-                   s.finished.insert(e.order_id);
                  },
              },
              event);

@@ -3,8 +3,8 @@
 //
 //   restock(quantity)        -> StockRestocked
 //   reserve(order, quantity) -> StockReserved; refused when fewer are available;
-//                               nothing if this order reserved this sku before
-//                               (held, released or shipped: one reservation per order)
+//                               nothing if this order holds a reservation of
+//                               this sku now (a redelivery)
 //   release(order)           -> StockReleased of the order's reservation; nothing
 //                               if it holds none
 //   ship(order)              -> StockShipped: the reservation becomes shipped stock;
@@ -14,11 +14,16 @@
 // service decides each sku, and only when every one accepts appends them all
 // in one multi-stream append, each at the version it decided on.
 // Invariant: restocked = available + reserved + shipped. Pure; plain values.
+//
+// The state remembers only the reservations held now, so it is bounded by the
+// orders in flight. That an order reserves at most once, even after its stock
+// was released or shipped, is its reservation stream's to say: the inventory
+// service asks a sku to reserve only for an order whose reservation was never
+// decided (reservation.h), and that stream is the order's alone.
 #pragma once
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -71,7 +76,6 @@ struct StockState {
   uint64_t reserved = 0;
   uint64_t shipped = 0;
   std::map<std::string, uint32_t> reservations;  // order -> units held now
-  std::set<std::string> finished;                // orders whose reservation was released or shipped
   friend bool operator==(const StockState&, const StockState&) = default;
 };
 

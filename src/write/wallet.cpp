@@ -6,8 +6,8 @@
 
 namespace ordersd::write {
 
-WalletDecision decide(const WalletState& state, const WalletCommand& command) {
-  using Payment = WalletState::Payment;
+WalletDecision decide(const WalletState& state, const WalletCommand& command, const OrderPayment& order) {
+  using Outcome = OrderPayment::Outcome;
   return std::visit(
       Overloaded{
           [&](const Deposit& c) -> WalletDecision {
@@ -22,28 +22,26 @@ WalletDecision decide(const WalletState& state, const WalletCommand& command) {
             return std::vector<WalletEvent>{FundsDeposited{c.amount_cents, state.balance_cents + c.amount_cents}};
           },
           [&](const Charge& c) -> WalletDecision {
-            if (state.orders.count(c.order_id)) return std::vector<WalletEvent>{};  // answered before
+            if (order.outcome != Outcome::kNone) return std::vector<WalletEvent>{};  // answered before
             if (state.balance_cents < c.amount_cents) {
               return std::vector<WalletEvent>{WalletDeclined{c.order_id, c.amount_cents, "insufficient_funds"}};
             }
             return std::vector<WalletEvent>{WalletCharged{c.order_id, c.amount_cents}};
           },
           [&](const Refund& c) -> WalletDecision {
-            auto it = state.orders.find(c.order_id);
-            if (it == state.orders.end()) {
+            if (order.outcome == Outcome::kNone) {
               // Never asked to charge (yet): void the order, so a charge that
               // arrives late declines instead of taking money no one refunds.
               return std::vector<WalletEvent>{WalletDeclined{c.order_id, 0, "voided"}};
             }
-            if (it->second.outcome != Payment::kCharged) return std::vector<WalletEvent>{};  // declined or refunded
-            return std::vector<WalletEvent>{WalletRefunded{c.order_id, it->second.amount_cents}};
+            if (order.outcome != Outcome::kCharged) return std::vector<WalletEvent>{};  // declined or refunded
+            return std::vector<WalletEvent>{WalletRefunded{c.order_id, order.amount_cents}};
           },
       },
       command);
 }
 
 WalletState evolve(WalletState s, const WalletEvent& event) {
-  using Payment = WalletState::Payment;
   ++s.version;
   std::visit(Overloaded{
                  [&](const FundsDeposited& e) {
@@ -52,16 +50,46 @@ WalletState evolve(WalletState s, const WalletEvent& event) {
                  },
                  [&](const WalletCharged& e) {
                    s.balance_cents -= e.amount_cents;
-                   s.orders[e.order_id] = {Payment::kCharged, e.amount_cents};
+                   s.charged_cents += e.amount_cents;
                  },
-                 [&](const WalletDeclined& e) { s.orders[e.order_id] = {Payment::kDeclined, e.amount_cents}; },
+                 [&](const WalletDeclined&) {},
                  [&](const WalletRefunded& e) {
                    s.balance_cents += e.amount_cents;
-                   s.orders[e.order_id] = {Payment::kRefunded, e.amount_cents};
+                   s.charged_cents -= e.amount_cents;
                  },
              },
              event);
   return s;
+}
+
+OrderPayment evolve(OrderPayment order, const WalletEvent& event) {
+  using Outcome = OrderPayment::Outcome;
+  std::visit(Overloaded{
+                 [&](const FundsDeposited&) {},
+                 [&](const WalletCharged& e) { order = {Outcome::kCharged, e.amount_cents}; },
+                 [&](const WalletDeclined& e) { order = {Outcome::kDeclined, e.amount_cents}; },
+                 [&](const WalletRefunded& e) { order = {Outcome::kRefunded, e.amount_cents}; },
+             },
+             event);
+  return order;
+}
+
+const std::string& order_of(const WalletEvent& event) {
+  static const std::string kNone;
+  return std::visit(Overloaded{
+                        [&](const FundsDeposited&) -> const std::string& { return kNone; },
+                        [](const auto& e) -> const std::string& { return e.order_id; },
+                    },
+                    event);
+}
+
+const std::string& order_of(const WalletCommand& command) {
+  static const std::string kNone;
+  return std::visit(Overloaded{
+                        [&](const Deposit&) -> const std::string& { return kNone; },
+                        [](const auto& c) -> const std::string& { return c.order_id; },
+                    },
+                    command);
 }
 
 }  // namespace ordersd::write

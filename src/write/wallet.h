@@ -12,11 +12,18 @@
 //
 // Each order is charged at most once and refunded at most once, however often
 // a command is redelivered: decide() answers a repeat with no events, and
-// the caller reads the earlier outcome from the state. Pure; plain values.
+// the caller reads the earlier outcome from the order's record.
+//
+// What the wallet knows of each order is not in WalletState, which would then
+// grow with every order the customer ever placed: it is the order's own
+// OrderPayment record, which the caller keeps beside the wallet (the payment
+// service stores one per order, written atomically with the wallet's event;
+// see docs/bounded-state.md) and hands to decide() with the command. evolve()
+// folds an event into the wallet, and into the record of the order it names.
+// Pure; plain values.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -60,17 +67,20 @@ struct Refund {
 };
 using WalletCommand = std::variant<Deposit, Charge, Refund>;
 
+// The wallet's answer to one order so far.
+struct OrderPayment {
+  enum class Outcome : uint8_t { kNone, kCharged, kDeclined, kRefunded };
+  Outcome outcome = Outcome::kNone;  // kNone: never charged, declined nor voided
+  uint64_t amount_cents = 0;         // charged, refunded, or asked for and declined
+  friend bool operator==(const OrderPayment&, const OrderPayment&) = default;
+};
+
+// A fixed size, however many orders the wallet paid.
 struct WalletState {
-  enum class Payment { kCharged, kDeclined, kRefunded };
-  struct OrderPayment {
-    Payment outcome;
-    uint64_t amount_cents;
-    friend bool operator==(const OrderPayment&, const OrderPayment&) = default;
-  };
   uint64_t version = 0;
   uint64_t balance_cents = 0;
-  uint64_t deposited_cents = 0;               // ever
-  std::map<std::string, OrderPayment> orders;  // every order this wallet answered
+  uint64_t deposited_cents = 0;  // ever
+  uint64_t charged_cents = 0;    // charged and not refunded: deposited = balance + charged
   friend bool operator==(const WalletState&, const WalletState&) = default;
 };
 
@@ -80,7 +90,15 @@ struct WalletRefusal {
 
 using WalletDecision = std::variant<std::vector<WalletEvent>, WalletRefusal>;
 
-WalletDecision decide(const WalletState& state, const WalletCommand& command);
+// `order`: the record of the order a Charge or Refund names (OrderPayment{}
+// when the wallet never answered it); ignored for a Deposit.
+WalletDecision decide(const WalletState& state, const WalletCommand& command, const OrderPayment& order);
 WalletState evolve(WalletState state, const WalletEvent& event);
+// The record of the order `event` names, after it. A deposit names none and
+// leaves `order` as it was.
+OrderPayment evolve(OrderPayment order, const WalletEvent& event);
+// The order `event` answers; empty for a deposit.
+const std::string& order_of(const WalletEvent& event);
+const std::string& order_of(const WalletCommand& command);
 
 }  // namespace ordersd::write

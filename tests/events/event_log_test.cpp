@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <filesystem>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -471,6 +472,73 @@ TEST_CASE("the head and the stream versions survive a restart") {
   REQUIRE(r.is_ok());
   CHECK(r->first_position == 6);
   CHECK(r->next_version() == 6);
+}
+
+namespace {
+// Bytes of the write-ahead-log files (*.log) in `dir`.
+uint64_t wal_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::error_code size_ec;
+    if (entry.path().extension() == ".log") total += entry.file_size(size_ec);
+  }
+  return total;
+}
+
+// Entries an open of `dir` replays from the WAL (they land in the memtables;
+// what an SST already holds is skipped).
+uint64_t replayed_entries(const std::string& dir) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  REQUIRE(rocksdb::DB::OpenForReadOnly(options, dir, families, &handles, &db).ok());
+  uint64_t total = 0;
+  for (auto* h : handles) {
+    uint64_t n = 0;
+    REQUIRE(db->GetIntProperty(h, "rocksdb.num-entries-active-mem-table", &n));
+    total += n;
+    db->DestroyColumnFamilyHandle(h);
+  }
+  delete db;
+  return total;
+}
+}  // namespace
+
+TEST_CASE("the write-ahead log stays within max_wal_bytes though a family is written only once, and a closed log "
+          "leaves none to replay") {
+  TempDir dir;
+  EventLogOptions options;  // fsync: each append waits, so flushes keep pace as they would in service
+  options.cache_bytes = size_t{1} << 30;  // memtables that would hold everything: only the WAL bound flushes
+  options.max_wal_bytes = uint64_t{4} << 20;
+  uint64_t most = 0;
+  {
+    auto log = EventLog::open(dir.path(), options).value();
+    // The checkpoints family is written once and never again: without the
+    // bound its memtable would keep every WAL file since then alive.
+    SideWrites once;
+    once.set_checkpoint("rarely", 1);
+    REQUIRE(log->write(once));
+    for (int batch = 0; batch < 240; ++batch) {
+      std::vector<NewEvent> events;
+      for (int i = 0; i < 1'000; ++i) events.push_back(order_placed(std::to_string(batch) + "-" + std::to_string(i)));
+      REQUIRE(log->append("s-" + std::to_string(batch), ExpectedVersion::no_stream(), std::move(events)));
+      most = std::max(most, wal_bytes(dir.path()));
+    }
+    CHECK(log->checkpoint("rarely").value() == std::optional<uint64_t>(1));
+  }
+  INFO("the WAL reached ", most, " bytes");
+  // 240,000 events are some 110 MB of WAL. The bound is soft: the WAL goes
+  // on growing while the flushes it asked for run, a few memtables' worth.
+  CHECK(most < (uint64_t{32} << 20));
+  CHECK(replayed_entries(dir.path()) == 0);
+  auto log = EventLog::open(dir.path(), options).value();
+  CHECK(log->head() == 240'000);
+  CHECK(log->checkpoint("rarely").value() == std::optional<uint64_t>(1));
 }
 
 TEST_CASE("stream heads stay exact when there are more streams than the head cache holds") {

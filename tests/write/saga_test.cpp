@@ -1002,10 +1002,11 @@ class World {
     to_payment_.pop_front();
     WalletCommand command = r.step == Step::kCharge ? WalletCommand(Charge{r.order.order_id, r.order.amount_cents})
                                                     : WalletCommand(Refund{r.order.order_id});
-    auto decided = decide(wallet_, command);
+    auto decided = decide(wallet_, command, payment_);
     REQUIRE(std::holds_alternative<std::vector<WalletEvent>>(decided));
     for (const auto& e : std::get<std::vector<WalletEvent>>(decided)) {
       wallet_ = evolve(wallet_, e);
+      payment_ = evolve(payment_, e);
       std::visit(Overloaded{
                      [&](const WalletCharged& w) { to_saga_.push_back(PaymentProcessed{w.amount_cents}); },
                      [&](const WalletDeclined& w) { to_saga_.push_back(PaymentDeclined{w.amount_cents, w.reason}); },
@@ -1056,6 +1057,7 @@ class World {
   SagaState state_;
   OrderState order_;
   WalletState wallet_;
+  OrderPayment payment_;  // the payment service's record of this order
   ReservationState reservation_;
   std::map<std::string, StockState> stock_;
   ShipmentState shipment_;

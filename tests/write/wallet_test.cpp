@@ -1,7 +1,8 @@
 // The payment wallet's specification, as a Decider:
 //
-//   given these events (folded with evolve from WalletState{}),
-//   when this command (decide),
+//   given these events (folded with evolve from WalletState{}, and into the
+//   record of each order they name),
+//   when this command (decide, with the record of the order it names),
 //   then these events and this next state, or this refusal.
 //
 // The story tests come first; a property test at the end drives a long
@@ -28,7 +29,27 @@ using namespace ordersd::write;
 namespace {
 
 using Events = std::vector<WalletEvent>;
-using Payment = WalletState::Payment;
+using Payment = OrderPayment::Outcome;
+
+// A wallet as the payment service keeps it: the wallet's state, and beside it
+// one record per order the wallet answered (the "payment-orders" records).
+// decide() is handed the record of the order a command names.
+struct Wallet : WalletState {
+  std::map<std::string, OrderPayment> orders;
+  friend bool operator==(const Wallet&, const Wallet&) = default;
+};
+
+Wallet evolve(Wallet w, const WalletEvent& event) {
+  const std::string& order = order_of(event);
+  if (!order.empty()) w.orders[order] = evolve(w.orders[order], event);
+  static_cast<WalletState&>(w) = evolve(static_cast<WalletState>(w), event);
+  return w;
+}
+
+WalletDecision decide(const Wallet& w, const WalletCommand& command) {
+  auto it = w.orders.find(order_of(command));
+  return decide(static_cast<const WalletState&>(w), command, it == w.orders.end() ? OrderPayment{} : it->second);
+}
 
 // --- readable failures: events print as "WalletDeclined{o-1, 3000, insufficient_funds}".
 
@@ -83,11 +104,11 @@ using ordersd::test::fold;
 using ordersd::test::refused;
 
 
-WalletState given(const Events& events) { return fold(WalletState{}, events); }
+Wallet given(const Events& events) { return fold(Wallet{}, events); }
 
 // A story step: `command` on `state` must yield exactly `expected`; returns the
 // state after them.
-WalletState accepts(const WalletState& state, const WalletCommand& command, const Events& expected) {
+Wallet accepts(const Wallet& state, const WalletCommand& command, const Events& expected) {
   INFO("when ", describe(command));
   Events events = accepted(decide(state, command));
   CHECK(events == expected);
@@ -95,14 +116,14 @@ WalletState accepts(const WalletState& state, const WalletCommand& command, cons
 }
 
 // A story step: `command` on `state` must be refused; the state stays.
-void refuses(const WalletState& state, const WalletCommand& command) {
+void refuses(const Wallet& state, const WalletCommand& command) {
   INFO("when ", describe(command));
   WalletRefusal r = refused(decide(state, command));
   CHECK_FALSE(r.message.empty());
 }
 
 // A redelivery: `command` on `state` yields no events at all.
-void ignores(const WalletState& state, const WalletCommand& command) { accepts(state, command, {}); }
+void ignores(const Wallet& state, const WalletCommand& command) { accepts(state, command, {}); }
 
 // A wallet holding 50.00.
 Events funded() { return {FundsDeposited{5'000, 5'000}}; }
@@ -112,7 +133,7 @@ Events funded() { return {FundsDeposited{5'000, 5'000}}; }
 // --- deposits.
 
 TEST_CASE("a deposit adds to the balance and records the balance after it") {
-  WalletState s = accepts(WalletState{}, Deposit{5'000}, {FundsDeposited{5'000, 5'000}});
+  Wallet s = accepts(Wallet{}, Deposit{5'000}, {FundsDeposited{5'000, 5'000}});
   CHECK(s.balance_cents == 5'000);
   CHECK(s.deposited_cents == 5'000);
   CHECK(s.version == 1);
@@ -124,28 +145,28 @@ TEST_CASE("a deposit adds to the balance and records the balance after it") {
 }
 
 TEST_CASE("a deposit after a charge records the balance after both") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
   s = accepts(s, Deposit{1'000}, {FundsDeposited{1'000, 3'000}});
   CHECK(s.balance_cents == 3'000);
   CHECK(s.deposited_cents == 6'000);
 }
 
 TEST_CASE("a deposit of nothing is refused and leaves the wallet as it was") {
-  refuses(WalletState{}, Deposit{0});
+  refuses(Wallet{}, Deposit{0});
   refuses(given(funded()), Deposit{0});
 }
 
 TEST_CASE("a deposit of up to kMaxDepositCents is accepted, one cent more is refused") {
-  accepts(WalletState{}, Deposit{kMaxDepositCents}, {FundsDeposited{kMaxDepositCents, kMaxDepositCents}});
-  accepts(WalletState{}, Deposit{1}, {FundsDeposited{1, 1}});
-  refuses(WalletState{}, Deposit{kMaxDepositCents + 1});
+  accepts(Wallet{}, Deposit{kMaxDepositCents}, {FundsDeposited{kMaxDepositCents, kMaxDepositCents}});
+  accepts(Wallet{}, Deposit{1}, {FundsDeposited{1, 1}});
+  refuses(Wallet{}, Deposit{kMaxDepositCents + 1});
   refuses(given(funded()), Deposit{kMaxDepositCents + 1});
-  refuses(WalletState{}, Deposit{std::numeric_limits<uint64_t>::max()});
+  refuses(Wallet{}, Deposit{std::numeric_limits<uint64_t>::max()});
 }
 
 TEST_CASE("a deposit that would take the balance past the largest signed 64-bit amount is refused") {
   constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
-  WalletState nearly_full = given({FundsDeposited{kMax - 10, kMax - 10}});
+  Wallet nearly_full = given({FundsDeposited{kMax - 10, kMax - 10}});
   accepts(nearly_full, Deposit{10}, {FundsDeposited{10, kMax}});
   refuses(nearly_full, Deposit{11});
   refuses(nearly_full, Deposit{kMaxDepositCents});
@@ -154,33 +175,33 @@ TEST_CASE("a deposit that would take the balance past the largest signed 64-bit 
 // --- charges.
 
 TEST_CASE("a charge within the balance is processed and lowers the balance") {
-  WalletState s = accepts(given(funded()), Charge{"o-1", 3'000}, {WalletCharged{"o-1", 3'000}});
+  Wallet s = accepts(given(funded()), Charge{"o-1", 3'000}, {WalletCharged{"o-1", 3'000}});
   CHECK(s.balance_cents == 2'000);
   CHECK(s.deposited_cents == 5'000);
-  CHECK(s.orders.at("o-1") == WalletState::OrderPayment{Payment::kCharged, 3'000});
+  CHECK(s.orders.at("o-1") == OrderPayment{Payment::kCharged, 3'000});
 }
 
 TEST_CASE("a charge of exactly the balance is processed and empties the wallet") {
-  WalletState s = accepts(given(funded()), Charge{"o-1", 5'000}, {WalletCharged{"o-1", 5'000}});
+  Wallet s = accepts(given(funded()), Charge{"o-1", 5'000}, {WalletCharged{"o-1", 5'000}});
   CHECK(s.balance_cents == 0);
   CHECK(s.orders.at("o-1").outcome == Payment::kCharged);
 }
 
 TEST_CASE("a charge one cent over the balance is declined for insufficient funds and leaves the balance") {
-  WalletState before = given(funded());
-  WalletState s = accepts(before, Charge{"o-1", 5'001}, {WalletDeclined{"o-1", 5'001, "insufficient_funds"}});
+  Wallet before = given(funded());
+  Wallet s = accepts(before, Charge{"o-1", 5'001}, {WalletDeclined{"o-1", 5'001, "insufficient_funds"}});
   CHECK(s.balance_cents == 5'000);
   CHECK(s.deposited_cents == 5'000);
-  CHECK(s.orders.at("o-1") == WalletState::OrderPayment{Payment::kDeclined, 5'001});
+  CHECK(s.orders.at("o-1") == OrderPayment{Payment::kDeclined, 5'001});
 }
 
 TEST_CASE("a charge on an empty wallet is declined for insufficient funds") {
-  WalletState s = accepts(WalletState{}, Charge{"o-1", 1}, {WalletDeclined{"o-1", 1, "insufficient_funds"}});
+  Wallet s = accepts(Wallet{}, Charge{"o-1", 1}, {WalletDeclined{"o-1", 1, "insufficient_funds"}});
   CHECK(s.balance_cents == 0);
 }
 
 TEST_CASE("charges for different orders are each decided against what is left") {
-  WalletState s = given(funded());
+  Wallet s = given(funded());
   s = accepts(s, Charge{"o-1", 3'000}, {WalletCharged{"o-1", 3'000}});
   s = accepts(s, Charge{"o-2", 3'000}, {WalletDeclined{"o-2", 3'000, "insufficient_funds"}});
   s = accepts(s, Charge{"o-3", 2'000}, {WalletCharged{"o-3", 2'000}});
@@ -189,7 +210,7 @@ TEST_CASE("charges for different orders are each decided against what is left") 
 }
 
 TEST_CASE("a redelivered charge after it was processed yields no events, whatever the amount") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
   ignores(s, Charge{"o-1", 3'000});
   ignores(s, Charge{"o-1", 1'000});
   ignores(s, Charge{"o-1", 2'000});
@@ -198,7 +219,7 @@ TEST_CASE("a redelivered charge after it was processed yields no events, whateve
 }
 
 TEST_CASE("a redelivered charge after it was declined yields no events, even once the money is there") {
-  WalletState s = given({FundsDeposited{1'000, 1'000}, WalletDeclined{"o-1", 3'000, "insufficient_funds"}});
+  Wallet s = given({FundsDeposited{1'000, 1'000}, WalletDeclined{"o-1", 3'000, "insufficient_funds"}});
   ignores(s, Charge{"o-1", 3'000});
   ignores(s, Charge{"o-1", 500});
   s = accepts(s, Deposit{10'000}, {FundsDeposited{10'000, 11'000}});
@@ -209,42 +230,42 @@ TEST_CASE("a redelivered charge after it was declined yields no events, even onc
 // --- refunds.
 
 TEST_CASE("a refund gives back exactly what the order was charged") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}, WalletCharged{"o-2", 1'500}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}, WalletCharged{"o-2", 1'500}});
   s = accepts(s, Refund{"o-1"}, {WalletRefunded{"o-1", 3'000}});
   CHECK(s.balance_cents == 3'500);
   CHECK(s.deposited_cents == 5'000);
-  CHECK(s.orders.at("o-1") == WalletState::OrderPayment{Payment::kRefunded, 3'000});
-  CHECK(s.orders.at("o-2") == WalletState::OrderPayment{Payment::kCharged, 1'500});
+  CHECK(s.orders.at("o-1") == OrderPayment{Payment::kRefunded, 3'000});
+  CHECK(s.orders.at("o-2") == OrderPayment{Payment::kCharged, 1'500});
 }
 
 TEST_CASE("a refund is given only once: a second refund yields no events") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
   s = accepts(s, Refund{"o-1"}, {WalletRefunded{"o-1", 3'000}});
   ignores(s, Refund{"o-1"});
   CHECK(s.balance_cents == 5'000);
 }
 
 TEST_CASE("a refund for an order never asked to charge voids it: declined as voided, nothing moves") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-2", 3'000}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-2", 3'000}});
   s = accepts(s, Refund{"o-1"}, {WalletDeclined{"o-1", 0, "voided"}});
   CHECK(s.balance_cents == 2'000);
   CHECK(s.orders.at("o-1").outcome == Payment::kDeclined);
 }
 
 TEST_CASE("a charge that arrives after its order was voided yields no events: the money stays") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletDeclined{"o-1", 0, "voided"}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletDeclined{"o-1", 0, "voided"}});
   ignores(s, Charge{"o-1", 3'000});
   ignores(s, Refund{"o-1"});
   CHECK(s.balance_cents == 5'000);
 }
 
 TEST_CASE("a refund for an order whose charge was declined yields no events") {
-  WalletState s = given({FundsDeposited{1'000, 1'000}, WalletDeclined{"o-1", 3'000, "insufficient_funds"}});
+  Wallet s = given({FundsDeposited{1'000, 1'000}, WalletDeclined{"o-1", 3'000, "insufficient_funds"}});
   ignores(s, Refund{"o-1"});
 }
 
 TEST_CASE("after a refund a new charge for the same order yields no events: at most one charge per order") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}, WalletRefunded{"o-1", 3'000}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}, WalletRefunded{"o-1", 3'000}});
   ignores(s, Charge{"o-1", 3'000});
   ignores(s, Charge{"o-1", 100});
   ignores(s, Refund{"o-1"});
@@ -252,10 +273,59 @@ TEST_CASE("after a refund a new charge for the same order yields no events: at m
 }
 
 TEST_CASE("a command that yields no events leaves state and version as they were") {
-  WalletState s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
+  Wallet s = given({FundsDeposited{5'000, 5'000}, WalletCharged{"o-1", 3'000}});
   auto events = accepted(decide(s, Charge{"o-1", 3'000}));
   CHECK(fold(s, events) == s);
   CHECK(s.version == 2);
+}
+
+// --- the order's record: what the wallet knows of each order lives beside it.
+
+TEST_CASE("a charge or a refund is decided by the order's record: the wallet's state names no order") {
+  WalletState funded_state = given(funded());
+  using Record = OrderPayment;
+  auto events_of = [](const WalletDecision& d) { return accepted(d); };
+  CHECK(events_of(decide(funded_state, Charge{"o-1", 3'000}, Record{})) == Events{WalletCharged{"o-1", 3'000}});
+  CHECK(events_of(decide(funded_state, Charge{"o-1", 3'000}, Record{Payment::kCharged, 3'000})).empty());
+  CHECK(events_of(decide(funded_state, Charge{"o-1", 3'000}, Record{Payment::kDeclined, 3'000})).empty());
+  CHECK(events_of(decide(funded_state, Charge{"o-1", 3'000}, Record{Payment::kRefunded, 3'000})).empty());
+  CHECK(events_of(decide(funded_state, Refund{"o-1"}, Record{})) == Events{WalletDeclined{"o-1", 0, "voided"}});
+  CHECK(events_of(decide(funded_state, Refund{"o-1"}, Record{Payment::kCharged, 1'200})) ==
+        Events{WalletRefunded{"o-1", 1'200}});
+  CHECK(events_of(decide(funded_state, Refund{"o-1"}, Record{Payment::kDeclined, 1'200})).empty());
+  CHECK(events_of(decide(funded_state, Refund{"o-1"}, Record{Payment::kRefunded, 1'200})).empty());
+  // A deposit names no order: any record is ignored.
+  CHECK(events_of(decide(funded_state, Deposit{10}, Record{Payment::kCharged, 1})) ==
+        Events{FundsDeposited{10, 5'010}});
+}
+
+TEST_CASE("evolve gives an order's record the outcome of each event that names it; a deposit leaves it as it was") {
+  OrderPayment r;
+  r = evolve(r, WalletEvent(FundsDeposited{5'000, 5'000}));
+  CHECK(r == OrderPayment{});
+  r = evolve(r, WalletEvent(WalletCharged{"o-1", 3'000}));
+  CHECK(r == OrderPayment{Payment::kCharged, 3'000});
+  r = evolve(r, WalletEvent(WalletRefunded{"o-1", 3'000}));
+  CHECK(r == OrderPayment{Payment::kRefunded, 3'000});
+  CHECK(evolve(OrderPayment{}, WalletEvent(WalletDeclined{"o-1", 0, "voided"})) == OrderPayment{Payment::kDeclined, 0});
+  CHECK(order_of(WalletEvent(FundsDeposited{1, 1})).empty());
+  CHECK(order_of(WalletEvent(WalletDeclined{"o-9", 0, "voided"})) == "o-9");
+  CHECK(order_of(WalletCommand(Refund{"o-8"})) == "o-8");
+  CHECK(order_of(WalletCommand(Deposit{5})).empty());
+}
+
+TEST_CASE("a wallet's state is the same size however many orders it answered: balance, deposits and charges held") {
+  // No container: four counters, whatever the number of orders.
+  static_assert(sizeof(WalletState) == 4 * sizeof(uint64_t));
+  Wallet w = given({FundsDeposited{1'000'000, 1'000'000}});
+  for (int i = 0; i < 5'000; ++i) {
+    std::string order = "o-" + std::to_string(i);
+    w = fold(w, accepted(decide(w, Charge{order, 100})));
+    if (i % 2) w = fold(w, accepted(decide(w, Refund{order})));
+  }
+  CHECK(w.orders.size() == 5'000);  // the records the test kept beside the wallet
+  CHECK(static_cast<const WalletState&>(w) ==
+        WalletState{1 + 5'000 + 2'500, 1'000'000 - 2'500 * 100, 1'000'000, 2'500 * 100});
 }
 
 // --- property: money is conserved over any sequence of commands.
@@ -267,7 +337,7 @@ TEST_CASE("over a long pseudo-random sequence of commands money is conserved and
   auto pick = [&](uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); };
   auto order = [&] { return "o-" + std::to_string(pick(0, kOrders - 1)); };
 
-  WalletState s;
+  Wallet s;
   std::map<std::string, int> charges;  // WalletCharged events seen, per order
   std::map<std::string, int> refunds;  // WalletRefunded events seen, per order
   uint64_t model_balance = 0;          // the balance, kept by the test
@@ -346,6 +416,7 @@ TEST_CASE("over a long pseudo-random sequence of commands money is conserved and
       if (p.outcome == Payment::kCharged) held += p.amount_cents;
     }
     REQUIRE(s.deposited_cents == s.balance_cents + held);
+    REQUIRE(s.charged_cents == held);
     REQUIRE(s.balance_cents == model_balance);
     // The balance never goes negative, i.e. never wraps around.
     REQUIRE(s.balance_cents <= s.deposited_cents);
