@@ -102,7 +102,8 @@ TEST_CASE("a wallet folded from its snapshot equals the wallet folded from versi
   auto log = events::EventLog::open(dir.path()).value();
   WorkQueue work(1);
   RandomUuidGenerator ids;
-  WalletService wallets(*log, work, ids);
+  StreamTurns turns;
+  WalletService wallets(*log, work, ids, turns);
   constexpr int kDeposits = 1'000;
   for (int i = 1; i <= kDeposits; ++i) {
     auto outcome = run(wallets, "alice", Deposit{static_cast<uint64_t>(i)});
@@ -140,7 +141,8 @@ TEST_CASE("a missing or unreadable snapshot is a fold from version 0, never a di
   auto log = events::EventLog::open(dir.path()).value();
   WorkQueue work(1);
   RandomUuidGenerator ids;
-  WalletService wallets(*log, work, ids);
+  StreamTurns turns;
+  WalletService wallets(*log, work, ids, turns);
   for (int i = 0; i < 300; ++i) REQUIRE(std::holds_alternative<Executed<WalletDecider>>(run(wallets, "bob", Deposit{7})));
   WalletState expected = fold_all<PlainWallet>(*log, "wallet-bob");
 
@@ -242,7 +244,7 @@ TEST_CASE("a participant's cache keeps at most its capacity of states, and a sta
   TempDir dir;
   auto log = events::EventLog::open(dir.path()).value();
   RandomUuidGenerator ids;
-  AggregateCache<WalletDecider> wallets(*log, true, 4);
+  AggregateCache<WalletDecider> wallets(*log, true, nullptr, 4);
   for (int round = 0; round < 3; ++round) {
     for (int c = 0; c < 20; ++c) {
       std::string customer = "c-" + std::to_string(c);
@@ -273,9 +275,10 @@ namespace {
 class Saga {
  public:
   explicit Saga(const std::string& dir) : log_(events::EventLog::open(dir).value()) {}
+  StreamTurns turns_;  // before the runtime, which uses it
   ~Saga() { stop(); }
   void start(const std::vector<std::string>& paused = {}) {
-    auto opened = SagaRuntime::open(*log_, SagaConfig{SagaPolicy{}, default_served_countries()});
+    auto opened = SagaRuntime::open(*log_, SagaConfig{SagaPolicy{}, default_served_countries()}, turns_);
     REQUIRE(opened);
     runtime_ = std::move(opened).value();
     runtime_->start(paused);
