@@ -7,27 +7,27 @@
 #include <pthread.h>
 #include <thread>
 
-#include "app/idempotency.h"
-#include "app/metrics.h"
-#include "app/operations_api.h"
-#include "app/order_api.h"
-#include "app/saga_api.h"
-#include "app/service_api.h"
+#include "api/idempotency.h"
+#include "api/metrics.h"
+#include "api/operations_api.h"
+#include "api/order_api.h"
+#include "api/saga_api.h"
+#include "api/service_api.h"
 #include "bus/importer.h"
 #include "bus/nats_bus.h"
 #include "bus/relay.h"
 #include "events/logging.h"
 #include "http/router.h"
 #include "read/projector.h"
-#include "read/query_api.h"
+#include "api/query_api.h"
 #include "read/view_slot.h"
 #include "read/views.h"
 #include "http/server.h"
 #include "events/supervisor.h"
-#include "write/order_service.h"
-#include "write/stream_turns.h"
-#include "write/services.h"
-#include "write/work_queue.h"
+#include "write/pipeline/order_service.h"
+#include "write/pipeline/stream_turns.h"
+#include "write/pipeline/services.h"
+#include "write/pipeline/work_queue.h"
 
 namespace ordersd::app {
 
@@ -35,7 +35,7 @@ namespace {
 
 // Every answer is counted by route and status, with its latency; with
 // `access_log`, logged too (whether an Idempotency-Key came, never its value).
-http::Handler measured(const http::Router& router, Metrics& metrics, bool access_log) {
+http::Handler measured(const http::Router& router, api::Metrics& metrics, bool access_log) {
   return [&router, &metrics, access_log](http::Request request, http::Responder respond) {
     auto start = std::chrono::steady_clock::now();
     auto route = std::make_shared<std::string>();
@@ -98,7 +98,7 @@ int serve(const ServeConfig& config) {
   auto orders = std::make_unique<write::OrderService>(*log, *work, ids, turns);
   auto wallets = std::make_unique<write::WalletService>(*log, *work, ids, turns);
   auto stock = std::make_unique<write::StockService>(*log, *work, ids, turns);
-  auto idempotency = std::make_unique<IdempotencyStore>(*log, config.idempotency_ttl);
+  auto idempotency = std::make_unique<api::IdempotencyStore>(*log, config.idempotency_ttl);
   idempotency->start_reaper(config.idempotency_reap_interval);
   auto saga = write::SagaRuntime::open(*log, config.saga, turns);
   if (!saga) {
@@ -174,29 +174,29 @@ int serve(const ServeConfig& config) {
                     {}, {}});
   }
   {
-    IdempotencyStore* store = idempotency.get();
+    api::IdempotencyStore* store = idempotency.get();
     supervisor.add({"idempotency-reaper", [store] { return store->reaper_failure(); },
                     [store] { return store->restart_reaper(); }, {}, {}});
   }
   supervisor.start();
 
-  Metrics metrics;
+  api::Metrics metrics;
   http::Router router;
-  OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
+  api::OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
                             config.ready_lag},
                            metrics, *work);
   operations.add_routes(router);
-  OrderApi order_api(*log, *orders, *work, *idempotency, ids);
+  api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   if (roles.has(Role::kOrder)) order_api.add_routes(router);
-  CommandRunner runner(*log, *work, *idempotency, ids);
-  ServiceApi service_api(*wallets, *stock, runner, *work);
+  api::CommandRunner runner(*log, *work, *idempotency, ids);
+  api::ServiceApi service_api(*wallets, *stock, runner, *work);
   service_api.add_routes(router, roles.has(Role::kPayment), roles.has(Role::kInventory));
-  SagaApi saga_api(*log, **saga, *work, ids, supervisor);
+  api::SagaApi saga_api(*log, **saga, *work, ids, supervisor);
   if (!participants.empty()) saga_api.add_routes(router);
-  std::unique_ptr<read::QueryApi> query_api;
+  std::unique_ptr<api::QueryApi> query_api;
   if (roles.has(Role::kQuery)) {
     // all_views() lists orders, customers, inventory, stats in that order.
-    query_api = std::make_unique<read::QueryApi>(*log, read::QueryApi::Views{*slots[0], *slots[1], *slots[2], *slots[3]},
+    query_api = std::make_unique<api::QueryApi>(*log, api::QueryApi::Views{*slots[0], *slots[1], *slots[2], *slots[3]},
                                                  [&work](std::function<void()> f) { work->post(std::move(f)); });
     query_api->add_routes(router);
   }

@@ -9,7 +9,7 @@
 
 #include "bus/roles.h"
 #include "events/event_log.h"
-#include "write/saga_runtime.h"
+#include "write/saga/saga_runtime.h"
 
 namespace ordersd::app {
 

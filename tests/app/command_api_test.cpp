@@ -22,8 +22,8 @@
 #include "support/process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
-#include "write/order.h"
-#include "write/order_codec.h"
+#include "write/domain/order.h"
+#include "write/domain/order_codec.h"
 
 using namespace ordersd;
 using nlohmann::json;

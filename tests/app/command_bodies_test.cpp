@@ -1,7 +1,7 @@
 // Parsing and validation of the JSON bodies of order commands: what is
 // accepted, exactly what comes out, and that every refusal is
 // kInvalidArgument with a message naming the offending field.
-#include "app/command_bodies.h"
+#include "api/command_bodies.h"
 
 #include <doctest/doctest.h>
 
@@ -11,10 +11,10 @@
 
 using namespace ordersd;
 using nlohmann::json;
-using ordersd::app::parse_cancel_order;
-using ordersd::app::parse_deliver_order;
-using ordersd::app::parse_place_order;
-using ordersd::app::valid_id;
+using ordersd::api::parse_cancel_order;
+using ordersd::api::parse_deliver_order;
+using ordersd::api::parse_place_order;
+using ordersd::api::valid_id;
 
 namespace {
 

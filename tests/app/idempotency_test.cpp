@@ -1,6 +1,6 @@
 // IdempotencyStore against a real EventLog in a temporary directory. Time is
 // the test's: every store reads a std::atomic the test moves by hand.
-#include "app/idempotency.h"
+#include "api/idempotency.h"
 
 #include <doctest/doctest.h>
 
@@ -18,8 +18,8 @@
 
 using namespace ordersd;
 using namespace std::chrono_literals;
-using ordersd::app::IdempotencyStore;
-using ordersd::app::StoredResponse;
+using ordersd::api::IdempotencyStore;
+using ordersd::api::StoredResponse;
 using ordersd::events::EventLog;
 using ordersd::events::EventLogOptions;
 using ordersd::events::SideWrites;

@@ -10,9 +10,9 @@
 #include "read/views.h"
 #include "support/space_rows.h"
 #include "support/temp_dir.h"
-#include "write/order_codec.h"
-#include "write/saga_runtime.h"
-#include "write/service_codec.h"
+#include "write/domain/order_codec.h"
+#include "write/saga/saga_runtime.h"
+#include "write/domain/service_codec.h"
 
 using namespace ordersd;
 using namespace std::chrono_literals;

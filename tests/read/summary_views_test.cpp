@@ -10,8 +10,8 @@
 #include "events/event_log.h"
 #include "support/space_rows.h"
 #include "support/temp_dir.h"
-#include "write/order_codec.h"
-#include "write/service_codec.h"
+#include "write/domain/order_codec.h"
+#include "write/domain/service_codec.h"
 
 using namespace ordersd;
 using namespace ordersd::read;

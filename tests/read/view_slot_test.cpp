@@ -16,11 +16,11 @@
 
 #include "http/router.h"
 #include "read/order_view.h"
-#include "read/query_api.h"
+#include "api/query_api.h"
 #include "read/replay.h"
 #include "support/space_rows.h"
 #include "support/temp_dir.h"
-#include "write/order_codec.h"
+#include "write/domain/order_codec.h"
 
 using namespace ordersd;
 using namespace std::chrono_literals;
@@ -196,7 +196,7 @@ TEST_CASE("GET /admin/views shows a failed rebuild with its reason and position"
   auto sb = read::ViewSlot::open(*log, b.spec).value();
   auto sc = read::ViewSlot::open(*log, c.spec).value();
   auto sd = read::ViewSlot::open(*log, d.spec).value();
-  read::QueryApi api(*log, {*sa, *sb, *sc, *sd}, [](std::function<void()> f) { f(); });
+  api::QueryApi api(*log, {*sa, *sb, *sc, *sd}, [](std::function<void()> f) { f(); });
   http::Router router;
   api.add_routes(router);
   auto get = [&](const std::string& method, const std::string& target) {

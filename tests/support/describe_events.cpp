@@ -3,7 +3,7 @@
 #include <sstream>
 #include <variant>
 
-#include "write/overloaded.h"
+#include "write/domain/overloaded.h"
 
 namespace ordersd::test {
 

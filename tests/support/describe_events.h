@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "write/order.h"
-#include "write/stock.h"
+#include "write/domain/order.h"
+#include "write/domain/stock.h"
 
 namespace ordersd::test {
 

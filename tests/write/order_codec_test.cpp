@@ -1,7 +1,7 @@
 // Order events to and from the log's stored form: every OrderEvent alternative
 // is stored under its type name with a payload the events layer accepts, and
 // reads back from a real EventLog as an equal event.
-#include "write/order_codec.h"
+#include "write/domain/order_codec.h"
 
 #include <doctest/doctest.h>
 

@@ -6,7 +6,7 @@
 //
 // The first test cases tell the order's story lines; the table-driven ones
 // below them go through every (status, command) pair of the transition table.
-#include "write/order.h"
+#include "write/domain/order.h"
 
 #include <doctest/doctest.h>
 
@@ -22,7 +22,7 @@
 
 #include "support/decider_steps.h"
 #include "support/describe_events.h"
-#include "write/overloaded.h"
+#include "write/domain/overloaded.h"
 
 using namespace ordersd::write;
 

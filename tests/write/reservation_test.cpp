@@ -9,7 +9,7 @@
 // The story tests come first; a property test at the end drives many orders'
 // reservations over shared stock and checks that units are conserved and that
 // every decision is all lines or none.
-#include "write/reservation.h"
+#include "write/domain/reservation.h"
 
 #include <doctest/doctest.h>
 
@@ -24,8 +24,8 @@
 
 #include "support/decider_steps.h"
 #include "support/describe_events.h"
-#include "write/overloaded.h"
-#include "write/saga.h"
+#include "write/domain/overloaded.h"
+#include "write/saga/saga.h"
 
 using namespace ordersd::write;
 

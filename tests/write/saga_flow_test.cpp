@@ -11,11 +11,11 @@
 
 #include "events/event_log.h"
 #include "support/temp_dir.h"
-#include "write/order_codec.h"
-#include "write/saga_codec.h"
-#include "write/saga_runtime.h"
-#include "write/service_codec.h"
-#include "write/services.h"
+#include "write/domain/order_codec.h"
+#include "write/saga/saga_codec.h"
+#include "write/saga/saga_runtime.h"
+#include "write/domain/service_codec.h"
+#include "write/pipeline/services.h"
 
 using namespace ordersd;
 using namespace ordersd::write;

@@ -1,6 +1,6 @@
 // The orchestrator against a clock that steps back: a deadline it found
 // passed is decided as passed, so the saga is asked again and never dropped.
-#include "write/saga_orchestrator.h"
+#include "write/saga/saga_orchestrator.h"
 
 #include <doctest/doctest.h>
 
@@ -8,8 +8,8 @@
 
 #include "support/sample_events.h"
 #include "support/temp_dir.h"
-#include "write/order_codec.h"
-#include "write/saga_codec.h"
+#include "write/domain/order_codec.h"
+#include "write/saga/saga_codec.h"
 
 using namespace ordersd;
 using namespace ordersd::write;

@@ -11,7 +11,7 @@
 // reservation and shipping Deciders under many random interleavings and
 // checks that every saga ends shipped with the charge and the stock standing,
 // or cancelled with nothing left charged or held.
-#include "write/saga.h"
+#include "write/saga/saga.h"
 
 #include <doctest/doctest.h>
 
@@ -32,11 +32,11 @@
 
 #include "support/decider_steps.h"
 #include "support/describe_events.h"
-#include "write/overloaded.h"
-#include "write/reservation.h"
-#include "write/shipping.h"
-#include "write/stock.h"
-#include "write/wallet.h"
+#include "write/domain/overloaded.h"
+#include "write/domain/reservation.h"
+#include "write/domain/shipping.h"
+#include "write/domain/stock.h"
+#include "write/domain/wallet.h"
 
 using namespace ordersd::write;
 

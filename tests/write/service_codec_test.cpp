@@ -1,6 +1,6 @@
 // The services' events survive the trip through the log unchanged, under
 // their stored type names, in the services' own streams.
-#include "write/service_codec.h"
+#include "write/domain/service_codec.h"
 
 #include <doctest/doctest.h>
 

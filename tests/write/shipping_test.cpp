@@ -6,7 +6,7 @@
 //
 // Shipping never refuses: an unserved country is an outcome (ShipmentFailed),
 // and a redelivered command after either outcome yields no events.
-#include "write/shipping.h"
+#include "write/domain/shipping.h"
 
 #include <doctest/doctest.h>
 
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "support/decider_steps.h"
-#include "write/overloaded.h"
+#include "write/domain/overloaded.h"
 
 using namespace ordersd::write;
 

@@ -6,7 +6,7 @@
 //
 // The story tests come first; a property test at the end drives a long
 // pseudo-random command sequence and checks that units are conserved.
-#include "write/stock.h"
+#include "write/domain/stock.h"
 
 #include <doctest/doctest.h>
 
@@ -22,7 +22,7 @@
 
 #include "support/decider_steps.h"
 #include "support/describe_events.h"
-#include "write/overloaded.h"
+#include "write/domain/overloaded.h"
 
 using namespace ordersd::write;
 

@@ -1,5 +1,5 @@
 // StreamTurns: one writer at a time per stream, granted in the order asked.
-#include "write/stream_turns.h"
+#include "write/pipeline/stream_turns.h"
 
 #include <doctest/doctest.h>
 

@@ -7,7 +7,7 @@
 //
 // The story tests come first; a property test at the end drives a long
 // pseudo-random command sequence and checks that money is conserved.
-#include "write/wallet.h"
+#include "write/domain/wallet.h"
 
 #include <doctest/doctest.h>
 
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "support/decider_steps.h"
-#include "write/overloaded.h"
+#include "write/domain/overloaded.h"
 
 using namespace ordersd::write;
 

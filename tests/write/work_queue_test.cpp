@@ -1,6 +1,6 @@
 // WorkQueue: jobs run in order on its threads, and one that throws fails
 // alone instead of ending the process.
-#include "write/work_queue.h"
+#include "write/pipeline/work_queue.h"
 
 #include <doctest/doctest.h>
 

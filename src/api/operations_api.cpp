@@ -1,0 +1,202 @@
+#include "api/operations_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/command_bodies.h"
+#include "api/command_runner.h"
+#include "api/metrics.h"
+
+namespace ordersd::api {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+using events::Supervisor;
+
+namespace {
+
+uint64_t lag(uint64_t head, uint64_t at) { return head > at ? head - at : 0; }
+
+bool is_json_body(const Request& r) {
+  std::string_view type = r.header("Content-Type");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  return type == "application/json";
+}
+
+}  // namespace
+
+std::vector<std::string> OperationsApi::degraded_reasons() const {
+  std::vector<std::string> reasons;
+  for (const auto& r : parts_.supervisor.reports()) {
+    if (r.state == Supervisor::State::kFailed) {
+      reasons.push_back(r.name + " failed" + (r.failed_at ? " at position " + std::to_string(*r.failed_at) : "") +
+                        ": " + r.last_error);
+    } else if (r.state == Supervisor::State::kRestarting) {
+      reasons.push_back(r.name + " is restarting after: " + r.last_error);
+    }
+  }
+  if (parts_.relay) {
+    if (std::string e = parts_.relay->last_error(); !e.empty()) reasons.push_back("relay cannot publish: " + e);
+  }
+  return reasons;
+}
+
+std::vector<std::string> OperationsApi::not_ready_reasons() const {
+  std::vector<std::string> reasons;
+  uint64_t head = parts_.log.head();
+  for (const auto& r : parts_.supervisor.reports()) {
+    if (r.state != Supervisor::State::kRunning) {
+      reasons.push_back(r.name + " is " + std::string(Supervisor::state_name(r.state)));
+      continue;
+    }
+    const write::Participant* p = parts_.saga.find(r.name);
+    if (p && p->paused()) continue;  // held on purpose: its lag is the operator's choice
+    if (!r.position) continue;  // not a reader of this log (the importer's lag is the broker's)
+    if (uint64_t behind = lag(head, *r.position); behind > parts_.ready_lag) {
+      reasons.push_back(r.name + " is " + std::to_string(behind) + " events behind the head (ready within " +
+                        std::to_string(parts_.ready_lag) + ")");
+    }
+  }
+  return reasons;
+}
+
+void OperationsApi::health(Responder respond) const {
+  nlohmann::ordered_json j;
+  uint64_t head = parts_.log.head();
+  std::vector<std::string> reasons = degraded_reasons();
+  j["status"] = reasons.empty() ? "ok" : "degraded";
+  if (!reasons.empty()) j["reasons"] = reasons;
+  j["version"] = ORDERSD_VERSION;
+  j["head"] = head;
+  nlohmann::ordered_json views = nlohmann::ordered_json::array();
+  for (const read::ViewSlot* slot : parts_.views) {
+    std::shared_ptr<read::Projector> v = slot->current();
+    nlohmann::ordered_json view;
+    view["name"] = slot->spec().name;
+    view["generation"] = slot->generation();
+    view["position"] = v->position();
+    view["lag"] = lag(head, v->position());
+    if (auto failure = v->failure()) view["failure"] = failure->to_string();
+    views.push_back(std::move(view));
+  }
+  j["views"] = std::move(views);
+  nlohmann::ordered_json components = nlohmann::ordered_json::array();
+  for (const auto& r : parts_.supervisor.reports()) {
+    nlohmann::ordered_json c;
+    c["name"] = r.name;
+    c["state"] = std::string(Supervisor::state_name(r.state));
+    c["restarts"] = r.restarts;
+    if (!r.last_error.empty()) c["last_error"] = r.last_error;
+    components.push_back(std::move(c));
+  }
+  j["components"] = std::move(components);
+  j["roles"] = parts_.roles;
+  if (parts_.relay) {
+    nlohmann::ordered_json b;
+    b["relay_position"] = parts_.relay->position();
+    b["published"] = parts_.relay->published();
+    b["imported"] = parts_.importer->imported();
+    if (std::string e = parts_.relay->last_error(); !e.empty()) b["relay_error"] = e;
+    if (auto f = parts_.relay->failure()) b["relay_failure"] = f->to_string();
+    if (auto f = parts_.importer->failure()) b["importer_failure"] = f->to_string();
+    j["bus"] = std::move(b);
+  }
+  respond(Response::json(200, j.dump()));
+}
+
+void OperationsApi::components(Responder respond) const {
+  uint64_t head = parts_.log.head();
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& r : parts_.supervisor.reports()) {
+    nlohmann::ordered_json c;
+    c["name"] = r.name;
+    c["state"] = std::string(Supervisor::state_name(r.state));
+    if (r.position) {
+      c["position"] = *r.position;
+      c["lag"] = lag(head, *r.position);
+    }
+    c["restarts"] = r.restarts;
+    if (!r.last_error.empty()) c["last_error"] = r.last_error;
+    if (r.failed_at) c["failed_at"] = *r.failed_at;
+    if (r.state == Supervisor::State::kRestarting) c["restart_in_ms"] = r.restart_in_ms;
+    list.push_back(std::move(c));
+  }
+  nlohmann::ordered_json j;
+  j["components"] = std::move(list);
+  respond(Response::json(200, j.dump()));
+}
+
+void OperationsApi::act(Request request, std::string name, bool skip, Responder respond) {
+  if (!parts_.supervisor.report(name)) {
+    std::string known;
+    for (const auto& r : parts_.supervisor.reports()) known += (known.empty() ? "" : ", ") + r.name;
+    return respond(Response::problem(404, "Not Found", "no component '" + name + "': there are " + known));
+  }
+  if (!request.body.empty() && !is_json_body(request)) {
+    return respond(Response::problem(415, "Unsupported Media Type", "the body must be application/json"));
+  }
+  uint64_t position = 0;
+  if (skip) {
+    auto parsed = parse_skip(request.body);
+    if (!parsed) return respond(Response::problem(400, "Bad Request", parsed.status().message()));
+    position = *parsed;
+  } else if (Status ok = parse_empty_body(request.body, "the retry request"); !ok) {
+    return respond(Response::problem(400, "Bad Request", ok.message()));
+  }
+  // Appending the operator's event and restarting wait on the disk: off the I/O thread.
+  work_.post([this, name = std::move(name), skip, position, respond = std::move(respond)] {
+    const std::string actor = "anonymous";
+    auto done = skip ? parts_.supervisor.skip(name, position, actor) : parts_.supervisor.retry(name, actor);
+    if (!done) {
+      if (done.status().code() == Status::Code::kInvalidArgument) {
+        return respond(Response::problem(409, "Conflict", done.status().message()));
+      }
+      return respond(server_error(done.status()));
+    }
+    auto report = parts_.supervisor.report(name);
+    nlohmann::ordered_json j;
+    j["name"] = name;
+    j["action"] = skip ? "skip" : "retry";
+    if (skip) j["skipped"] = position;
+    j["state"] = std::string(Supervisor::state_name(report->state));
+    j["recorded_at"] = done->last_position;
+    respond(Response::json(200, j.dump()));
+  });
+}
+
+void OperationsApi::add_routes(http::Router& router) {
+  router.add("GET", "/health", [this](Request, http::Router::Params, Responder respond) { health(std::move(respond)); });
+  router.add("GET", "/health/live", [](Request, http::Router::Params, Responder respond) {
+    respond(Response::json(200, R"({"status":"live"})"));
+  });
+  router.add("GET", "/health/ready", [this](Request, http::Router::Params, Responder respond) {
+    std::vector<std::string> reasons = not_ready_reasons();
+    if (reasons.empty()) return respond(Response::json(200, R"({"status":"ready"})"));
+    Response r = Response::problem(503, "Service Unavailable", "not ready: " + reasons.front());
+    // The problem document with every reason, for an operator or a probe's log.
+    auto body = nlohmann::ordered_json::parse(r.body);
+    body["reasons"] = reasons;
+    r.body = body.dump();
+    r.set_header("Retry-After", "1");
+    respond(std::move(r));
+  });
+  router.add("GET", "/metrics", [this](Request, http::Router::Params, Responder respond) {
+    Response r;
+    r.body = metrics_.render(parts_.log, parts_.saga, parts_.views, parts_.relay, parts_.importer, &parts_.supervisor,
+                             &parts_.turns);
+    r.set_header("Content-Type", "text/plain; version=0.0.4");
+    respond(std::move(r));
+  });
+  router.add("GET", "/admin/components", [this](Request, http::Router::Params, Responder respond) {
+    components(std::move(respond));
+  });
+  router.add("POST", "/admin/components/{name}/retry", [this](Request r, http::Router::Params p, Responder respond) {
+    act(std::move(r), std::move(p[0]), false, std::move(respond));
+  });
+  router.add("POST", "/admin/components/{name}/skip", [this](Request r, http::Router::Params p, Responder respond) {
+    act(std::move(r), std::move(p[0]), true, std::move(respond));
+  });
+}
+
+}  // namespace ordersd::api

@@ -1,0 +1,71 @@
+// OperationsApi: how an operator sees and steers a running process.
+//
+//   GET  /health                        everything at once; "degraded" with reasons
+//                                       whenever a component failed, is restarting,
+//                                       or the relay cannot publish
+//   GET  /health/live                   200 while the process answers
+//   GET  /health/ready                  200 when every component of this process's
+//                                       roles runs and is within the ready lag;
+//                                       else 503 with the reasons
+//   GET  /metrics                       Prometheus text
+//   GET  /admin/components              each supervised component: state, position,
+//                                       lag, restarts, last error, failed position
+//   POST /admin/components/{name}/retry restart a failed component
+//   POST /admin/components/{name}/skip  {"position": N}: mark the event its failure
+//                                       names as handled, and restart past it
+//
+// Operator actions are recorded as events before they act (supervisor.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bus/importer.h"
+#include "bus/relay.h"
+#include "events/event_log.h"
+#include "events/supervisor.h"
+#include "http/router.h"
+#include "read/view_slot.h"
+#include "write/saga/saga_runtime.h"
+#include "write/pipeline/stream_turns.h"
+#include "write/pipeline/work_queue.h"
+
+namespace ordersd::api {
+
+class Metrics;
+
+struct OperationsParts {
+  const events::EventLog& log;
+  events::Supervisor& supervisor;
+  const write::SagaRuntime& saga;
+  const write::StreamTurns& turns;
+  std::vector<const read::ViewSlot*> views;
+  std::string roles;
+  const bus::Relay* relay = nullptr;  // null without a bus
+  const bus::Importer* importer = nullptr;
+  uint64_t ready_lag = 10'000;  // events a component may be behind the head and still be ready
+};
+
+class OperationsApi {
+ public:
+  OperationsApi(OperationsParts parts, const Metrics& metrics, write::WorkQueue& work)
+      : parts_(std::move(parts)), metrics_(metrics), work_(work) {}
+  void add_routes(http::Router& router);
+
+  // Why the process is not ready (empty when it is).
+  std::vector<std::string> not_ready_reasons() const;
+  // Why it is degraded (empty when it is not).
+  std::vector<std::string> degraded_reasons() const;
+
+ private:
+  void health(http::Responder respond) const;
+  void components(http::Responder respond) const;
+  void act(http::Request request, std::string name, bool skip, http::Responder respond);
+
+  OperationsParts parts_;
+  const Metrics& metrics_;
+  write::WorkQueue& work_;
+};
+
+}  // namespace ordersd::api

@@ -1,0 +1,343 @@
+#include "api/query_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/params.h"
+#include "read/order_view.h"
+#include "read/summary_views.h"
+
+namespace ordersd::api {
+
+using namespace ordersd::read;  // the views this API serves
+
+using http::Request;
+using http::Responder;
+using http::Response;
+
+namespace {
+
+using http::valid_id;
+
+constexpr uint64_t kDefaultWaitMs = 2000;
+constexpr uint64_t kMaxWaitMs = 30000;
+constexpr uint64_t kDefaultLimit = 50;
+constexpr uint64_t kMaxLimit = 1000;
+
+Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
+
+bool known_status(std::string_view s) {
+  for (const char* known : {"placed", "payment_processed", "inventory_reserved", "shipment_initiated", "delivered",
+                            "cancelling", "cancelled"}) {
+    if (s == known) return true;
+  }
+  return false;
+}
+
+// A list cursor: 16 hex digits of rank, '/', an order id.
+bool valid_cursor(std::string_view c) {
+  if (c.size() < 18 || c[16] != '/') return false;
+  for (size_t i = 0; i < 16; ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(c[i])) || std::isupper(static_cast<unsigned char>(c[i]))) return false;
+  }
+  return valid_id(c.substr(17));
+}
+
+Response server_error(const Status& s) { return Response::problem(500, "Internal Server Error", s.to_string()); }
+
+// A stored row that does not parse: this request fails, the server goes on.
+Response damaged(const std::string& what) {
+  return server_error(Status::corruption("stored record is damaged: " + what + " is not a JSON object", 0));
+}
+
+struct Consistency {
+  uint64_t min_position = 0;
+  uint64_t wait_ms = kDefaultWaitMs;
+};
+
+// min_position and wait_ms out of `query`.
+Result<Consistency> consistency(std::map<std::string, std::string>& query) {
+  Consistency c;
+  for (auto [name, target, max] : {std::tuple{"min_position", &c.min_position, UINT64_MAX},
+                                   std::tuple{"wait_ms", &c.wait_ms, kMaxWaitMs}}) {
+    auto it = query.find(name);
+    if (it == query.end()) continue;
+    auto n = http::parse_decimal(it->second);
+    if (!n || *n > max) {
+      return Status::invalid_argument(std::string(name) + " must be an integer from 0 to " + std::to_string(max));
+    }
+    *target = *n;
+    query.erase(it);
+  }
+  return c;
+}
+
+// Answers `read()` once `view` has reached the position asked for.
+// Holding `view` keeps its generation alive while the query reads it.
+// Reads a query's answer. With memory_only, from memory alone (no disk read
+// on the calling thread), or nullopt when that is not enough.
+using Read = std::function<std::optional<Response>(bool memory_only)>;
+
+// A row's answer: 200 with it, 404 with `missing`, 500 on a failed read.
+Response row_answer(const Result<std::optional<std::string>>& row, const std::string& missing) {
+  if (!row) return server_error(row.status());
+  if (!*row) return Response::problem(404, "Not Found", missing);
+  return Response::json(200, **row);
+}
+
+// Answers once the view has reached c.min_position. The answer is read at
+// once on the thread that learns it (an I/O thread, mostly) when memory
+// holds it, and on the work queue when it needs the disk.
+void when_consistent(std::shared_ptr<Projector> view_ptr, const Consistency& c, const QueryApi::Post& post,
+                     Read read, Responder respond) {
+  Projector& view = *view_ptr;
+  view.when_reached(c.min_position, std::chrono::milliseconds(c.wait_ms),
+                    [view_ptr, &view, c, post, read = std::move(read), respond = std::move(respond)](bool reached) mutable {
+                      if (!reached) {
+                        Response r = Response::problem(
+                            503, "Service Unavailable",
+                            "the " + view.name() + " view is at position " + std::to_string(view.position()) +
+                                ", not yet at " + std::to_string(c.min_position) + "; retry");
+                        r.set_header("Retry-After", "1");
+                        r.set_header("X-Position", std::to_string(view.position()));
+                        return respond(std::move(r));
+                      }
+                      uint64_t at = view.position();
+                      if (std::optional<Response> r = read(true)) {
+                        r->set_header("X-Position", std::to_string(at));
+                        return respond(std::move(*r));
+                      }
+                      post([view_ptr, &view, read = std::move(read), respond = std::move(respond)] {
+                        uint64_t at = view.position();
+                        Response r = *read(false);
+                        r.set_header("X-Position", std::to_string(at));
+                        respond(std::move(r));
+                      });
+                    });
+}
+
+// Every answer of a query carries its view's position, errors included.
+Responder positioned(const ViewSlot& slot, Responder respond) {
+  return [&slot, respond = std::move(respond)](Response r) {
+    bool has = false;
+    for (const auto& [name, value] : r.headers) has = has || name == "X-Position";
+    if (!has) r.set_header("X-Position", std::to_string(slot.current()->position()));
+    respond(std::move(r));
+  };
+}
+
+}  // namespace
+
+void QueryApi::add_routes(http::Router& router) {
+  router.add("GET", "/orders/{id}", [this](Request r, http::Router::Params p, Responder respond) {
+    get_order(r, std::move(p[0]), positioned(views_.orders, std::move(respond)));
+  });
+  router.add("GET", "/orders", [this](Request r, http::Router::Params, Responder respond) {
+    list_orders(r, positioned(views_.orders, std::move(respond)));
+  });
+  router.add("GET", "/customers/{id}", [this](Request r, http::Router::Params p, Responder respond) {
+    respond = positioned(views_.customers, std::move(respond));
+    if (!valid_id(p[0])) return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    get_row(r, views_.customers, customer_row_key(p[0]), "no customer " + p[0], std::move(respond));
+  });
+  router.add("GET", "/inventory/{sku}", [this](Request r, http::Router::Params p, Responder respond) {
+    respond = positioned(views_.inventory, std::move(respond));
+    if (!valid_id(p[0])) return respond(bad_request("a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], std::move(respond));
+  });
+  router.add("GET", "/admin/views", [this](Request, http::Router::Params, Responder respond) {
+    respond(Response::json(200, views_json().dump()));
+  });
+  router.add("POST", "/admin/views/{name}/rebuild", [this](Request r, http::Router::Params p, Responder respond) {
+    ViewSlot* slot = nullptr;
+    for (ViewSlot* s : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+      if (s->spec().name == p[0]) slot = s;
+    }
+    if (!slot) {
+      return respond(Response::problem(
+          404, "Not Found", "no view '" + p[0] + "': there are view-orders, view-customers, view-inventory, view-stats"));
+    }
+    if (!r.body.empty() && r.body != "{}") return respond(bad_request("the rebuild request takes no body (or {})"));
+    post_([slot, respond = std::move(respond)] {
+      auto building = slot->rebuild();
+      if (!building) {
+        if (building.status().code() == Status::Code::kBusy) {
+          return respond(Response::problem(409, "Conflict", building.status().message()));
+        }
+        return respond(server_error(building.status()));
+      }
+      nlohmann::ordered_json j;
+      j["view"] = slot->spec().name;
+      j["generation"] = slot->generation();
+      j["rebuilding"] = *building;
+      j["progress"] = "GET /admin/views";
+      respond(Response::json(202, j.dump()));
+    });
+  });
+  router.add("GET", "/stats", [this](Request r, http::Router::Params, Responder respond) {
+    get_stats(r, positioned(views_.stats, std::move(respond)));
+  });
+}
+
+nlohmann::ordered_json QueryApi::views_json() const {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  uint64_t head = log_.head();
+  for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+    std::shared_ptr<Projector> v = slot->current();
+    uint64_t at = v->position();
+    nlohmann::ordered_json j = {{"name", slot->spec().name}, {"generation", slot->generation()}, {"position", at},
+                                {"lag", head > at ? head - at : 0}};
+    if (auto failure = v->failure()) j["failure"] = failure->to_string();
+    if (auto r = slot->rebuilding()) {
+      j["rebuild"] = {{"generation", r->generation}, {"position", r->position}, {"head", head},
+                      {"percent", head ? 100.0 * static_cast<double>(r->position) / static_cast<double>(head) : 100.0}};
+    }
+    if (auto f = slot->failed_rebuild()) {
+      j["rebuild_failure"] = {{"generation", f->generation}, {"position", f->position}, {"reason", f->reason}};
+    }
+    list.push_back(std::move(j));
+  }
+  return {{"views", std::move(list)}};
+}
+
+void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, std::string missing,
+                       Responder respond) {
+  std::shared_ptr<Projector> view = slot.current();
+  auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  when_consistent(
+      view, *c, post_,
+      [this, space = view->space(), key, missing](bool memory_only) -> std::optional<Response> {
+        if (!memory_only) return row_answer(log_.get(space, key), missing);
+        auto row = log_.get_from_memory(space, key);
+        if (!row) return std::nullopt;
+        return row_answer(*row, missing);
+      },
+      std::move(respond));
+}
+
+void QueryApi::get_stats(const Request& request, Responder respond) {
+  auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  std::shared_ptr<Projector> view = views_.stats.current();
+  when_consistent(
+      view, *c, post_,
+      [this, space = view->space()](bool memory_only) -> std::optional<Response> {
+        if (memory_only) return std::nullopt;  // a few reads and some JSON: the work queue's
+        auto row = log_.get(space, kStatsRowKey);
+        if (!row) return server_error(row.status());
+        nlohmann::ordered_json j = nlohmann::ordered_json::parse(
+            row->value_or(R"({"orders":{},"revenue_cents":0,"cancellations":{}})"), nullptr, /*allow_exceptions=*/false);
+        if (j.is_discarded() || !j.is_object()) return damaged("the stats row of " + views_.stats.spec().name);
+        uint64_t head = log_.head();
+        j["events"] = head;
+        nlohmann::ordered_json projectors = nlohmann::ordered_json::array();
+        for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+          std::shared_ptr<Projector> v = slot->current();
+          uint64_t at = v->position();
+          nlohmann::ordered_json p = {{"name", slot->spec().name}, {"generation", slot->generation()},
+                                      {"position", at}, {"lag", head > at ? head - at : 0}};
+          if (auto failure = v->failure()) p["failure"] = failure->to_string();
+          projectors.push_back(std::move(p));
+        }
+        j["projectors"] = std::move(projectors);
+        return Response::json(200, j.dump());
+      },
+      std::move(respond));
+}
+
+void QueryApi::get_order(const Request& request, std::string order_id, Responder respond) {
+  auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  std::shared_ptr<Projector> view = views_.orders.current();
+  when_consistent(
+      view, *c, post_,
+      [this, space = view->space(), order_id](bool memory_only) -> std::optional<Response> {
+        std::string missing = "no order " + order_id;
+        if (!memory_only) return row_answer(log_.get(space, order_row_key(order_id)), missing);
+        auto row = log_.get_from_memory(space, order_row_key(order_id));
+        if (!row) return std::nullopt;
+        return row_answer(*row, missing);
+      },
+      std::move(respond));
+}
+
+void QueryApi::list_orders(const Request& request, Responder respond) {
+  auto query = http::parse_query(request.query(),
+                                 {"status", "customer_id", "limit", "after", "min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  std::string status = query->count("status") ? (*query)["status"] : "";
+  std::string customer = query->count("customer_id") ? (*query)["customer_id"] : "";
+  std::string after = query->count("after") ? (*query)["after"] : "";
+  uint64_t limit = kDefaultLimit;
+  if (query->count("status") && !known_status(status)) {
+    return respond(bad_request("status must be one of placed, payment_processed, inventory_reserved, "
+                               "shipment_initiated, delivered, cancelling, cancelled"));
+  }
+  if (query->count("customer_id") && !valid_id(customer)) {
+    return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  if (query->count("after") && !valid_cursor(after)) {
+    return respond(bad_request("after must be the next cursor of an earlier page"));
+  }
+  if (query->count("limit")) {
+    auto n = http::parse_decimal((*query)["limit"]);
+    if (!n || *n < 1 || *n > kMaxLimit) return respond(bad_request("limit must be an integer from 1 to 1000"));
+    limit = *n;
+  }
+  std::shared_ptr<Projector> view = views_.orders.current();
+  when_consistent(
+      view, *c, post_,
+      [this, space = view->space(), status, customer, after, limit](bool memory_only) -> std::optional<Response> {
+        if (memory_only) return std::nullopt;  // a scan: the work queue's
+        // The narrowest index; a second filter is checked on the rows.
+        std::string prefix = !customer.empty() ? "c/" + customer + "/" : !status.empty() ? "s/" + status + "/" : "t/";
+        // Rows are read after their index entries: a row whose status moved
+        // on in between is left out of a status list.
+        bool check_status = !status.empty();
+        nlohmann::ordered_json orders = nlohmann::ordered_json::array();
+        std::string last;
+        Status failed;
+        Status s = log_.scan(
+            space, prefix,
+            [&](std::string_view key, std::string_view) {
+              std::string_view cursor = key.substr(prefix.size());
+              std::string order_id(cursor.substr(17));
+              auto row = log_.get(space, order_row_key(order_id));
+              if (!row || !*row) {
+                failed = row ? Status::corruption("the order index names order " + order_id + ", which has no row", 0)
+                             : row.status();
+                return false;
+              }
+              auto j = nlohmann::ordered_json::parse(**row, nullptr, /*allow_exceptions=*/false);
+              if (j.is_discarded() || !j.is_object()) {
+                failed = Status::corruption("stored record is damaged: the row of order " + order_id + " in " + space +
+                                                " is not a JSON object",
+                                            0);
+                return false;
+              }
+              if (check_status && j["status"] != status) return true;
+              orders.push_back(std::move(j));
+              last = std::string(cursor);
+              return orders.size() < limit;
+            },
+            after.empty() ? std::string() : prefix + after + std::string(1, '\0'));
+        if (!s) return server_error(s);
+        if (!failed) return server_error(failed);
+        nlohmann::ordered_json j;
+        j["orders"] = std::move(orders);
+        j["next"] = j["orders"].size() == limit ? nlohmann::ordered_json(last) : nlohmann::ordered_json(nullptr);
+        return Response::json(200, j.dump());
+      },
+      std::move(respond));
+}
+
+}  // namespace ordersd::api

@@ -1,0 +1,102 @@
+#include "api/service_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/command_bodies.h"
+
+namespace ordersd::api {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+
+namespace {
+
+Response with_version(Response r, uint64_t version) {
+  r.set_header("ETag", "\"" + std::to_string(version) + "\"");
+  return r;
+}
+
+}  // namespace
+
+void ServiceApi::add_routes(http::Router& router, bool wallets, bool stock) {
+  if (wallets) {
+    router.add("POST", "/customers/{id}/deposits", [this](Request r, http::Router::Params p, Responder respond) {
+      deposit(std::move(r), std::move(p[0]), std::move(respond));
+    });
+    router.add("GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
+      get_wallet(std::move(p[0]), std::move(respond));
+    });
+  }
+  if (stock) {
+    router.add("POST", "/inventory/{sku}/restock", [this](Request r, http::Router::Params p, Responder respond) {
+      restock(std::move(r), std::move(p[0]), std::move(respond));
+    });
+  }
+}
+
+void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
+  if (!valid_id(customer_id)) {
+    return respond(Response::problem(400, "Bad Request", "a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  work_.post([this, customer_id = std::move(customer_id), respond = std::move(respond)] {
+    auto wallet = wallets_.load(customer_id);
+    if (!wallet) return respond(server_error(wallet.status()));
+    if (wallet->version == 0) return respond(Response::problem(404, "Not Found", "no wallet for customer " + customer_id));
+    nlohmann::ordered_json j;
+    j["customer_id"] = customer_id;
+    j["balance_cents"] = wallet->balance_cents;
+    j["deposited_cents"] = wallet->deposited_cents;
+    j["charged_cents"] = wallet->charged_cents;  // charges not refunded
+    j["version"] = wallet->version;
+    respond(with_version(Response::json(200, j.dump()), wallet->version));
+  });
+}
+
+void ServiceApi::deposit(Request request, std::string customer_id, Responder respond) {
+  HttpCommand command;
+  if (auto bad = read_command(request, respond, command)) return respond(*bad);
+  if (!valid_id(customer_id)) {
+    return command.respond(Response::problem(400, "Bad Request", "a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  auto amount = parse_deposit(command.body);
+  if (!amount) return command.respond(Response::problem(400, "Bad Request", amount.status().message()));
+  CommandRunner::Spec<write::WalletDecider> spec{
+      &wallets_, customer_id, write::Deposit{*amount},
+      [customer_id](const write::WalletState& after, uint64_t position) {
+        nlohmann::ordered_json j;
+        j["customer_id"] = customer_id;
+        j["balance_cents"] = after.balance_cents;
+        j["version"] = after.version;
+        j["position"] = position;
+        return with_version(Response::json(200, j.dump()), after.version);
+      },
+      [](const write::WalletRefusal& refusal) { return Response::problem(409, "Conflict", refusal.message); }};
+  runner_.run(std::move(command), std::move(spec));
+}
+
+void ServiceApi::restock(Request request, std::string sku, Responder respond) {
+  HttpCommand command;
+  if (auto bad = read_command(request, respond, command)) return respond(*bad);
+  if (!valid_id(sku)) {
+    return command.respond(Response::problem(400, "Bad Request", "a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  }
+  auto quantity = parse_restock(command.body);
+  if (!quantity) return command.respond(Response::problem(400, "Bad Request", quantity.status().message()));
+  CommandRunner::Spec<write::StockDecider> spec{
+      &stock_, sku, write::Restock{*quantity},
+      [sku](const write::StockState& after, uint64_t position) {
+        nlohmann::ordered_json j;
+        j["sku"] = sku;
+        j["available"] = after.available;
+        j["reserved"] = after.reserved;
+        j["shipped"] = after.shipped;
+        j["version"] = after.version;
+        j["position"] = position;
+        return with_version(Response::json(200, j.dump()), after.version);
+      },
+      [](const write::StockRefusal& refusal) { return Response::problem(409, "Conflict", refusal.message); }};
+  runner_.run(std::move(command), std::move(spec));
+}
+
+}  // namespace ordersd::api

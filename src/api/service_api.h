@@ -1,0 +1,36 @@
+// ServiceApi: the HTTP routes of the payment and inventory services.
+//
+//   POST /customers/{id}/deposits   {"amount_cents": 1..10^12}   200 balance
+//   POST /inventory/{sku}/restock   {"quantity": 1..10^9}        200 available
+//   GET  /customers/{id}/wallet     balance, deposits, charges not refunded
+//
+// The commands honour If-Match (the wallet's or sku's version) and Idempotency-Key.
+#pragma once
+
+#include "api/command_runner.h"
+#include "http/router.h"
+#include "write/pipeline/services.h"
+
+namespace ordersd::api {
+
+class ServiceApi {
+ public:
+  ServiceApi(write::WalletService& wallets, write::StockService& stock, CommandRunner& runner, write::WorkQueue& work)
+      : wallets_(wallets), stock_(stock), runner_(runner), work_(work) {}
+
+  // The wallet routes (deposits, wallet) and the stock route (restock), as
+  // the process runs the payment or the inventory service.
+  void add_routes(http::Router& router, bool wallets = true, bool stock = true);
+
+ private:
+  void deposit(http::Request request, std::string customer_id, http::Responder respond);
+  void restock(http::Request request, std::string sku, http::Responder respond);
+  void get_wallet(std::string customer_id, http::Responder respond);
+
+  write::WalletService& wallets_;
+  write::StockService& stock_;
+  CommandRunner& runner_;
+  write::WorkQueue& work_;
+};
+
+}  // namespace ordersd::api
