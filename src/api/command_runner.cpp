@@ -80,6 +80,20 @@ void CommandRunner::record(events::SideWrites& writes, const HttpCommand& comman
                        answer.headers, answer.body, 0});
 }
 
+void CommandRunner::record_executed(events::SideWrites& writes, const HttpCommand& command, Response answer) const {
+  // Answers quote their position once, as "position":N; ids cannot hold a
+  // quote, so the marker is found only there.
+  const std::string marker = "\"position\":" + std::to_string(kPositionToCome);
+  StoredResponse stored{IdempotencyStore::fingerprint(command.method, command.path, command.body), answer.status,
+                        answer.headers, std::move(answer.body), 0, std::nullopt};
+  if (size_t at = stored.body.find(marker); at != std::string::npos) {
+    size_t digits = at + marker.size() - std::to_string(kPositionToCome).size();
+    stored.body.erase(digits, std::to_string(kPositionToCome).size());
+    stored.position_at = digits;
+  }
+  idempotency_.record(writes, *command.idempotency_key, std::move(stored));
+}
+
 void CommandRunner::answer_keyed(const HttpCommand& command, Response answer, bool deterministic) {
   if (deterministic) {
     // No events were written: the record is stored on its own.

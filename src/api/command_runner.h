@@ -79,6 +79,10 @@ class CommandRunner {
   // of the key and sends the answer; on the work queue.
   void answer_keyed(const HttpCommand& command, http::Response answer, bool deterministic);
   void record(events::SideWrites& writes, const HttpCommand& command, const http::Response& answer) const;
+  // The answer rendered with kPositionToCome where its position goes: stored
+  // without it, for the append to fill in.
+  void record_executed(events::SideWrites& writes, const HttpCommand& command, http::Response answer) const;
+  static constexpr uint64_t kPositionToCome = UINT64_MAX;
   // Whether the events the log holds at `append`'s positions are this
   // execution's own (on `stream`, with its correlation id); reads the disk.
   Status check_own_events(const events::AppendResult& append, const std::string& stream, const Uuid& correlation_id) const;
@@ -96,9 +100,10 @@ class CommandRunner {
       // re-attempts keep their ids, while the key reused once its record has
       // expired is a new execution with new ids, never taken for a retry.
       request.id_seed = "idempotency/" + *c->http.idempotency_key + "/" + request.correlation_id.to_string();
-      request.side_writes = [this, c](const typename D::State& after, const events::AppendResult& append,
-                                      events::SideWrites& writes) {
-        record(writes, c->http, c->spec.executed(after, append.last_position));
+      // The record is rendered here, before the append; the log's writer
+      // only fills in where the events land.
+      request.side_writes = [this, c](const typename D::State& after, events::SideWrites& writes) {
+        record_executed(writes, c->http, c->spec.executed(after, kPositionToCome));
       };
     }
     c->spec.pipeline->execute(std::move(request),

@@ -4,6 +4,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "events/keys.h"
 #include "events/logging.h"
 
 namespace ordersd::api {
@@ -11,6 +12,7 @@ namespace ordersd::api {
 namespace {
 constexpr const char* kRecords = "idem";
 constexpr const char* kExpiry = "idem-exp";
+constexpr const char* kPositions = "idem-pos";
 
 std::string expiry_key(int64_t created_us, std::string_view key) {
   std::string k;
@@ -93,6 +95,10 @@ std::optional<StoredResponse> parse_record(std::string_view text) {
   r.status = static_cast<int>(code);
   r.body = body->get_ref<const std::string&>();
   r.created_us = created->get<int64_t>();
+  if (auto at = j.find("position_at"); at != j.end()) {
+    if (!at->is_number_unsigned() || at->get<uint64_t>() > r.body.size()) return std::nullopt;
+    r.position_at = at->get<size_t>();
+  }
   for (const auto& h : *headers) {
     if (!h.is_array() || h.size() != 2 || !h[0].is_string() || !h[1].is_string()) return std::nullopt;
     r.headers.emplace_back(h[0].get_ref<const std::string&>(), h[1].get_ref<const std::string&>());
@@ -115,6 +121,17 @@ Result<std::optional<StoredResponse>> IdempotencyStore::find(const std::string& 
   if (r->created_us + std::chrono::duration_cast<std::chrono::microseconds>(ttl_).count() < now_us()) {
     return std::optional<StoredResponse>();  // expired; the reaper will erase it
   }
+  if (r->position_at) {
+    auto position = log_.get(kPositions, key);
+    if (!position) return position.status();
+    if (!*position || (*position)->size() != 8) {
+      return Status::corruption("stored record is damaged: the idempotency record of key '" + key +
+                                    "' has no position; it expires with its key",
+                                0);
+    }
+    r->body.insert(*r->position_at, std::to_string(events::keys::get_u64(**position)));
+    r->position_at.reset();
+  }
   return r;
 }
 
@@ -127,6 +144,10 @@ void IdempotencyStore::record(events::SideWrites& writes, const std::string& key
                       {"headers", headers},
                       {"body", response.body},
                       {"created_us", response.created_us}};
+  if (response.position_at) {
+    j["position_at"] = *response.position_at;
+    writes.put_last_position(kPositions, key);
+  }
   writes.put(kRecords, key, j.dump());
   writes.put(kExpiry, expiry_key(response.created_us, key), "");
 }
@@ -184,7 +205,10 @@ Result<size_t> IdempotencyStore::purge_expired(size_t max) {
     }
     if (*current) {
       std::optional<StoredResponse> record = parse_record(**current);
-      if (!record || record->created_us == expiry_time(k)) writes.erase(kRecords, key);
+      if (!record || record->created_us == expiry_time(k)) {
+        writes.erase(kRecords, key);
+        writes.erase(kPositions, key);
+      }
     }
     writes.erase(kExpiry, k);
     ++purged;

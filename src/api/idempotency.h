@@ -5,8 +5,15 @@
 // record()), so an acknowledged command always has its record and a lost one
 // never does. Records expire after `ttl` and a reaper erases them:
 //
-//   space "idem":     key                      -> JSON {fingerprint, status, headers, body, created_us}
+//   space "idem":     key                      -> JSON {fingerprint, status, headers, body, created_us[, position_at]}
+//   space "idem-pos": key                      -> u64be position of the command's last event
 //   space "idem-exp": created_us:u64be key     -> ""   (expiry order, for the reaper)
+//
+// An answer quotes where its events landed, which only the log's writer
+// knows: the record holds the answer without it and the offset where it
+// goes (position_at), and the writer stages the position under "idem-pos"
+// in the same batch (SideWrites::put_last_position). find() puts them
+// together, so a replay is byte for byte the first answer.
 //
 // Two requests with the same key never execute at once: the second is parked
 // until the first has answered, then looks again. A key reused once its
@@ -35,6 +42,9 @@ struct StoredResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   int64_t created_us = 0;
+  // Where in `body` the decimal position of the command's last event goes;
+  // none when the body is complete.
+  std::optional<size_t> position_at;
 };
 
 class IdempotencyStore {
@@ -50,7 +60,8 @@ class IdempotencyStore {
 
   // The unexpired record of `key`, if any. Reads the disk.
   Result<std::optional<StoredResponse>> find(const std::string& key) const;
-  // Adds the record of `key` to `writes` (created now).
+  // Adds the record of `key` to `writes` (created now). With position_at,
+  // `writes` must go with the command's append, which fills in the position.
   void record(events::SideWrites& writes, const std::string& key, StoredResponse response) const;
 
   // Claims `key` for one execution. False when another execution holds it:

@@ -38,4 +38,8 @@ void SideWrites::set_checkpoint(std::string_view name, uint64_t position) {
   ops_.push_back({Op::Kind::kCheckpoint, {}, std::string(name), keys::position_key(position)});
 }
 
+void SideWrites::put_last_position(std::string_view space, std::string_view key) {
+  ops_.push_back({Op::Kind::kPutLastPosition, std::string(space), std::string(key), {}});
+}
+
 }  // namespace ordersd::events

@@ -64,10 +64,14 @@ class SideWrites {
   void erase_space(std::string_view space);
   // A named reader position (a projector, the saga) that moves with its data.
   void set_checkpoint(std::string_view name, uint64_t position);
+  // With an append only: `key` of `space` holds where the append's last event
+  // lands (8 bytes, big-endian), which is known only once the writer has
+  // placed it. The writer stages these bytes; it runs no caller code.
+  void put_last_position(std::string_view space, std::string_view key);
   bool empty() const { return ops_.empty(); }
 
   struct Op {
-    enum class Kind { kPut, kErase, kEraseSpace, kCheckpoint } kind;
+    enum class Kind { kPut, kErase, kEraseSpace, kCheckpoint, kPutLastPosition } kind;
     std::string space;  // empty for kCheckpoint
     std::string key;    // the checkpoint name for kCheckpoint; empty for kEraseSpace
     std::string value;  // 8-byte big-endian position for kCheckpoint
@@ -85,13 +89,6 @@ struct AppendResult;
 struct AppendRequest {
   std::vector<StreamAppend> streams;
   SideWrites side_writes;
-  // Side writes that depend on where the events land (a stored response that
-  // quotes the position). Called on the writer thread once the append is
-  // accepted and its positions assigned, before the batch is written; what it
-  // adds commits with the events. Must be quick and must not touch the log;
-  // one that throws fails its own append (nothing of it is written). Not
-  // called for a refused append or a retry of a stored one.
-  std::function<void(const AppendResult&, SideWrites&)> side_writes_for;
 };
 
 struct AppendResult {

@@ -405,28 +405,7 @@ struct EventLog::Impl {
         result.stream_versions.push_back(current[i] + request.streams[i].events.size());
       }
     }
-    // 4. The side writes that quote them. This runs code of the caller's on
-    // the writer thread: one that throws fails its own append, which has
-    // touched nothing yet, and no other.
-    SideWrites late;
-    if (request.side_writes_for) {
-      std::string what;
-      try {
-        request.side_writes_for(result, late);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-        what = "an exception that is not a std::exception";
-      }
-      if (!what.empty()) {
-        logging::log_limited(logging::Level::kError, "log/side-writes", "log",
-                             "an append's side writes threw; the append is refused", {{"what", what}});
-        return Status::corruption("the side writes of this append could not be made (" + what +
-                                      "); nothing was written",
-                                  0);
-      }
-    }
-    // 5. Everything into the batch.
+    // 4. Everything into the batch.
     result.stream_versions.clear();
     for (size_t i = 0; i < request.streams.size(); ++i) {
       const StreamAppend& part = request.streams[i];
@@ -447,12 +426,14 @@ struct EventLog::Impl {
       overlay[part.stream] = version;
       result.stream_versions.push_back(version);
     }
-    add_side_writes(request.side_writes, wb);
-    add_side_writes(late, wb);
+    add_side_writes(request.side_writes, wb, result.last_position);
     return result;
   }
 
-  void add_side_writes(const SideWrites& writes, rocksdb::WriteBatch& wb) {
+  // `last_position`: where the append these writes go with ends (for
+  // put_last_position); 0 for side writes alone, which validate() keeps
+  // from asking for it.
+  void add_side_writes(const SideWrites& writes, rocksdb::WriteBatch& wb, uint64_t last_position = 0) {
     for (const auto& op : writes.ops()) {
       switch (op.kind) {
         case SideWrites::Op::Kind::kPut: wb.Put(state_cf, keys::state_key(op.space, op.key), op.value); break;
@@ -463,6 +444,9 @@ struct EventLog::Impl {
           break;
         }
         case SideWrites::Op::Kind::kCheckpoint: wb.Put(checkpoints_cf, op.key, op.value); break;
+        case SideWrites::Op::Kind::kPutLastPosition:
+          wb.Put(state_cf, keys::state_key(op.space, op.key), keys::position_key(last_position));
+          break;
       }
     }
   }
@@ -470,6 +454,11 @@ struct EventLog::Impl {
   // Side writes alone, in one WriteBatch; `sync`: fsynced before returning.
   Status write_side(const SideWrites& writes, bool sync) {
     if (options.read_only) return Status::invalid_argument("the event log was opened read-only");
+    for (const auto& op : writes.ops()) {
+      if (op.kind == SideWrites::Op::Kind::kPutLastPosition) {
+        return Status::invalid_argument("put_last_position goes with an append, not with side writes alone");
+      }
+    }
     if (auto failed = sticky_failure()) return *failed;
     // Sized up front: a view's batch can be megabytes, and growing it by
     // doubling copied it over and over.

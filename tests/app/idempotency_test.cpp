@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "support/sample_events.h"
 #include "support/temp_dir.h"
 
 using namespace ordersd;
@@ -455,4 +456,22 @@ TEST_CASE("a reaper whose purge fails stops and says why; restarted, it purges a
   deadline = std::chrono::steady_clock::now() + 10s;
   while (!store.reaper_failure() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   CHECK(store.reaper_failure());
+}
+
+TEST_CASE("a record whose answer quotes its position gets it from the append it goes with") {
+  Fixture f;
+  IdempotencyStore store(*f.log, std::chrono::seconds(60), f.clock());
+  StoredResponse r = response(R"({"order_id":"o1","position":})");
+  r.position_at = r.body.size() - 1;  // before the closing brace
+  events::AppendRequest append;
+  append.streams.push_back({"order-o1", events::ExpectedVersion::no_stream(),
+                            {events::NewEvent{Uuid{1, 1}, "order.delivered.v1", test::order_delivered_payload("o1"),
+                                              {}, {}}}});
+  store.record(append.side_writes, "k-pos", r);
+  auto appended = f.log->append(std::move(append));
+  REQUIRE_MESSAGE(appended.is_ok(), appended.status().to_string());
+  auto found = find(store, "k-pos");
+  REQUIRE(found);
+  CHECK(found->body == R"({"order_id":"o1","position":)" + std::to_string(appended->last_position) + "}");
+  CHECK_FALSE(found->position_at);
 }

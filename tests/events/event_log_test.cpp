@@ -13,6 +13,7 @@
 #include "events/event_json.h"
 #include "events/event_types.h"
 #include "events/keys.h"
+#include "events/keys.h"
 #include "support/sample_events.h"
 #include "support/temp_dir.h"
 
@@ -674,59 +675,45 @@ TEST_CASE("a closed log completes what was queued, refuses new appends and still
   log->close();  // idempotent
 }
 
-TEST_CASE("a side_writes_for that throws fails its own append and no other, and the log goes on") {
+TEST_CASE("put_last_position stores where the append's last event landed, in the same batch; never alone") {
   TempDir dir;
   auto log = open_log(dir.path());
-  AppendRequest bad;
-  bad.streams.push_back({"order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}});
-  bad.side_writes.put("space", "before", "x");
-  bad.side_writes_for = [](const AppendResult&, SideWrites& writes) {
-    writes.put("space", "late", "y");
-    throw std::runtime_error("a stored record did not parse");
-  };
-  AppendRequest good;
-  good.streams.push_back({"order-o2", ExpectedVersion::no_stream(), {order_placed("o2")}});
-  good.side_writes_for = [](const AppendResult& r, SideWrites& writes) {
-    writes.put("space", "good", std::to_string(r.first_position));
-  };
-  std::atomic<int> completed{0};
-  std::optional<Result<AppendResult>> bad_result, good_result;
-  log->append_async(std::move(bad), [&](Result<AppendResult> r) {
-    bad_result = std::move(r);
-    ++completed;
-  });
-  log->append_async(std::move(good), [&](Result<AppendResult> r) {
-    good_result = std::move(r);
-    ++completed;
-  });
+  REQUIRE(log->append("order-o0", ExpectedVersion::no_stream(), {order_placed("o0")}).is_ok());
+  AppendRequest first, second;
+  first.streams.push_back({"order-o1", ExpectedVersion::no_stream(), {order_placed("o1"), order_placed("o1")}});
+  first.side_writes.put_last_position("space", "first");
+  second.streams.push_back({"order-o2", ExpectedVersion::no_stream(), {order_placed("o2")}});
+  second.side_writes.put_last_position("space", "second");
+  std::optional<Result<AppendResult>> a, b;
+  log->append_async(std::move(first), [&](Result<AppendResult> r) { a = std::move(r); });
+  log->append_async(std::move(second), [&](Result<AppendResult> r) { b = std::move(r); });
   REQUIRE(log->append("order-o3", ExpectedVersion::no_stream(), {order_placed("o3")}).is_ok());
-  REQUIRE(completed == 2);  // completions run in commit order, before the blocking append's
-  REQUIRE_FALSE(bad_result->is_ok());
-  CHECK(bad_result->status().message().find("a stored record did not parse") != std::string::npos);
-  REQUIRE(good_result->is_ok());
-  // Nothing of the failed append was written: not its events, not its side writes.
-  auto events = all_events(*log);
-  REQUIRE(events.size() == 2);
-  CHECK(events[0].stream() == "order-o2");
-  CHECK(events[1].stream() == "order-o3");
-  CHECK(log->get("space", "before").value() == std::nullopt);
-  CHECK(log->get("space", "late").value() == std::nullopt);
-  CHECK(log->get("space", "good").value() == std::optional<std::string>("1"));
-  CHECK(log->stream_version("order-o1").value() == 0);
-  // Its stream is still free.
-  CHECK(log->append("order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}).is_ok());
+  REQUIRE(a->is_ok());
+  REQUIRE(b->is_ok());
+  CHECK(log->get("space", "first").value() == std::optional<std::string>(keys::position_key(a->value().last_position)));
+  CHECK(log->get("space", "second").value() == std::optional<std::string>(keys::position_key(b->value().last_position)));
+  CHECK(a->value().last_position == 3);
+  // A refused append writes no position; side writes alone cannot ask for one.
+  AppendRequest refused;
+  refused.streams.push_back({"order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}});
+  refused.side_writes.put_last_position("space", "refused");
+  CHECK_FALSE(log->append(std::move(refused)).is_ok());
+  CHECK(log->get("space", "refused").value() == std::nullopt);
+  SideWrites alone;
+  alone.put_last_position("space", "alone");
+  CHECK(log->write(alone).code() == Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("a completion that throws does not stop the log from completing the others") {
   TempDir dir;
   auto log = open_log(dir.path());
   std::atomic<int> completed{0};
-  log->append_async({{{"order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}}}, {}, {}},
+  log->append_async({{{"order-o1", ExpectedVersion::no_stream(), {order_placed("o1")}}}, {}},
                     [&](Result<AppendResult>) {
                       ++completed;
                       throw std::runtime_error("parsing a damaged row");
                     });
-  log->append_async({{{"order-o2", ExpectedVersion::no_stream(), {order_placed("o2")}}}, {}, {}},
+  log->append_async({{{"order-o2", ExpectedVersion::no_stream(), {order_placed("o2")}}}, {}},
                     [&](Result<AppendResult>) { ++completed; });
   CHECK(log->append("order-o3", ExpectedVersion::no_stream(), {order_placed("o3")}).is_ok());
   CHECK(completed == 2);

@@ -62,8 +62,9 @@ struct CommandRequest {
   std::optional<std::string> id_seed;
   Uuid correlation_id;
   // Writes that commit atomically with the events, given the state after the
-  // command and where its events landed (see AppendRequest::side_writes_for).
-  std::function<void(const typename D::State& after, const events::AppendResult&, events::SideWrites&)> side_writes;
+  // command; made before the append (never on the log's writer thread). What
+  // depends on where the events land is a put_last_position().
+  std::function<void(const typename D::State& after, events::SideWrites&)> side_writes;
 };
 
 template <typename D>
@@ -154,11 +155,7 @@ class CommandPipeline {
     events::AppendRequest append;
     snapshot_if_due<D>(append.side_writes, part.stream, version, after);
     append.streams.push_back(std::move(part));
-    if (req.side_writes) {
-      append.side_writes_for = [e, after](const events::AppendResult& result, events::SideWrites& writes) {
-        e->request.side_writes(after, result, writes);
-      };
-    }
+    if (req.side_writes) req.side_writes(after, append.side_writes);
     log_.append_async(std::move(append), [this, e, after](Result<events::AppendResult> result) {
       if (result) return e->done(Executed<D>{after, std::move(result).value(), false});
       const Status& s = result.status();
