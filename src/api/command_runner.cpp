@@ -1,44 +1,23 @@
 #include "api/command_runner.h"
 
+#include "api/problems.h"
 #include "http/params.h"
 
 namespace ordersd::api {
 
 using http::Response;
 
-namespace {
-
-bool is_json(const http::Request& r) {
-  std::string_view type = r.header("Content-Type");
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return type == "application/json";
-}
-
-}  // namespace
-
-Response server_error(const Status& s) {
-  if (s.code() == Status::Code::kShuttingDown) {
-    auto r = Response::problem(503, "Service Unavailable", "the server is shutting down");
-    r.set_header("Retry-After", "1");
-    return r;
-  }
-  return Response::problem(500, "Internal Server Error", s.to_string());
-}
-
 std::optional<Response> read_command(http::Request& request, http::Responder& respond, HttpCommand& out) {
-  if (!request.body.empty() && !is_json(request)) {
-    return Response::problem(415, "Unsupported Media Type", "the body must be application/json");
-  }
+  if (!is_json_or_empty(request)) return unsupported_media_type();
   if (auto match = request.find_header("If-Match")) {
     out.if_match = http::parse_etag(*match);
     if (!out.if_match) {
-      return Response::problem(400, "Bad Request", "If-Match must be a version in quotes, as in the ETag: \"3\"");
+      return bad_request("If-Match must be a version in quotes, as in the ETag: \"3\"");
     }
   }
   if (auto key = request.find_header("Idempotency-Key")) {
     if (!IdempotencyStore::valid_key(*key)) {
-      return Response::problem(400, "Bad Request", "Idempotency-Key must be 1 to 255 printable ASCII characters");
+      return bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
     }
     out.idempotency_key = std::string(*key);
   }
@@ -49,8 +28,9 @@ std::optional<Response> read_command(http::Request& request, http::Responder& re
   return std::nullopt;
 }
 
-void CommandRunner::look_up(const HttpCommand& command, std::function<void()> proceed) {
-  work_.post([this, &command, proceed = std::move(proceed)]() mutable {
+void CommandRunner::look_up(std::shared_ptr<const HttpCommand> shared, std::function<void()> proceed) {
+  work_.post([this, shared, proceed = std::move(proceed)]() mutable {
+    const HttpCommand& command = *shared;
     const std::string& key = *command.idempotency_key;
     auto stored = idempotency_.find(key);
     if (!stored) return command.respond(server_error(stored.status()));
@@ -68,7 +48,7 @@ void CommandRunner::look_up(const HttpCommand& command, std::function<void()> pr
       return command.respond(std::move(replay));
     }
     // Another request with this key is executing: look again once it has answered.
-    auto again = [this, &command, proceed] { look_up(command, proceed); };
+    auto again = [this, shared, proceed] { look_up(shared, proceed); };
     if (!idempotency_.claim(key, again)) return;
     proceed();
   });
@@ -128,7 +108,7 @@ Response CommandRunner::precondition_failed(uint64_t current, uint64_t asked) {
 
 Response CommandRunner::failure(const Status& s) {
   if (s.code() == Status::Code::kWrongExpectedVersion) {
-    return Response::problem(409, "Conflict", "the target kept changing under this command; retry it");
+    return conflict("the target kept changing under this command; retry it");
   }
   return server_error(s);
 }

@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "api/idempotency.h"
+#include "api/problems.h"
 #include "events/event_log.h"
 #include "http/http.h"
 #include "write/pipeline/command_pipeline.h"
@@ -37,8 +38,6 @@ struct HttpCommand {
 // Reads If-Match, Idempotency-Key and the body's media type into a command;
 // an answer (400, 415) when one is malformed.
 std::optional<http::Response> read_command(http::Request& request, http::Responder& respond, HttpCommand& out);
-
-http::Response server_error(const Status& status);
 
 class CommandRunner {
  public:
@@ -61,7 +60,8 @@ class CommandRunner {
   void run(HttpCommand command, Spec<D> spec) {
     auto c = std::make_shared<Running<D>>(Running<D>{std::move(command), std::move(spec)});
     if (!c->http.idempotency_key) return execute(c);
-    look_up(c->http, [this, c] { execute(c); });
+    // The command lives as long as its look-up needs it: the pointer shares ownership of `c`.
+    look_up(std::shared_ptr<const HttpCommand>(c, &c->http), [this, c] { execute(c); });
   }
 
  private:
@@ -74,7 +74,7 @@ class CommandRunner {
 
   // On the work queue: replays or refuses a known key, or claims it and
   // calls `proceed` (possibly later, once another execution lets go of it).
-  void look_up(const HttpCommand& command, std::function<void()> proceed);
+  void look_up(std::shared_ptr<const HttpCommand> command, std::function<void()> proceed);
   // Stores `answer` under the command's key when it is deterministic, lets go
   // of the key and sends the answer; on the work queue.
   void answer_keyed(const HttpCommand& command, http::Response answer, bool deterministic);

@@ -5,6 +5,7 @@
 #include "api/command_bodies.h"
 #include "api/command_runner.h"
 #include "api/metrics.h"
+#include "api/problems.h"
 
 namespace ordersd::api {
 
@@ -16,13 +17,6 @@ using events::Supervisor;
 namespace {
 
 uint64_t lag(uint64_t head, uint64_t at) { return head > at ? head - at : 0; }
-
-bool is_json_body(const Request& r) {
-  std::string_view type = r.header("Content-Type");
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return type == "application/json";
-}
 
 }  // namespace
 
@@ -131,18 +125,16 @@ void OperationsApi::act(Request request, std::string name, bool skip, Responder 
   if (!parts_.supervisor.report(name)) {
     std::string known;
     for (const auto& r : parts_.supervisor.reports()) known += (known.empty() ? "" : ", ") + r.name;
-    return respond(Response::problem(404, "Not Found", "no component '" + name + "': there are " + known));
+    return respond(not_found("no component '" + name + "': there are " + known));
   }
-  if (!request.body.empty() && !is_json_body(request)) {
-    return respond(Response::problem(415, "Unsupported Media Type", "the body must be application/json"));
-  }
+  if (!is_json_or_empty(request)) return respond(unsupported_media_type());
   uint64_t position = 0;
   if (skip) {
     auto parsed = parse_skip(request.body);
-    if (!parsed) return respond(Response::problem(400, "Bad Request", parsed.status().message()));
+    if (!parsed) return respond(bad_request(parsed.status().message()));
     position = *parsed;
   } else if (Status ok = parse_empty_body(request.body, "the retry request"); !ok) {
-    return respond(Response::problem(400, "Bad Request", ok.message()));
+    return respond(bad_request(ok.message()));
   }
   // Appending the operator's event and restarting wait on the disk: off the I/O thread.
   work_.post([this, name = std::move(name), skip, position, respond = std::move(respond)] {
@@ -150,7 +142,7 @@ void OperationsApi::act(Request request, std::string name, bool skip, Responder 
     auto done = skip ? parts_.supervisor.skip(name, position, actor) : parts_.supervisor.retry(name, actor);
     if (!done) {
       if (done.status().code() == Status::Code::kInvalidArgument) {
-        return respond(Response::problem(409, "Conflict", done.status().message()));
+        return respond(conflict(done.status().message()));
       }
       return respond(server_error(done.status()));
     }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/command_bodies.h"
+#include "api/problems.h"
 #include "events/event_json.h"
 #include "http/params.h"
 #include "write/domain/order_codec.h"
@@ -18,8 +19,6 @@ namespace {
 
 constexpr size_t kMaxEventsPerPage = 1000;
 constexpr size_t kDefaultEventsPerPage = 100;
-
-Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
 
 std::string events_array(const std::vector<events::RecordedEvent>& events) {
   std::string out = "[";
@@ -97,9 +96,9 @@ Response order_answer(int status, bool creates, const write::OrderState& after, 
 
 Response order_refusal(const std::string& order_id, const write::Refusal& refusal) {
   if (refusal.kind == write::Refusal::Kind::kNotFound) {
-    return Response::problem(404, "Not Found", "no order " + order_id);
+    return not_found("no order " + order_id);
   }
-  return Response::problem(409, "Conflict", refusal.message);
+  return conflict(refusal.message);
 }
 
 }  // namespace
@@ -129,7 +128,7 @@ void OrderApi::place(Request request, Responder respond) {
 void OrderApi::cancel(Request request, std::string order_id, Responder respond) {
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
-  if (!valid_id(order_id)) return command.respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  if (!valid_id(order_id)) return command.respond(bad_id("an order id"));
   auto cancel = parse_cancel_order(command.body);
   if (!cancel) return command.respond(bad_request(cancel.status().message()));
   run(std::move(command), std::move(order_id), std::move(*cancel), 202);
@@ -138,17 +137,17 @@ void OrderApi::cancel(Request request, std::string order_id, Responder respond) 
 void OrderApi::deliver(Request request, std::string order_id, Responder respond) {
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
-  if (!valid_id(order_id)) return command.respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  if (!valid_id(order_id)) return command.respond(bad_id("an order id"));
   if (Status ok = parse_deliver_order(command.body); !ok) return command.respond(bad_request(ok.message()));
   run(std::move(command), std::move(order_id), write::DeliverOrder{}, 200);
 }
 
 void OrderApi::order_events(std::string order_id, Responder respond) {
-  if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  if (!valid_id(order_id)) return respond(bad_id("an order id"));
   work_.post([this, order_id = std::move(order_id), respond = std::move(respond)] {
     auto events = log_.read_stream(write::order_stream(order_id), 1, SIZE_MAX);
     if (!events) return respond(server_error(events.status()));
-    if (events->empty()) return respond(Response::problem(404, "Not Found", "no order " + order_id));
+    if (events->empty()) return respond(not_found("no order " + order_id));
     std::string body = "{\"order_id\":" + nlohmann::json(order_id).dump() +
                        ",\"version\":" + std::to_string(events->back().version()) +
                        ",\"events\":" + events_array(*events) + "}";
@@ -159,7 +158,7 @@ void OrderApi::order_events(std::string order_id, Responder respond) {
 }
 
 void OrderApi::order_state(Request request, std::string order_id, Responder respond) {
-  if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  if (!valid_id(order_id)) return respond(bad_id("an order id"));
   auto query = http::parse_numeric_query(request.query(), {"version"});
   if (!query) return respond(bad_request(query.status().message()));
   std::optional<uint64_t> version;
@@ -171,11 +170,10 @@ void OrderApi::order_state(Request request, std::string order_id, Responder resp
     auto state = orders_.load(order_id, version.value_or(UINT64_MAX));
     if (!state) return respond(server_error(state.status()));
     if (state->status == write::OrderStatus::kNone) {
-      return respond(Response::problem(404, "Not Found", "no order " + order_id));
+      return respond(not_found("no order " + order_id));
     }
     if (version && state->version < *version) {
-      return respond(Response::problem(404, "Not Found",
-                                       "order " + order_id + " has " + std::to_string(state->version) +
+      return respond(not_found("order " + order_id + " has " + std::to_string(state->version) +
                                            " versions; there is no version " + std::to_string(*version)));
     }
     Response r = Response::json(200, state_json(*state).dump());

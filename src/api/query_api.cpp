@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/problems.h"
 #include "http/params.h"
 #include "read/order_view.h"
 #include "read/summary_views.h"
@@ -23,7 +24,6 @@ constexpr uint64_t kMaxWaitMs = 30000;
 constexpr uint64_t kDefaultLimit = 50;
 constexpr uint64_t kMaxLimit = 1000;
 
-Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
 
 bool known_status(std::string_view s) {
   for (const char* known : {"placed", "payment_processed", "inventory_reserved", "shipment_initiated", "delivered",
@@ -42,7 +42,6 @@ bool valid_cursor(std::string_view c) {
   return valid_id(c.substr(17));
 }
 
-Response server_error(const Status& s) { return Response::problem(500, "Internal Server Error", s.to_string()); }
 
 // A stored row that does not parse: this request fails, the server goes on.
 Response damaged(const std::string& what) {
@@ -80,7 +79,7 @@ using Read = std::function<std::optional<Response>(bool memory_only)>;
 // A row's answer: 200 with it, 404 with `missing`, 500 on a failed read.
 Response row_answer(const Result<std::optional<std::string>>& row, const std::string& missing) {
   if (!row) return server_error(row.status());
-  if (!*row) return Response::problem(404, "Not Found", missing);
+  if (!*row) return not_found(missing);
   return Response::json(200, **row);
 }
 
@@ -136,12 +135,12 @@ void QueryApi::add_routes(http::Router& router) {
   });
   router.add("GET", "/customers/{id}", [this](Request r, http::Router::Params p, Responder respond) {
     respond = positioned(views_.customers, std::move(respond));
-    if (!valid_id(p[0])) return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    if (!valid_id(p[0])) return respond(bad_id("a customer id"));
     get_row(r, views_.customers, customer_row_key(p[0]), "no customer " + p[0], std::move(respond));
   });
   router.add("GET", "/inventory/{sku}", [this](Request r, http::Router::Params p, Responder respond) {
     respond = positioned(views_.inventory, std::move(respond));
-    if (!valid_id(p[0])) return respond(bad_request("a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    if (!valid_id(p[0])) return respond(bad_id("a sku"));
     get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], std::move(respond));
   });
   router.add("GET", "/admin/views", [this](Request, http::Router::Params, Responder respond) {
@@ -161,7 +160,7 @@ void QueryApi::add_routes(http::Router& router) {
       auto building = slot->rebuild();
       if (!building) {
         if (building.status().code() == Status::Code::kBusy) {
-          return respond(Response::problem(409, "Conflict", building.status().message()));
+          return respond(conflict(building.status().message()));
         }
         return respond(server_error(building.status()));
       }
@@ -254,7 +253,7 @@ void QueryApi::get_order(const Request& request, std::string order_id, Responder
   if (!query) return respond(bad_request(query.status().message()));
   auto c = consistency(*query);
   if (!c) return respond(bad_request(c.status().message()));
-  if (!valid_id(order_id)) return respond(bad_request("an order id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+  if (!valid_id(order_id)) return respond(bad_id("an order id"));
   std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
       view, *c, post_,
@@ -283,7 +282,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
                                "shipment_initiated, delivered, cancelling, cancelled"));
   }
   if (query->count("customer_id") && !valid_id(customer)) {
-    return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    return respond(bad_id("a customer id"));
   }
   if (query->count("after") && !valid_cursor(after)) {
     return respond(bad_request("after must be the next cursor of an earlier page"));

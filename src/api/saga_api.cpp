@@ -4,6 +4,7 @@
 
 #include "api/command_bodies.h"
 #include "api/command_runner.h"
+#include "api/problems.h"
 #include "write/saga/saga_codec.h"
 
 namespace ordersd::api {
@@ -14,8 +15,6 @@ using http::Response;
 
 namespace {
 
-Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
-constexpr const char* kBadOrderId = "an order id is 1 to 64 characters of A-Z a-z 0-9 _ -";
 
 nlohmann::ordered_json saga_json(const std::string& order_id, const write::SagaState& s) {
   nlohmann::ordered_json j;
@@ -59,12 +58,12 @@ void SagaApi::add_routes(http::Router& router) {
 }
 
 void SagaApi::get_saga(std::string order_id, Responder respond) {
-  if (!valid_id(order_id)) return respond(bad_request(kBadOrderId));
+  if (!valid_id(order_id)) return respond(bad_id("an order id"));
   work_.post([this, order_id = std::move(order_id), respond = std::move(respond)] {
     auto state = write::SagaOrchestrator::load(log_, order_id);
     if (!state) return respond(server_error(state.status()));
     if (state->phase == write::SagaState::Phase::kNone) {
-      return respond(Response::problem(404, "Not Found", "no saga for order " + order_id));
+      return respond(not_found("no saga for order " + order_id));
     }
     respond(Response::json(200, saga_json(order_id, *state).dump()));
   });
@@ -88,7 +87,7 @@ void SagaApi::list_sagas(const Request& request, Responder respond) {
 }
 
 void SagaApi::retry(Request request, std::string order_id, Responder respond) {
-  if (!valid_id(order_id)) return respond(bad_request(kBadOrderId));
+  if (!valid_id(order_id)) return respond(bad_id("an order id"));
   if (Status ok = parse_empty_body(request.body, "the retry request"); !ok) return respond(bad_request(ok.message()));
   work_.post([this, order_id = std::move(order_id), respond = std::move(respond)]() mutable {
     auto stuck = log_.get(write::kSagaStuckSpace, order_id);
@@ -97,10 +96,9 @@ void SagaApi::retry(Request request, std::string order_id, Responder respond) {
       auto state = write::SagaOrchestrator::load(log_, order_id);
       if (!state) return respond(server_error(state.status()));
       if (state->phase == write::SagaState::Phase::kNone) {
-        return respond(Response::problem(404, "Not Found", "no saga for order " + order_id));
+        return respond(not_found("no saga for order " + order_id));
       }
-      return respond(Response::problem(409, "Conflict",
-                                       "the saga of order " + order_id + " is " +
+      return respond(conflict("the saga of order " + order_id + " is " +
                                            std::string(write::phase_name(state->phase)) + ", not stuck"));
     }
     std::string step = **stuck;
@@ -144,8 +142,7 @@ void SagaApi::list_participants(Responder respond) {
 void SagaApi::pause(Request request, std::string name, bool paused, Responder respond) {
   write::Participant* p = saga_.find(name);
   if (!p) {
-    return respond(Response::problem(404, "Not Found",
-                                     "no participant '" + name + "': there are saga, payment, inventory and shipping"));
+    return respond(not_found("no participant '" + name + "': there are saga, payment, inventory and shipping"));
   }
   const char* subject = paused ? "the pause request" : "the resume request";
   if (Status ok = parse_empty_body(request.body, subject); !ok) return respond(bad_request(ok.message()));

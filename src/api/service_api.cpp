@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/command_bodies.h"
+#include "api/problems.h"
 
 namespace ordersd::api {
 
@@ -37,12 +38,12 @@ void ServiceApi::add_routes(http::Router& router, bool wallets, bool stock) {
 
 void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
   if (!valid_id(customer_id)) {
-    return respond(Response::problem(400, "Bad Request", "a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    return respond(bad_id("a customer id"));
   }
   work_.post([this, customer_id = std::move(customer_id), respond = std::move(respond)] {
     auto wallet = wallets_.load(customer_id);
     if (!wallet) return respond(server_error(wallet.status()));
-    if (wallet->version == 0) return respond(Response::problem(404, "Not Found", "no wallet for customer " + customer_id));
+    if (wallet->version == 0) return respond(not_found("no wallet for customer " + customer_id));
     nlohmann::ordered_json j;
     j["customer_id"] = customer_id;
     j["balance_cents"] = wallet->balance_cents;
@@ -57,10 +58,10 @@ void ServiceApi::deposit(Request request, std::string customer_id, Responder res
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
   if (!valid_id(customer_id)) {
-    return command.respond(Response::problem(400, "Bad Request", "a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    return command.respond(bad_id("a customer id"));
   }
   auto amount = parse_deposit(command.body);
-  if (!amount) return command.respond(Response::problem(400, "Bad Request", amount.status().message()));
+  if (!amount) return command.respond(bad_request(amount.status().message()));
   CommandRunner::Spec<write::WalletDecider> spec{
       &wallets_, customer_id, write::Deposit{*amount},
       [customer_id](const write::WalletState& after, uint64_t position) {
@@ -71,7 +72,7 @@ void ServiceApi::deposit(Request request, std::string customer_id, Responder res
         j["position"] = position;
         return with_version(Response::json(200, j.dump()), after.version);
       },
-      [](const write::WalletRefusal& refusal) { return Response::problem(409, "Conflict", refusal.message); }};
+      [](const write::WalletRefusal& refusal) { return conflict(refusal.message); }};
   runner_.run(std::move(command), std::move(spec));
 }
 
@@ -79,10 +80,10 @@ void ServiceApi::restock(Request request, std::string sku, Responder respond) {
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
   if (!valid_id(sku)) {
-    return command.respond(Response::problem(400, "Bad Request", "a sku is 1 to 64 characters of A-Z a-z 0-9 _ -"));
+    return command.respond(bad_id("a sku"));
   }
   auto quantity = parse_restock(command.body);
-  if (!quantity) return command.respond(Response::problem(400, "Bad Request", quantity.status().message()));
+  if (!quantity) return command.respond(bad_request(quantity.status().message()));
   CommandRunner::Spec<write::StockDecider> spec{
       &stock_, sku, write::Restock{*quantity},
       [sku](const write::StockState& after, uint64_t position) {
@@ -95,7 +96,7 @@ void ServiceApi::restock(Request request, std::string sku, Responder respond) {
         j["position"] = position;
         return with_version(Response::json(200, j.dump()), after.version);
       },
-      [](const write::StockRefusal& refusal) { return Response::problem(409, "Conflict", refusal.message); }};
+      [](const write::StockRefusal& refusal) { return conflict(refusal.message); }};
   runner_.run(std::move(command), std::move(spec));
 }
 
