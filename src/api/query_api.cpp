@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/order_lifecycle.h"
 #include "http/params.h"
 #include "read/order_view.h"
 #include "read/summary_views.h"
@@ -25,13 +26,8 @@ constexpr uint64_t kMaxLimit = 1000;
 
 Response bad_request(const std::string& detail) { return Response::problem(400, "Bad Request", detail); }
 
-bool known_status(std::string_view s) {
-  for (const char* known : {"placed", "payment_processed", "inventory_reserved", "shipment_initiated", "delivered",
-                            "cancelling", "cancelled"}) {
-    if (s == known) return true;
-  }
-  return false;
-}
+// One of the order's statuses (events/order_lifecycle.h), by name.
+bool known_status(std::string_view s) { return events::parse_order_status(s).has_value(); }
 
 // A list cursor: 16 hex digits of rank, '/', an order id.
 bool valid_cursor(std::string_view c) {
@@ -279,8 +275,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
   std::string after = query->count("after") ? (*query)["after"] : "";
   uint64_t limit = kDefaultLimit;
   if (query->count("status") && !known_status(status)) {
-    return respond(bad_request("status must be one of placed, payment_processed, inventory_reserved, "
-                               "shipment_initiated, delivered, cancelling, cancelled"));
+    return respond(bad_request("status must be one of " + events::order_status_names()));
   }
   if (query->count("customer_id") && !valid_id(customer)) {
     return respond(bad_request("a customer id is 1 to 64 characters of A-Z a-z 0-9 _ -"));
