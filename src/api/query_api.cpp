@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/problems.h"
+#include "events/order_lifecycle.h"
 #include "http/params.h"
 #include "read/order_view.h"
 #include "read/summary_views.h"
@@ -25,13 +26,8 @@ constexpr uint64_t kDefaultLimit = 50;
 constexpr uint64_t kMaxLimit = 1000;
 
 
-bool known_status(std::string_view s) {
-  for (const char* known : {"placed", "payment_processed", "inventory_reserved", "shipment_initiated", "delivered",
-                            "cancelling", "cancelled"}) {
-    if (s == known) return true;
-  }
-  return false;
-}
+// One of the order's statuses (events/order_lifecycle.h), by name.
+bool known_status(std::string_view s) { return events::parse_order_status(s).has_value(); }
 
 // A list cursor: 16 hex digits of rank, '/', an order id.
 bool valid_cursor(std::string_view c) {
@@ -278,8 +274,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
   std::string after = query->count("after") ? (*query)["after"] : "";
   uint64_t limit = kDefaultLimit;
   if (query->count("status") && !known_status(status)) {
-    return respond(bad_request("status must be one of placed, payment_processed, inventory_reserved, "
-                               "shipment_initiated, delivered, cancelling, cancelled"));
+    return respond(bad_request("status must be one of " + events::order_status_names()));
   }
   if (query->count("customer_id") && !valid_id(customer)) {
     return respond(bad_id("a customer id"));

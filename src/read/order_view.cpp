@@ -9,6 +9,7 @@
 
 #include "events/event_json.h"
 #include "events/event_types.h"
+#include "events/order_lifecycle.h"
 #include "events/payload.h"
 #include "read/json_writer.h"
 #include "schema/order_events_generated.h"
@@ -21,6 +22,7 @@ namespace s = ordersd::schema;
 using events::payload_root;
 using events::string_of;
 using events::EventType;
+using events::OrderStatus;
 using nlohmann::ordered_json;
 
 std::vector<OrderRow::Line> lines(const flatbuffers::Vector<flatbuffers::Offset<s::ReservedLine>>* in) {
@@ -37,19 +39,21 @@ Status cannot_apply(const events::RecordedEvent& e, const std::string& why) {
                             e.position());
 }
 
-void move_to(OrderRow& row, const std::string& status, const events::RecordedEvent& e) {
-  if (row.status == status) return;
-  row.status = status;
-  row.history.push_back({status, e.position(), e.time_us()});
+void move_to(OrderRow& row, OrderStatus status, const events::RecordedEvent& e) {
+  std::string_view name = events::order_status_name(status);
+  if (row.status == name) return;
+  row.status = name;
+  row.history.push_back({row.status, e.position(), e.time_us()});
 }
-
-// The statuses a step's outcome moves an order on from, as the order's
-// transition table has them; outcomes arriving while cancelling move nothing.
-bool is(const OrderRow& row, const char* status) { return row.status == status; }
 
 }  // namespace
 
 bool is_order_stream_event(const events::RecordedEvent& event) { return event.stream().substr(0, 6) == "order-"; }
+
+std::optional<OrderStatus> order_status(const OrderRow& row) {
+  if (row.status.empty()) return OrderStatus::kNone;
+  return events::parse_order_status(row.status);
+}
 
 Status apply(OrderRow& row, const events::RecordedEvent& e) {
   const events::EventTypeInfo* info = events::find_event_type(e.type());
@@ -59,6 +63,12 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
                                std::to_string(row.version));
   }
   if (row.version == 0 && info->type != EventType::kOrderPlaced) return cannot_apply(e, "the order was never placed");
+  std::optional<OrderStatus> status = order_status(row);
+  if (!status) return cannot_apply(e, "the row's status \"" + row.status + "\" is not an order's status");
+  // The status this event moves the order to, as the order's life has it
+  // (events/order_lifecycle.h); nullopt when it stays. Outcomes arriving
+  // while cancelling move nothing.
+  std::optional<OrderStatus> next = events::next_order_status(*status, info->type);
   switch (info->type) {
     case EventType::kOrderPlaced: {
       if (row.version != 0) return cannot_apply(e, "the order was placed before");
@@ -74,20 +84,15 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       }
       row.total_cents = t->total_cents();
       row.placed_position = e.position();
-      move_to(row, "placed", e);
       break;
     }
     case EventType::kPaymentProcessed:
       row.payment = {"charged", payload_root<s::PaymentProcessed>(e)->amount_cents(), ""};
-      if (is(row, "placed")) move_to(row, "payment_processed", e);
       break;
     case EventType::kPaymentDeclined: {
       auto* t = payload_root<s::PaymentDeclined>(e);
       row.payment = {"declined", t->amount_cents(), string_of(t->reason())};
-      if (is(row, "placed")) {
-        row.cancel_reason = "payment_declined";
-        move_to(row, "cancelling", e);
-      }
+      if (next) row.cancel_reason = "payment_declined";
       break;
     }
     case EventType::kPaymentRefunded:
@@ -95,15 +100,11 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       break;
     case EventType::kInventoryReserved:
       row.reservation = {"reserved", lines(payload_root<s::InventoryReserved>(e)->lines()), "", ""};
-      if (is(row, "payment_processed")) move_to(row, "inventory_reserved", e);
       break;
     case EventType::kInventoryReservationFailed: {
       auto* t = payload_root<s::InventoryReservationFailed>(e);
       row.reservation = {"failed", {}, string_of(t->reason()), string_of(t->sku())};
-      if (is(row, "payment_processed")) {
-        row.cancel_reason = "out_of_stock";
-        move_to(row, "cancelling", e);
-      }
+      if (next) row.cancel_reason = "out_of_stock";
       break;
     }
     case EventType::kInventoryReleased:
@@ -113,32 +114,26 @@ Status apply(OrderRow& row, const events::RecordedEvent& e) {
       auto* t = payload_root<s::ShipmentInitiated>(e);
       row.shipment = {"initiated", string_of(t->shipment_id()), string_of(t->country()), ""};
       row.cancel_reason.clear();
-      move_to(row, "shipment_initiated", e);
       break;
     }
     case EventType::kShipmentFailed: {
       auto* t = payload_root<s::ShipmentFailed>(e);
       row.shipment = {"failed", "", string_of(t->country()), string_of(t->reason())};
-      if (is(row, "inventory_reserved")) {
-        row.cancel_reason = "shipping_unavailable";
-        move_to(row, "cancelling", e);
-      }
+      if (next) row.cancel_reason = "shipping_unavailable";
       break;
     }
     case EventType::kOrderDelivered:
-      move_to(row, "delivered", e);
       break;
     case EventType::kCancellationRequested:
       row.cancel_reason = string_of(payload_root<s::CancellationRequested>(e)->reason());
-      move_to(row, "cancelling", e);
       break;
     case EventType::kOrderCancelled:
       row.cancel_reason = string_of(payload_root<s::OrderCancelled>(e)->reason());
-      move_to(row, "cancelled", e);
       break;
     default:
       return cannot_apply(e, "not an event of an order's stream");
   }
+  if (next) move_to(row, *next, e);
   row.version = e.version();
   row.position = e.position();
   return Status::ok();
@@ -213,7 +208,10 @@ std::string order_rank(uint64_t placed_position) {
 }
 
 namespace {
-bool is_finished(const OrderRow& row) { return row.status == "cancelled" || row.status == "delivered"; }
+bool is_finished(const OrderRow& row) {
+  std::optional<OrderStatus> status = order_status(row);
+  return status == OrderStatus::kCancelled || status == OrderStatus::kDelivered;
+}
 }  // namespace
 
 Status OrderProjection::operator()(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {

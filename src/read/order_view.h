@@ -3,21 +3,24 @@
 // lists are indexed by.
 //
 //   apply(row, event) folds one event of the order's stream into its row:
-//   the status it implies, the payment, reservation and shipment as the saga
-//   recorded them, the cancel reason, and a history entry (status, position,
-//   time) whenever the status changes.
+//   the status it implies (by the order's life in events/order_lifecycle.h,
+//   shared with the write side), the payment, reservation and shipment as the
+//   saga recorded them, the cancel reason, and a history entry (status,
+//   position, time) whenever the status changes.
 //
 // The read side has its own reading of the events: nothing here includes
 // src/write/. Pure functions over plain values.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "events/event.h"
+#include "events/order_lifecycle.h"
 #include "events/status.h"
 #include "read/projector.h"
 
@@ -64,7 +67,7 @@ struct OrderRow {
 
   std::string order_id;
   std::string customer_id;
-  std::string status;  // "placed", "payment_processed", ..., "cancelled"
+  std::string status;  // a status name of events/order_lifecycle.h ("placed", ...); "" before the placement
   std::vector<Item> items;
   uint64_t total_cents = 0;
   std::string country;
@@ -83,9 +86,15 @@ struct OrderRow {
 // Whether `event` is in an order's stream ("order-...").
 bool is_order_stream_event(const events::RecordedEvent& event);
 
+// The row's status in the order's vocabulary (events/order_lifecycle.h):
+// kNone for a row not yet placed, nullopt for a name that is no order status
+// (a damaged row).
+std::optional<events::OrderStatus> order_status(const OrderRow& row);
+
 // Folds the next event of the order's stream into `row`. kCorruption naming
 // the position for an event that cannot be next (a gap in versions, an order
-// placed twice, an event before the placement, a type unknown to the view).
+// placed twice, an event before the placement, a type unknown to the view, a
+// row whose status is no order status).
 Status apply(OrderRow& row, const events::RecordedEvent& event);
 
 // --- the view's storage, in side space kOrderViewSpace:

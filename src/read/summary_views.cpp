@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "events/event_types.h"
+#include "events/order_lifecycle.h"
 #include "events/payload.h"
 #include "read/json_writer.h"
 #include "read/order_view.h"
@@ -21,14 +22,19 @@ namespace s = ordersd::schema;
 using events::payload_root;
 using events::string_of;
 using events::EventType;
+using events::OrderStatus;
 using nlohmann::json;
 
 // Rows are kept in memory up to this many per cache (row_cache.h).
 constexpr size_t kRowsKept = 65536;
 
-EventType type_of(const events::RecordedEvent& e) {
+// The event's type; nullopt for a stored name this build does not know (the
+// log verifies types on append, so only a newer build writes one). Never
+// mistaken for another type: each view says what it does with one.
+std::optional<EventType> type_of(const events::RecordedEvent& e) {
   const events::EventTypeInfo* info = events::find_event_type(e.type());
-  return info ? info->type : EventType::kOrderPlaced;  // the log only holds known types
+  if (!info) return std::nullopt;
+  return info->type;
 }
 
 bool in_stream(const events::RecordedEvent& e, std::string_view prefix) {
@@ -149,8 +155,8 @@ struct StatsRow {
 // An order's status change, as the order view reads the order's stream.
 struct StatusChange {
   std::string customer_id;
-  std::string before;  // "" for a new order
-  std::string after;
+  OrderStatus before;  // kNone for a new order
+  OrderStatus after;
 };
 
 // Folds an event of an order's stream into what the view knows of the order.
@@ -163,16 +169,21 @@ Result<std::optional<StatusChange>> order_status_change(const events::RecordedEv
   row.customer_id = o.customer_id;
   row.status = o.status;
   row.version = o.version;
+  std::optional<OrderStatus> before = order_status(row);
+  // Refuses, among others, an event of a type this build does not know and a
+  // kept status that is no order status.
   if (Status st = apply(row, e); !st) return st;
+  std::optional<OrderStatus> after = order_status(row);
   std::optional<StatusChange> change;
-  if (row.status != o.status) change = StatusChange{row.customer_id, o.status, row.status};
+  if (after != before) change = StatusChange{row.customer_id, *before, *after};
   o = {std::move(row.customer_id), std::move(row.status), row.version};
   return change;
 }
 
+// Counted under the statuses' names (events/order_lifecycle.h).
 void count_status(Counts& orders, const StatusChange& change) {
-  if (!change.before.empty()) add(orders, change.before, -1);
-  add(orders, change.after, 1);
+  if (change.before != OrderStatus::kNone) add(orders, events::order_status_name(change.before), -1);
+  add(orders, events::order_status_name(change.after), 1);
 }
 
 // A projection that keeps its rows in memory between batches (row_cache.h):
@@ -182,10 +193,13 @@ class CustomerProjection {
   Status apply(const events::RecordedEvent& e, ViewBatch& view) {
     auto fresh = [](std::string id) { return [id = std::move(id)] { return CustomerRow{id, 0, 0, 0, {}}; }; };
     if (in_stream(e, "wallet-")) {
-      EventType type = type_of(e);
+      std::optional<EventType> type = type_of(e);
+      // A decline moves no money. A type this build does not know is ignored
+      // deliberately, like every wallet event this view does not count: a
+      // newer build's wallet event is not this view's to refuse.
       if (type != EventType::kFundsDeposited && type != EventType::kPaymentProcessed &&
           type != EventType::kPaymentRefunded) {
-        return Status::ok();  // a decline moves no money
+        return Status::ok();
       }
       std::string customer(e.stream().substr(7));
       auto row = customers_.change(view, customer_row_key(customer), fresh(customer));
@@ -241,7 +255,16 @@ class InventoryProjection {
       from -= units;
       to += units;
     };
-    switch (type_of(e)) {
+    auto cannot_apply = [&] {
+      return Status::corruption("the inventory view cannot apply a " + std::string(e.type()) +
+                                    " event in a sku's stream at position " + std::to_string(e.position()),
+                                e.position());
+    };
+    // A type this build does not know may move stock: refused, like any other
+    // event the view cannot apply, rather than guessed at.
+    std::optional<EventType> type = type_of(e);
+    if (!type) return cannot_apply();
+    switch (*type) {
       case EventType::kStockRestocked: {
         auto* t = payload_root<s::StockRestocked>(e);
         r.restocked += t->quantity();
@@ -252,9 +275,7 @@ class InventoryProjection {
       case EventType::kStockReleased: move(r.reserved, r.available, payload_root<s::StockMovement>(e)->quantity()); break;
       case EventType::kStockShipped: move(r.reserved, r.shipped, payload_root<s::StockMovement>(e)->quantity()); break;
       default:
-        return Status::corruption("the inventory view cannot apply a " + std::string(e.type()) +
-                                      " event in a sku's stream at position " + std::to_string(e.position()),
-                                  e.position());
+        return cannot_apply();
     }
     return Status::ok();
   }
@@ -270,7 +291,9 @@ class StatsProjection {
   Status apply(const events::RecordedEvent& e, ViewBatch& view) {
     bool wallet = in_stream(e, "wallet-");
     if (!wallet && !is_order_stream_event(e)) return Status::ok();
-    EventType type = type_of(e);
+    // An unknown type in a wallet's stream is ignored, as by the customer view;
+    // in an order's stream the order view's apply refuses it.
+    std::optional<EventType> type = type_of(e);
     if (wallet && type != EventType::kPaymentProcessed && type != EventType::kPaymentRefunded) return Status::ok();
     std::optional<StatusChange> change;
     if (!wallet) {

@@ -125,20 +125,6 @@ const Transition* find_transition(OrderStatus status, const OrderCommand& comman
 
 }  // namespace
 
-std::string_view status_name(OrderStatus status) {
-  switch (status) {
-    case OrderStatus::kNone: return "none";
-    case OrderStatus::kPlaced: return "placed";
-    case OrderStatus::kPaymentProcessed: return "payment_processed";
-    case OrderStatus::kInventoryReserved: return "inventory_reserved";
-    case OrderStatus::kShipmentInitiated: return "shipment_initiated";
-    case OrderStatus::kDelivered: return "delivered";
-    case OrderStatus::kCancelling: return "cancelling";
-    case OrderStatus::kCancelled: return "cancelled";
-  }
-  return "unknown";
-}
-
 std::string_view command_name(const OrderCommand& command) {
   static constexpr std::array<std::string_view, std::variant_size_v<OrderCommand>> names = {
       "place",          "cancel",           "deliver",

@@ -12,6 +12,10 @@
 //
 // Nothing here does I/O or reads a clock: ids and times come in with the
 // command. Plain values, safe to copy between threads.
+//
+// The statuses and their names come from events/order_lifecycle.h, whose
+// table of which event moves which status must agree with evolve
+// (tests/events/order_lifecycle_test.cpp checks it).
 #pragma once
 
 #include <cstdint>
@@ -21,21 +25,16 @@
 #include <variant>
 #include <vector>
 
+#include "events/order_lifecycle.h"
+
 namespace ordersd::write {
 
-enum class OrderStatus {
-  kNone,  // no order with this id yet
-  kPlaced,
-  kPaymentProcessed,
-  kInventoryReserved,
-  kShipmentInitiated,
-  kDelivered,
-  kCancelling,  // a step failed or the customer cancelled; compensations are running
-  kCancelled,
-};
+// The order's statuses and their names are the shared vocabulary's
+// (events/order_lifecycle.h), which the read side's views use too.
+using events::OrderStatus;
 
 // "placed", "payment_processed", ... ("none" for kNone).
-std::string_view status_name(OrderStatus status);
+inline std::string_view status_name(OrderStatus status) { return events::order_status_name(status); }
 
 struct OrderLine {
   std::string sku;
