@@ -466,7 +466,12 @@ TEST_CASE("a creating command appends with no_stream without loading; one that e
   Fixture f;
   const std::string stream = Counter::stream("c1");
 
-  auto created = executed(f.run("c1", Open{50}));
+  // Its turn free, it runs on the caller's thread: with this fake, which
+  // completes appends on the appending thread, it is answered before
+  // execute() returns.
+  auto future = f.submit("c1", Open{50});
+  CHECK(future.wait_for(0s) == std::future_status::ready);
+  auto created = executed(Fixture::wait(std::move(future)));
   CHECK(f.log.reads_of(stream).empty());
   REQUIRE(f.log.attempts().size() == 1);
   CHECK(is_no_stream(f.log.attempts()[0].expected));
