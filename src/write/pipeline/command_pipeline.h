@@ -30,6 +30,10 @@
 // The append is group-committed and answered from its completion, so no
 // caller thread waits on the disk. Thread-safe: executions may run
 // concurrently.
+//
+// Log is events::EventLog in the server. The pipeline calls only its
+// read_stream() and get() (through fold_stream) and append_async(), so a
+// test can run it against a fake log of its own (command_pipeline_test.cpp).
 #pragma once
 
 #include <algorithm>
@@ -81,13 +85,13 @@ struct PreconditionFailed {
 template <typename D>
 using Outcome = std::variant<Executed<D>, typename D::Refusal, PreconditionFailed, Status>;
 
-template <typename D>
+template <typename D, typename Log = events::EventLog>
 class CommandPipeline {
  public:
   static constexpr int kMaxAttempts = 8;
 
   // `log`, `work` and `turns` must outlive the pipeline. `ids` makes event ids.
-  CommandPipeline(events::EventLog& log, WorkQueue& work, UuidGenerator& ids, StreamTurns& turns)
+  CommandPipeline(Log& log, WorkQueue& work, UuidGenerator& ids, StreamTurns& turns)
       : log_(log), work_(work), ids_(ids), turns_(turns) {}
 
   // The aggregate folded up to `up_to_version` (all of it by default). Reads
@@ -168,7 +172,7 @@ class CommandPipeline {
     });
   }
 
-  events::EventLog& log_;
+  Log& log_;
   WorkQueue& work_;
   UuidGenerator& ids_;
   StreamTurns& turns_;

@@ -2,6 +2,8 @@
 // folding the events after the state's version (up to `up_to_version`) with
 // D::evolve, a page at a time. Reads the disk. D names State, Event,
 // decode(), evolve() and version(), as a Decider does (command_pipeline.h).
+// The log is an events::EventLog, or anything with its read_stream() and
+// get() (a test's fake): its type is deduced.
 //
 // Snapshots. A Decider whose state stays small may also name
 //   static std::string encode_snapshot(const State&);
@@ -49,9 +51,8 @@ void snapshot_if_due(events::SideWrites& writes, std::string_view stream, uint64
 }
 
 // The stream's saved snapshot, when there is a usable one at or below `up_to_version`.
-template <typename D>
-std::optional<typename D::State> saved_snapshot(const events::EventLog& log, const std::string& stream,
-                                                uint64_t up_to_version) {
+template <typename D, typename Log>
+std::optional<typename D::State> saved_snapshot(const Log& log, const std::string& stream, uint64_t up_to_version) {
   if constexpr (Snapshotted<D>) {
     auto saved = log.get(kSnapshotSpace, stream);
     if (!saved || !*saved) return std::nullopt;  // none, or unreadable: fold from the start
@@ -61,8 +62,8 @@ std::optional<typename D::State> saved_snapshot(const events::EventLog& log, con
   return std::nullopt;
 }
 
-template <typename D>
-Status fold_stream(const events::EventLog& log, const std::string& stream, typename D::State& state,
+template <typename D, typename Log>
+Status fold_stream(const Log& log, const std::string& stream, typename D::State& state,
                    uint64_t up_to_version = UINT64_MAX) {
   if constexpr (Snapshotted<D>) {
     if (D::version(state) == 0) {
