@@ -74,6 +74,7 @@ std::string status_name(Status s) {
     case Status::kHeld: return "held";
     case Status::kFailed: return "failed";
     case Status::kReleased: return "released";
+    case Status::kShipped: return "shipped";
   }
   return "unknown";
 }
