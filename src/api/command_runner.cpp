@@ -57,7 +57,7 @@ void CommandRunner::look_up(std::shared_ptr<const HttpCommand> shared, std::func
 void CommandRunner::record(events::SideWrites& writes, const HttpCommand& command, const Response& answer) const {
   idempotency_.record(writes, *command.idempotency_key,
                       {IdempotencyStore::fingerprint(command.method, command.path, command.body), answer.status,
-                       answer.headers, answer.body, 0});
+                       answer.headers, answer.body, 0, std::nullopt});
 }
 
 void CommandRunner::record_executed(events::SideWrites& writes, const HttpCommand& command, Response answer) const {
