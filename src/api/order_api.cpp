@@ -53,7 +53,7 @@ nlohmann::ordered_json state_json(const write::OrderState& s) {
 
 }  // namespace
 
-OrderApi::OrderApi(events::EventLog& log, write::OrderService& orders, write::WorkQueue& work,
+OrderApi::OrderApi(events::EventLog& log, write::OrderPipeline& orders, write::WorkQueue& work,
                    IdempotencyStore& idempotency, UuidGenerator& ids)
     : log_(log), orders_(orders), work_(work), ids_(ids), runner_(log, work, idempotency, ids) {}
 

@@ -16,14 +16,14 @@
 #include "api/idempotency.h"
 #include "events/event_log.h"
 #include "http/router.h"
-#include "write/pipeline/order_service.h"
+#include "write/pipeline/order_pipeline.h"
 #include "write/pipeline/work_queue.h"
 
 namespace ordersd::api {
 
 class OrderApi {
  public:
-  OrderApi(events::EventLog& log, write::OrderService& orders, write::WorkQueue& work,
+  OrderApi(events::EventLog& log, write::OrderPipeline& orders, write::WorkQueue& work,
            IdempotencyStore& idempotency, UuidGenerator& ids);
 
   void add_routes(http::Router& router);
@@ -39,7 +39,7 @@ class OrderApi {
   void all_events(http::Request request, http::Responder respond);
 
   events::EventLog& log_;
-  write::OrderService& orders_;
+  write::OrderPipeline& orders_;
   write::WorkQueue& work_;
   UuidGenerator& ids_;
   CommandRunner runner_;

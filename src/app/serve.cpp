@@ -12,7 +12,7 @@
 #include "api/operations_api.h"
 #include "api/order_api.h"
 #include "api/saga_api.h"
-#include "api/service_api.h"
+#include "api/payment_inventory_api.h"
 #include "bus/importer.h"
 #include "bus/nats_bus.h"
 #include "bus/relay.h"
@@ -24,9 +24,9 @@
 #include "read/views.h"
 #include "http/server.h"
 #include "events/supervisor.h"
-#include "write/pipeline/order_service.h"
+#include "write/pipeline/order_pipeline.h"
 #include "write/pipeline/stream_turns.h"
-#include "write/pipeline/services.h"
+#include "write/pipeline/wallet_stock_pipelines.h"
 #include "write/pipeline/work_queue.h"
 
 namespace ordersd::app {
@@ -95,9 +95,9 @@ int serve(const ServeConfig& config) {
   RandomUuidGenerator ids;
   write::StreamTurns turns;  // one writer at a time per stream, across HTTP commands and participants
   auto work = std::make_unique<write::WorkQueue>(config.workers);
-  auto orders = std::make_unique<write::OrderService>(*log, *work, ids, turns);
-  auto wallets = std::make_unique<write::WalletService>(*log, *work, ids, turns);
-  auto stock = std::make_unique<write::StockService>(*log, *work, ids, turns);
+  auto orders = std::make_unique<write::OrderPipeline>(*log, *work, ids, turns);
+  auto wallets = std::make_unique<write::WalletPipeline>(*log, *work, ids, turns);
+  auto stock = std::make_unique<write::StockPipeline>(*log, *work, ids, turns);
   auto idempotency = std::make_unique<api::IdempotencyStore>(*log, config.idempotency_ttl);
   idempotency->start_reaper(config.idempotency_reap_interval);
   auto saga = write::SagaRuntime::open(*log, config.saga, turns);
@@ -189,8 +189,8 @@ int serve(const ServeConfig& config) {
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   if (roles.has(Role::kOrder)) order_api.add_routes(router);
   api::CommandRunner runner(*log, *work, *idempotency, ids);
-  api::ServiceApi service_api(*wallets, *stock, runner, *work);
-  service_api.add_routes(router, roles.has(Role::kPayment), roles.has(Role::kInventory));
+  api::PaymentInventoryApi payment_inventory_api(*wallets, *stock, runner, *work);
+  payment_inventory_api.add_routes(router, roles.has(Role::kPayment), roles.has(Role::kInventory));
   api::SagaApi saga_api(*log, **saga, *work, ids, supervisor);
   if (!participants.empty()) saga_api.add_routes(router);
   std::unique_ptr<api::QueryApi> query_api;

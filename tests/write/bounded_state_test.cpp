@@ -22,7 +22,7 @@
 #include "write/saga/saga_codec.h"
 #include "write/saga/saga_runtime.h"
 #include "write/domain/service_codec.h"
-#include "write/pipeline/services.h"
+#include "write/pipeline/wallet_stock_pipelines.h"
 
 using namespace ordersd;
 using namespace ordersd::write;
@@ -103,7 +103,7 @@ TEST_CASE("a wallet folded from its snapshot equals the wallet folded from versi
   WorkQueue work(1);
   RandomUuidGenerator ids;
   StreamTurns turns;
-  WalletService wallets(*log, work, ids, turns);
+  WalletPipeline wallets(*log, work, ids, turns);
   constexpr int kDeposits = 1'000;
   for (int i = 1; i <= kDeposits; ++i) {
     auto outcome = run(wallets, "alice", Deposit{static_cast<uint64_t>(i)});
@@ -142,7 +142,7 @@ TEST_CASE("a missing or unreadable snapshot is a fold from version 0, never a di
   WorkQueue work(1);
   RandomUuidGenerator ids;
   StreamTurns turns;
-  WalletService wallets(*log, work, ids, turns);
+  WalletPipeline wallets(*log, work, ids, turns);
   for (int i = 0; i < 300; ++i) REQUIRE(std::holds_alternative<Executed<WalletDecider>>(run(wallets, "bob", Deposit{7})));
   WalletState expected = fold_all<PlainWallet>(*log, "wallet-bob");
 

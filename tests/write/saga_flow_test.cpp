@@ -15,7 +15,7 @@
 #include "write/saga/saga_codec.h"
 #include "write/saga/saga_runtime.h"
 #include "write/domain/service_codec.h"
-#include "write/pipeline/services.h"
+#include "write/pipeline/wallet_stock_pipelines.h"
 
 using namespace ordersd;
 using namespace ordersd::write;

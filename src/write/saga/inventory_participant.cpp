@@ -4,7 +4,7 @@
 #include "write/domain/reservation.h"
 #include "write/saga/saga_codec.h"
 #include "write/domain/service_codec.h"
-#include "write/pipeline/services.h"
+#include "write/pipeline/wallet_stock_pipelines.h"
 
 namespace ordersd::write {
 

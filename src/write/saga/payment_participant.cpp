@@ -6,7 +6,7 @@
 #include "write/saga/participants.h"
 #include "write/domain/payment_records.h"
 #include "write/saga/saga_codec.h"
-#include "write/pipeline/services.h"
+#include "write/pipeline/wallet_stock_pipelines.h"
 
 namespace ordersd::write {
 

@@ -28,7 +28,7 @@ struct OrderDecider {
   static uint64_t version(const OrderState& s) { return s.version; }
 };
 
-using OrderService = CommandPipeline<OrderDecider>;
+using OrderPipeline = CommandPipeline<OrderDecider>;
 using OrderCommandRequest = CommandRequest<OrderDecider>;
 using OrderOutcome = Outcome<OrderDecider>;
 

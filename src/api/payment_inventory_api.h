@@ -1,4 +1,4 @@
-// ServiceApi: the HTTP routes of the payment and inventory services.
+// PaymentInventoryApi: the HTTP routes of the payment and inventory services.
 //
 //   POST /customers/{id}/deposits   {"amount_cents": 1..10^12}   200 balance
 //   POST /inventory/{sku}/restock   {"quantity": 1..10^9}        200 available
@@ -9,13 +9,13 @@
 
 #include "api/command_runner.h"
 #include "http/router.h"
-#include "write/pipeline/services.h"
+#include "write/pipeline/wallet_stock_pipelines.h"
 
 namespace ordersd::api {
 
-class ServiceApi {
+class PaymentInventoryApi {
  public:
-  ServiceApi(write::WalletService& wallets, write::StockService& stock, CommandRunner& runner, write::WorkQueue& work)
+  PaymentInventoryApi(write::WalletPipeline& wallets, write::StockPipeline& stock, CommandRunner& runner, write::WorkQueue& work)
       : wallets_(wallets), stock_(stock), runner_(runner), work_(work) {}
 
   // The wallet routes (deposits, wallet) and the stock route (restock), as
@@ -27,8 +27,8 @@ class ServiceApi {
   void restock(http::Request request, std::string sku, http::Responder respond);
   void get_wallet(std::string customer_id, http::Responder respond);
 
-  write::WalletService& wallets_;
-  write::StockService& stock_;
+  write::WalletPipeline& wallets_;
+  write::StockPipeline& stock_;
   CommandRunner& runner_;
   write::WorkQueue& work_;
 };

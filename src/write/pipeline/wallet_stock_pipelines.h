@@ -60,7 +60,7 @@ struct StockDecider {
   static std::optional<StockState> decode_snapshot(std::string_view bytes) { return stock_snapshot_from(bytes); }
 };
 
-using WalletService = CommandPipeline<WalletDecider>;
-using StockService = CommandPipeline<StockDecider>;
+using WalletPipeline = CommandPipeline<WalletDecider>;
+using StockPipeline = CommandPipeline<StockDecider>;
 
 }  // namespace ordersd::write

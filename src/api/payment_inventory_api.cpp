@@ -1,4 +1,4 @@
-#include "api/service_api.h"
+#include "api/payment_inventory_api.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +20,7 @@ Response with_version(Response r, uint64_t version) {
 
 }  // namespace
 
-void ServiceApi::add_routes(http::Router& router, bool wallets, bool stock) {
+void PaymentInventoryApi::add_routes(http::Router& router, bool wallets, bool stock) {
   if (wallets) {
     router.add("POST", "/customers/{id}/deposits", [this](Request r, http::Router::Params p, Responder respond) {
       deposit(std::move(r), std::move(p[0]), std::move(respond));
@@ -36,7 +36,7 @@ void ServiceApi::add_routes(http::Router& router, bool wallets, bool stock) {
   }
 }
 
-void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
+void PaymentInventoryApi::get_wallet(std::string customer_id, Responder respond) {
   if (!valid_id(customer_id)) {
     return respond(bad_id("a customer id"));
   }
@@ -54,7 +54,7 @@ void ServiceApi::get_wallet(std::string customer_id, Responder respond) {
   });
 }
 
-void ServiceApi::deposit(Request request, std::string customer_id, Responder respond) {
+void PaymentInventoryApi::deposit(Request request, std::string customer_id, Responder respond) {
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
   if (!valid_id(customer_id)) {
@@ -76,7 +76,7 @@ void ServiceApi::deposit(Request request, std::string customer_id, Responder res
   runner_.run(std::move(command), std::move(spec));
 }
 
-void ServiceApi::restock(Request request, std::string sku, Responder respond) {
+void PaymentInventoryApi::restock(Request request, std::string sku, Responder respond) {
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
   if (!valid_id(sku)) {
