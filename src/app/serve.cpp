@@ -18,7 +18,9 @@
 #include "bus/relay.h"
 #include "events/logging.h"
 #include "http/router.h"
+#include "read/order_view.h"
 #include "read/projector.h"
+#include "read/summary_views.h"
 #include "api/query_api.h"
 #include "read/view_slot.h"
 #include "read/views.h"
@@ -195,9 +197,17 @@ int serve(const ServeConfig& config) {
   if (!participants.empty()) saga_api.add_routes(router);
   std::unique_ptr<api::QueryApi> query_api;
   if (roles.has(Role::kQuery)) {
-    // all_views() lists orders, customers, inventory, stats in that order.
-    query_api = std::make_unique<api::QueryApi>(*log, api::QueryApi::Views{*slots[0], *slots[1], *slots[2], *slots[3]},
-                                                 [&work](std::function<void()> f) { work->post(std::move(f)); });
+    auto slot = [&slots](std::string_view name) -> read::ViewSlot& {
+      for (auto& s : slots) {
+        if (s->spec().name == name) return *s;
+      }
+      throw std::logic_error("no view named " + std::string(name));  // all_views() names every one
+    };
+    query_api = std::make_unique<api::QueryApi>(
+        *log,
+        api::QueryApi::Views{slot(read::kOrderViewName), slot(read::kCustomerViewName), slot(read::kInventoryViewName),
+                             slot(read::kStatsViewName)},
+        [&work](std::function<void()> f) { work->post(std::move(f)); });
     query_api->add_routes(router);
   }
 
