@@ -6,6 +6,7 @@
 #include "api/command_bodies.h"
 #include "api/problems.h"
 #include "events/event_json.h"
+#include "events/json_writer.h"
 #include "http/params.h"
 #include "write/domain/order_codec.h"
 
@@ -20,13 +21,11 @@ namespace {
 constexpr size_t kMaxEventsPerPage = 1000;
 constexpr size_t kDefaultEventsPerPage = 100;
 
-std::string events_array(const std::vector<events::RecordedEvent>& events) {
-  std::string out = "[";
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (i) out += ",";
-    out += events::event_to_json(events[i]);
-  }
-  return out + "]";
+// An array of events, each as events::event_to_json writes it.
+void events_array(JsonWriter& w, const std::vector<events::RecordedEvent>& events) {
+  w.open('[');
+  for (const auto& e : events) w.json(events::event_to_json(e));
+  w.close(']');
 }
 
 nlohmann::ordered_json state_json(const write::OrderState& s) {
@@ -148,10 +147,11 @@ void OrderApi::order_events(std::string order_id, Responder respond) {
     auto events = log_.read_stream(write::order_stream(order_id), 1, SIZE_MAX);
     if (!events) return respond(server_error(events.status()));
     if (events->empty()) return respond(not_found("no order " + order_id));
-    std::string body = "{\"order_id\":" + nlohmann::json(order_id).dump() +
-                       ",\"version\":" + std::to_string(events->back().version()) +
-                       ",\"events\":" + events_array(*events) + "}";
-    Response r = Response::json(200, std::move(body));
+    JsonWriter w(512 * events->size() + 64);
+    w.open('{').key("order_id").string(order_id).key("version").number(events->back().version()).key("events");
+    events_array(w, *events);
+    w.close('}');
+    Response r = Response::json(200, w.take());
     r.set_header("ETag", "\"" + std::to_string(events->back().version()) + "\"");
     respond(std::move(r));
   });
@@ -193,9 +193,11 @@ void OrderApi::all_events(Request request, Responder respond) {
     auto events = log_.read_all(from, static_cast<size_t>(limit));
     if (!events) return respond(server_error(events.status()));
     uint64_t next = events->empty() ? from : events->back().position() + 1;
-    std::string body = "{\"events\":" + events_array(*events) + ",\"next\":" + std::to_string(next) +
-                       ",\"head\":" + std::to_string(std::max(head, log_.head())) + "}";
-    respond(Response::json(200, std::move(body)));
+    JsonWriter w(512 * events->size() + 64);
+    w.open('{').key("events");
+    events_array(w, *events);
+    w.key("next").number(next).key("head").number(std::max(head, log_.head())).close('}');
+    respond(Response::json(200, w.take()));
   });
 }
 

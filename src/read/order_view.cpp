@@ -11,7 +11,7 @@
 #include "events/event_types.h"
 #include "events/order_lifecycle.h"
 #include "events/payload.h"
-#include "read/json_writer.h"
+#include "events/json_writer.h"
 #include "schema/order_events_generated.h"
 
 namespace ordersd::read {

@@ -9,7 +9,7 @@
 #include "events/event_types.h"
 #include "events/order_lifecycle.h"
 #include "events/payload.h"
-#include "read/json_writer.h"
+#include "events/json_writer.h"
 #include "read/order_view.h"
 #include "read/row_cache.h"
 #include "schema/order_events_generated.h"

@@ -1,7 +1,10 @@
 // JsonWriter: writes a JSON document front to back into one string, built
-// for speed: the views write a row for everything each batch touches. Its
-// output is what nlohmann's dump() gives for the same document (the row tests
-// compare them); keys come out in the order written.
+// for speed: the views write a row for everything each batch touches, and the
+// hot answers (event lists) are written with it too. Its output is what
+// nlohmann's dump() gives for the same document (the row tests compare them);
+// keys come out in the order written. The rule across ordersd: JSON that is
+// written often goes through JsonWriter; small answers may use nlohmann's
+// ordered_json; nothing is assembled by string concatenation.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace ordersd::read {
+namespace ordersd {
 
 class JsonWriter {
  public:
@@ -61,6 +64,8 @@ class JsonWriter {
     first_ = false;
     return *this;
   }
+  // A value that is already JSON text (a document written elsewhere).
+  JsonWriter& json(std::string_view v) { return raw(v); }
   std::string take() { return std::move(out_); }
 
  private:
@@ -78,4 +83,4 @@ class JsonWriter {
   bool first_ = true;
 };
 
-}  // namespace ordersd::read
+}  // namespace ordersd
