@@ -38,11 +38,21 @@ Projector::~Projector() { stop(); }
 void Projector::start() {
   events::Subscription::Options options;
   options.progressed = [this](uint64_t position) { reached(position); };
+  // A batch the projection applied but that did not commit left its rows in
+  // the projection's memory: the next try (one event at a time, or after a
+  // restart) starts from a fresh one, which reads the rows from the log. (A
+  // batch the projection refused, it has already forgotten.)
+  options.committed = [this] { applied_uncommitted_ = false; };
+  options.abandoned = [this] {
+    if (applied_uncommitted_ && make_apply_) apply_ = make_apply_();
+    applied_uncommitted_ = false;
+  };
   subscription_ = std::make_unique<events::Subscription>(
       log_, name_,
       [this](const std::vector<events::RecordedEvent>& batch) -> Result<events::AppendRequest> {
         ViewBatch view(log_, space_);
         if (Status s = apply_(batch, view); !s) return s;
+        applied_uncommitted_ = true;
         events::AppendRequest writes;
         writes.side_writes = view.take_writes();
         return writes;

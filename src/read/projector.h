@@ -94,6 +94,7 @@ class Projector {
   const std::string name_;
   const std::string space_;
   Apply apply_;  // the subscription's thread only
+  bool applied_uncommitted_ = false;  // the subscription's thread only
   const std::function<Apply()> make_apply_;
   std::unique_ptr<events::Subscription> subscription_;
 
