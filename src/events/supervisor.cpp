@@ -201,38 +201,45 @@ Result<AppendResult> Supervisor::record(std::string_view name, std::string_view 
   return log_.append(std::move(append));
 }
 
-Result<AppendResult> Supervisor::retry(std::string_view name, std::string_view actor) {
-  {
-    std::lock_guard lk(mu_);
-    Entry* e = find(name);
-    if (!e) return Status::not_found("no component '" + std::string(name) + "'");
-    if (e->state != State::kFailed) {
-      return Status::invalid_argument("component '" + std::string(name) + "' is " +
-                                      std::string(state_name(e->state)) + ", not failed");
-    }
+Status Supervisor::check_failed(const Entry* e, std::string_view name) const {
+  if (!e) return Status::not_found("no component '" + std::string(name) + "'");
+  if (e->state != State::kFailed) {
+    return Status::invalid_argument("component '" + std::string(name) + "' is " + std::string(state_name(e->state)) +
+                                    ", not failed");
   }
-  auto recorded = record(name, "retry", 0, actor, {});
+  return Status::ok();
+}
+
+Result<AppendResult> Supervisor::act(std::string_view name, std::string_view action, uint64_t position,
+                                     std::string_view actor, SideWrites writes) {
+  auto recorded = record(name, action, position, actor, std::move(writes));
   if (!recorded) return recorded;
-  logging::warn(std::string(name), "operator retry", {{"actor", std::string(actor)}});
+  logging::Fields fields{{"actor", std::string(actor)}};
+  if (position) fields.emplace_back("position", std::to_string(position));
+  logging::warn(std::string(name), "operator " + std::string(action), fields);
   std::unique_lock lk(mu_);
   Entry* e = find(name);
   if (e->state == State::kFailed) {
     e->backoff = options_.first_backoff;
-    restart(*e, lk, "operator retry");
+    restart(*e, lk, action == "skip" ? "operator skip" : "operator retry");
   }
   return recorded;
+}
+
+Result<AppendResult> Supervisor::retry(std::string_view name, std::string_view actor) {
+  {
+    std::lock_guard lk(mu_);
+    if (Status s = check_failed(find(name), name); !s) return s;
+  }
+  return act(name, "retry", 0, actor, {});
 }
 
 Result<AppendResult> Supervisor::skip(std::string_view name, uint64_t position, std::string_view actor) {
   std::string checkpoint;
   {
     std::lock_guard lk(mu_);
-    Entry* e = find(name);
-    if (!e) return Status::not_found("no component '" + std::string(name) + "'");
-    if (e->state != State::kFailed) {
-      return Status::invalid_argument("component '" + std::string(name) + "' is " +
-                                      std::string(state_name(e->state)) + ", not failed");
-    }
+    const Entry* e = find(name);
+    if (Status s = check_failed(e, name); !s) return s;
     if (e->component.checkpoint) checkpoint = e->component.checkpoint();
     if (checkpoint.empty()) {
       return Status::invalid_argument("component '" + std::string(name) + "' cannot skip an event; retry it");
@@ -247,17 +254,7 @@ Result<AppendResult> Supervisor::skip(std::string_view name, uint64_t position, 
   // The event counts as handled from the moment the operator's action commits.
   SideWrites writes;
   writes.set_checkpoint(checkpoint, position);
-  auto recorded = record(name, "skip", position, actor, std::move(writes));
-  if (!recorded) return recorded;
-  logging::warn(std::string(name), "operator skipped an event",
-                {{"actor", std::string(actor)}, {"position", std::to_string(position)}});
-  std::unique_lock lk(mu_);
-  Entry* e = find(name);
-  if (e->state == State::kFailed) {
-    e->backoff = options_.first_backoff;
-    restart(*e, lk, "operator skip");
-  }
-  return recorded;
+  return act(name, "skip", position, actor, std::move(writes));
 }
 
 bool Supervisor::wait_for(std::string_view name, State state, std::chrono::milliseconds timeout) const {

@@ -121,6 +121,11 @@ class Supervisor {
   Report report_of(const Entry& e) const;
   Result<AppendResult> record(std::string_view name, std::string_view action, uint64_t position,
                               std::string_view actor, SideWrites writes);
+  // kNotFound or kInvalidArgument unless `e` exists and has failed.
+  Status check_failed(const Entry* e, std::string_view name) const;
+  // Records the operator's action, then restarts the component.
+  Result<AppendResult> act(std::string_view name, std::string_view action, uint64_t position, std::string_view actor,
+                           SideWrites writes);
 
   EventLog& log_;
   const Options options_;
