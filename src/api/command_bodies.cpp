@@ -1,7 +1,9 @@
 #include "api/command_bodies.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <vector>
 
 namespace ordersd::api {
 
@@ -24,9 +26,33 @@ size_t utf8_length(std::string_view s) {
   return n;
 }
 
+// Refuses a key given twice in one object, at any depth: parsers differ on
+// which one wins, so a gateway and this server could read different values.
 Result<json> parse_object(std::string_view body) {
-  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  std::vector<std::set<std::string>> open_objects;  // the keys seen in each object being parsed
+  std::optional<std::string> duplicate;
+  auto check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.empty() && parsed.is_string() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second && !duplicate) {
+          duplicate = parsed.get<std::string>();
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  json j = json::parse(body.begin(), body.end(), check_keys, /*allow_exceptions=*/false);
   if (j.is_discarded()) return invalid("the body is not valid JSON");
+  if (duplicate) return invalid("the body gives the key '" + *duplicate + "' more than once");
   if (!j.is_object()) return invalid("the body must be a JSON object");
   return j;
 }

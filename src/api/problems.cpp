@@ -1,5 +1,7 @@
 #include "api/problems.h"
 
+#include <strings.h>
+
 namespace ordersd::api {
 
 using http::Response;
@@ -14,8 +16,11 @@ bool is_json_or_empty(const http::Request& request) {
   if (request.body.empty()) return true;
   std::string_view type = request.header("Content-Type");
   type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return type == "application/json";
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  // Media types are case-insensitive (RFC 9110 section 8.3.1).
+  constexpr std::string_view kJson = "application/json";
+  return type.size() == kJson.size() && strncasecmp(type.data(), kJson.data(), kJson.size()) == 0;
 }
 
 Response unsupported_media_type() {

@@ -99,6 +99,15 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--max-body", serve_config.max_body_bytes, "largest request body in bytes")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 30));
+  uint64_t header_timeout_ms = serve_config.header_timeout.count();
+  serve_cmd->add_option("--header-timeout-ms", header_timeout_ms,
+                        "milliseconds from a request's first byte until its whole header must have arrived")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10} * 60 * 1000));
+  serve_cmd->add_option("--max-connections-per-ip", serve_config.max_connections_per_ip,
+                        "open connections one client address may hold; more are refused")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve_cmd->add_option("--workers", serve_config.workers, "threads that read the log and decide commands")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
@@ -193,6 +202,7 @@ int run_cli(int argc, char** argv) {
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
     serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
     serve_config.idempotency_reap_interval = std::chrono::milliseconds(reap_ms);
+    serve_config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     serve_config.saga.policy.step_timeout_us = static_cast<int64_t>(step_timeout_ms) * 1000;
     auto countries = parse_countries(ship_to);
     if (!countries) {

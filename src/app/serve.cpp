@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <thread>
 
 #include "api/idempotency.h"
@@ -82,6 +83,13 @@ int serve(const ServeConfig& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Every connection and every storage file is a descriptor: use all the
+  // hard limit allows (the server fits its connection cap to what is left).
+  if (rlimit limit{}; getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 
   events::EventLogOptions log_options;
   log_options.durability = config.durability;
@@ -216,6 +224,8 @@ int serve(const ServeConfig& config) {
   server_options.port = config.port;
   server_options.threads = config.io_threads;
   server_options.max_body_bytes = config.max_body_bytes;
+  server_options.header_timeout = config.header_timeout;
+  server_options.max_connections_per_ip = config.max_connections_per_ip;
   auto server = http::Server::start(server_options, measured(router, metrics, config.access_log));
   if (!server) {
     logging::error("serve", "cannot listen: " + server.status().to_string(),
@@ -240,6 +250,7 @@ int serve(const ServeConfig& config) {
                                                       : std::max(1u, std::thread::hardware_concurrency()))},
       {"workers", std::to_string(config.workers)},
       {"max_body_bytes", std::to_string(config.max_body_bytes)},
+      {"max_connections", std::to_string((*server)->max_connections())},
       {"idempotency_ttl_s", std::to_string(config.idempotency_ttl.count())},
       {"ready_lag", std::to_string(config.ready_lag)},
   });

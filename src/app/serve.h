@@ -19,6 +19,8 @@ struct ServeConfig {
   uint16_t port = 8080;
   unsigned io_threads = 0;  // 0 = hardware threads
   size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds header_timeout{10'000};  // a request's header, from its first byte
+  size_t max_connections_per_ip = 256;              // open connections from one client address
   unsigned workers = 2;  // threads that read the log and decide commands
   std::chrono::seconds idempotency_ttl{24 * 3600};
   std::chrono::milliseconds idempotency_reap_interval{60 * 1000};  // between purges of expired records

@@ -52,9 +52,28 @@ Response Response::problem(int status, std::string_view title, std::string_view 
   j["detail"] = std::string(detail);
   Response r;
   r.status = status;
-  r.body = j.dump();
+  // A detail may quote the request (a path, a parameter): bytes that are not
+  // UTF-8 are replaced rather than thrown on.
+  r.body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   r.set_header("Content-Type", "application/problem+json");
   return r;
+}
+
+std::string origin_form(std::string_view target) {
+  size_t scheme = 0;
+  if (target.size() >= 7 && strncasecmp(target.data(), "http://", 7) == 0) {
+    scheme = 7;
+  } else if (target.size() >= 8 && strncasecmp(target.data(), "https://", 8) == 0) {
+    scheme = 8;
+  } else {
+    return std::string(target);
+  }
+  std::string_view rest = target.substr(scheme);
+  size_t path = rest.find_first_of("/?#");
+  if (path == std::string_view::npos) return "/";
+  rest.remove_prefix(path);
+  if (rest.front() == '/') return std::string(rest);
+  return "/" + std::string(rest);  // "http://host?q" has the empty path, which is "/"
 }
 
 const char* reason_phrase(int status) {

@@ -43,6 +43,11 @@ struct Response {
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request, Responder respond)>;
 
+// A request target in absolute form ("http://host:8080/a?b", which a server
+// must accept, RFC 9112 section 3.2.2) as origin form ("/a?b"); "/" when it
+// names no path. Any other target is returned as it is.
+std::string origin_form(std::string_view target);
+
 // "Not Found" for 404 and so on; "Unknown" otherwise.
 const char* reason_phrase(int status);
 

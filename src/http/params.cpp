@@ -15,6 +15,42 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
+bool valid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t extra;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (text.size() - i <= extra) return false;  // cut off
+    for (size_t k = 1; k <= extra; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 std::optional<uint64_t> parse_decimal(std::string_view text) {
   uint64_t v = 0;
   if (text.empty() || text.size() > 20) return std::nullopt;
@@ -43,6 +79,9 @@ Result<std::map<std::string, std::string>> parse_query(std::string_view query,
     size_t eq = pair.find('=');
     std::string name = percent_decode(pair.substr(0, eq));
     std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    if (!valid_utf8(name) || !valid_utf8(value)) {
+      return Status::invalid_argument("a query parameter holds invalid UTF-8 once percent-decoded");
+    }
     bool known = false;
     for (const char* n : names) known = known || name == n;
     if (!known) return Status::invalid_argument("unknown query parameter '" + name + "'");

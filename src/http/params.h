@@ -16,6 +16,10 @@ namespace ordersd::http {
 // An id in a path (an order, customer, sku): 1 to 64 characters of [A-Za-z0-9_-].
 bool valid_id(std::string_view id);
 
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF).
+bool valid_utf8(std::string_view text);
+
 // "42" -> 42: decimal digits only, no sign, no spaces, fits in 64 bits.
 std::optional<uint64_t> parse_decimal(std::string_view text);
 
@@ -23,7 +27,8 @@ std::optional<uint64_t> parse_decimal(std::string_view text);
 std::optional<uint64_t> parse_etag(std::string_view value);
 
 // "status=placed&limit=10" -> {status: "placed", limit: "10"}, percent-decoded.
-// kInvalidArgument for a name not in `names` or a name given twice.
+// kInvalidArgument for a name not in `names`, a name given twice, or a name or
+// value that is not UTF-8 once decoded.
 Result<std::map<std::string, std::string>> parse_query(std::string_view query,
                                                       std::initializer_list<const char*> names);
 

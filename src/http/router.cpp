@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include "http/params.h"
+
 namespace ordersd::http {
 
 namespace {
@@ -68,6 +70,12 @@ void Router::add(std::string method, std::string pattern, Route route) {
 
 void Router::dispatch(Request request, Responder respond, std::string* matched) const {
   std::vector<std::string> segments = split_path(request.path());
+  for (const auto& segment : segments) {
+    if (!valid_utf8(segment)) {
+      if (matched) *matched = "unmatched";
+      return respond(Response::problem(400, "Bad Request", "the path holds invalid UTF-8 once percent-decoded"));
+    }
+  }
 
   std::string allow;
   for (const Entry& e : entries_) {

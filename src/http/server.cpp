@@ -5,12 +5,18 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/resource.h>
+
 #include <array>
+#include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -36,6 +42,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // sessions are done.
   net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
   tcp::acceptor acceptor{net::make_strand(ioc)};
+  // Delays the next accept while the process is out of file descriptors.
+  net::steady_timer accept_backoff{acceptor.get_executor()};
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::atomic<bool> stopping{false};
@@ -45,6 +53,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex mu;
   std::condition_variable all_closed;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::map<net::ip::address, size_t> per_address;  // open sessions by client address; guarded by mu
 
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
@@ -64,18 +73,76 @@ void fail(beast::error_code ec, const char* what) {
                        {{"error", ec.message()}});
 }
 
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space || ec == net::error::no_memory ||
+         (ec.category() == boost::system::system_category() && ec.value() == ENFILE);
+}
+
+// Refuses a connection over a cap with a best-effort 503 (never blocking the
+// acceptor: what does not fit the socket buffer is dropped), then closes it.
+void refuse(tcp::socket& socket, std::string_view why) {
+  Response problem = Response::problem(503, "Service Unavailable", why);
+  std::string bytes = "HTTP/1.1 503 Service Unavailable\r\nServer: ordersd\r\nContent-Type: application/problem+json\r\n"
+                      "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                      std::to_string(problem.body.size()) + "\r\n\r\n" + problem.body;
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(bytes), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+// RFC 9112 section 6.3: a request whose framing is ambiguous cannot be read
+// safely, and neither can anything after it on the connection. The only
+// transfer coding accepted is a lone "chunked", never with Content-Length.
+// Also section 3.2: an HTTP/1.1 request has exactly one Host. Returns what is
+// wrong, or "".
+std::string framing_problem(const bhttp::request_parser<bhttp::string_body>::value_type& header) {
+  if (header.version() >= 11 && header.count(bhttp::field::host) != 1) {
+    return "an HTTP/1.1 request must carry exactly one Host header";
+  }
+  size_t codings = 0;
+  bool chunked_only = true;
+  bool any_te = false;
+  auto [first, last] = header.equal_range(bhttp::field::transfer_encoding);
+  for (auto it = first; it != last; ++it) {
+    any_te = true;
+    std::string_view value(it->value().data(), it->value().size());
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string_view::npos) comma = value.size();
+      std::string_view coding = value.substr(start, comma - start);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (!coding.empty()) {
+        ++codings;
+        if (!beast::iequals(beast::string_view(coding.data(), coding.size()), "chunked")) chunked_only = false;
+      }
+      start = comma + 1;
+    }
+  }
+  if (!any_te) return "";
+  if (codings != 1 || !chunked_only) return "Transfer-Encoding must be chunked, alone";
+  if (header.count(bhttp::field::content_length) > 0) return "Transfer-Encoding and Content-Length must not both be given";
+  return "";
+}
+
 }  // namespace
 
 // One connection: read a request, hand it to the handler, write the answer,
 // repeat while keep-alive. Every step runs on the connection's strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+  Session(tcp::socket&& socket, net::ip::address address, std::shared_ptr<Server::Impl> server)
+      : stream_(std::move(socket)), address_(std::move(address)), server_(std::move(server)) {}
 
   ~Session() {
     std::lock_guard lk(server_->mu);
     server_->sessions.erase(this);
+    if (auto it = server_->per_address.find(address_); it != server_->per_address.end() && --it->second == 0) {
+      server_->per_address.erase(it);
+    }
     if (server_->sessions.empty()) server_->all_closed.notify_all();
   }
 
@@ -92,12 +159,41 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Waits (up to the idle timeout) for the first byte of the next request,
+  // unless it is already here; the request's deadlines run from it.
   void do_read() {
+    if (server_->stopping) return do_close();
+    if (buffer_.size()) return read_header();
+    stream_.expires_after(server_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) {
+        fail(ec, "read");
+        return self->do_close();
+      }
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
     if (server_->stopping) return do_close();
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
-    stream_.expires_after(buffer_.size() ? server_->options.read_timeout : server_->options.idle_timeout);
+    request_start_ = std::chrono::steady_clock::now();
+    stream_.expires_at(request_start_ + std::min(server_->options.header_timeout, server_->options.read_timeout));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (server_->stopping) return do_close();
+    if (ec) return on_read(ec, 0);
+    if (std::string problem = framing_problem(parser_->get()); !problem.empty()) {
+      return send(Response::problem(400, "Bad Request", problem), false);
+    }
+    if (parser_->is_done()) return on_read(ec, 0);
+    stream_.expires_at(request_start_ + server_->options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
@@ -130,7 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& message = parser_->get();
     Request request;
     request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
+    request.target = origin_form(std::string_view(message.target().data(), message.target().size()));
     for (const auto& field : message) {
       request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
@@ -140,15 +236,29 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     stream_.expires_never();  // the handler bounds its own work
     auto self = shared_from_this();
-    Responder respond = [self, keep_alive](Response response) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Responder respond = [self, keep_alive, answered](Response response) {
+      if (answered->exchange(true)) return;  // answered already (after a handler's exception, say)
       net::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
         self->send(std::move(response), keep_alive);
       });
     };
+    // No exception leaves an I/O thread: the client gets a 500 without its
+    // text (which may quote the request, or internals), the log gets the text.
+    std::optional<std::string> failure;
     try {
       server_->handler(std::move(request), std::move(respond));
     } catch (const std::exception& e) {
-      send(Response::problem(500, "Internal Server Error", e.what()), false);
+      failure = e.what();
+    } catch (...) {
+      failure = "an exception that is not a std::exception";
+    }
+    if (failure) {
+      logging::log_limited(logging::Level::kError, "http/handler", "http", "a request handler threw",
+                           {{"error", *failure}});
+      if (!answered->exchange(true)) {
+        send(Response::problem(500, "Internal Server Error", "the server failed to handle the request"), false);
+      }
     }
   }
 
@@ -205,6 +315,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::ip::address address_;  // the client's, for the per-address cap
+  std::chrono::steady_clock::time_point request_start_;  // the first byte of the request being read
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::Impl> server_;
@@ -220,22 +332,48 @@ void Server::Impl::do_accept() {
 void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     if (ec == net::error::operation_aborted || stopping) return;
-    fail(ec, "accept");
+    fail(ec, "accept");  // rate-limited
+    if (out_of_descriptors(ec)) {
+      // Accepting again at once fails again at once: wait for descriptors to
+      // be freed (connections ending) instead of spinning.
+      accept_backoff.expires_after(std::chrono::milliseconds(100));
+      accept_backoff.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec && !self->stopping) self->do_accept();
+      });
+      return;
+    }
     return do_accept();
   }
+  beast::error_code peer_ec;
+  auto peer = socket.remote_endpoint(peer_ec);
+  if (peer_ec) {  // gone already
+    beast::error_code ignored;
+    socket.close(ignored);
+    if (!stopping) do_accept();
+    return;
+  }
   std::shared_ptr<Session> session;
+  const char* refused = nullptr;
   {
     std::lock_guard lk(mu);
-    if (sessions.size() < options.max_connections && !stopping) {
-      session = std::make_shared<Session>(std::move(socket), shared_from_this());
+    size_t& from_address = per_address[peer.address()];
+    if (stopping) {
+      refused = "the server is shutting down";
+    } else if (sessions.size() >= options.max_connections) {
+      refused = "too many open connections";
+    } else if (from_address >= options.max_connections_per_ip) {
+      refused = "too many open connections from this address";
+    } else {
+      session = std::make_shared<Session>(std::move(socket), peer.address(), shared_from_this());
       sessions.emplace(session.get(), session);
+      ++from_address;
     }
+    if (from_address == 0) per_address.erase(peer.address());
   }
   if (session) {
     session->start();
   } else {
-    beast::error_code ignored;
-    socket.close(ignored);  // over the connection cap
+    refuse(socket, refused);
   }
   if (!stopping) do_accept();
 }
@@ -257,6 +395,14 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler han
                             ": " + ec.message());
   }
   impl->port = impl->acceptor.local_endpoint().port();
+  // Each connection holds a descriptor: past the limit, accepting fails and
+  // so does the storage engine opening a file. Keep a quarter of the limit,
+  // at most 256, for the rest of the process.
+  if (rlimit limit{}; getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    size_t soft = static_cast<size_t>(limit.rlim_cur);
+    size_t fits = soft - std::min<size_t>(256, soft / 4);
+    impl->options.max_connections = std::max<size_t>(1, std::min(impl->options.max_connections, fits));
+  }
   impl->do_accept();
   unsigned n = impl->options.threads ? impl->options.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) impl->threads.emplace_back([raw = impl.get()] { raw->ioc.run(); });
@@ -269,6 +415,8 @@ Server::~Server() { stop(); }
 
 uint16_t Server::port() const { return impl_->port; }
 
+size_t Server::max_connections() const { return impl_->options.max_connections; }
+
 void Server::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
@@ -276,6 +424,7 @@ void Server::stop() {
   net::post(impl_->acceptor.get_executor(), [impl = impl_] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->accept_backoff.cancel();
   });
   std::vector<std::shared_ptr<Session>> open;
   {

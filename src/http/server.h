@@ -1,10 +1,17 @@
 // Server: an asynchronous HTTP/1.1 server (Boost.Beast) around one Handler.
 //
 // Keep-alive and pipelined requests on a connection are answered in order.
-// Every request is bounded: body size, header size, a read timeout and an idle
-// timeout, and a cap on open connections. Malformed or oversized requests get
-// a problem+json answer and the connection is closed; the handler never sees
-// them. I/O runs on `threads` threads; the handler is called on one of them.
+// Every request is bounded: body size, header size, a deadline for its header
+// and one for the whole request (both from its first byte), an idle timeout,
+// and caps on open connections, overall and per client address. Malformed or
+// oversized requests get a problem+json answer and the connection is closed;
+// the handler never sees them. Request framing follows RFC 9112: a
+// Transfer-Encoding other than a lone "chunked", or one together with
+// Content-Length, gets 400 and the connection closed (the bytes after it
+// cannot be trusted to start a request); so does an HTTP/1.1 request without
+// exactly one Host. Absolute-form targets are routed on their path. Out of
+// file descriptors, accepting pauses briefly instead of spinning.
+// I/O runs on `threads` threads; the handler is called on one of them.
 //
 // Thread safety: start() and stop() from one controlling thread.
 #pragma once
@@ -25,9 +32,14 @@ struct ServerOptions {
   unsigned threads = 0;                        // 0 = the hardware threads
   size_t max_body_bytes = 1 << 20;             // larger bodies get 413
   size_t max_header_bytes = 16 << 10;          // larger headers get 431
-  std::chrono::milliseconds read_timeout{10'000};   // to receive one whole request
-  std::chrono::milliseconds idle_timeout{60'000};   // between keep-alive requests
-  size_t max_connections = 10'000;             // beyond this, new connections are refused
+  std::chrono::milliseconds header_timeout{10'000};  // from a request's first byte to the end of its header
+  std::chrono::milliseconds read_timeout{10'000};   // from a request's first byte to the end of its body
+  std::chrono::milliseconds idle_timeout{60'000};   // for the first byte of a request
+  // Beyond this, new connections are refused (503, or closed). Lowered at
+  // start to fit the file descriptor limit (RLIMIT_NOFILE), keeping a quarter
+  // of it, at most 256, for the storage engine and the rest of the process.
+  size_t max_connections = 10'000;
+  size_t max_connections_per_ip = 256;         // open connections from one client address
   std::chrono::milliseconds shutdown_grace{10'000}; // for in-flight requests on stop()
 };
 
@@ -38,6 +50,8 @@ class Server {
   ~Server();  // stop()s
 
   uint16_t port() const;
+  // The connection cap in force: max_connections, lowered to fit RLIMIT_NOFILE.
+  size_t max_connections() const;
   // Stops accepting, closes idle connections, lets in-flight requests finish
   // (up to shutdown_grace), then stops the I/O threads. Idempotent.
   void stop();

@@ -9,6 +9,7 @@
 
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/raw_socket.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -517,4 +518,204 @@ TEST_CASE("values exactly at the limits are accepted") {
   CHECK(event_count(events.body) == 4);
   server.process.signal(SIGTERM);
   CHECK(server.process.wait() == 0);
+}
+
+namespace {
+
+using ordersd::test::RawSocket;
+using ordersd::test::status_of;
+
+// A deposit that must never run: it follows a request whose framing the
+// server cannot trust, on the same connection.
+std::string smuggled_deposit(const std::string& customer) {
+  std::string body = R"({"amount_cents": 1})";
+  return "POST /customers/" + customer + "/deposits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("a Transfer-Encoding other than one final chunked, or with Content-Length, gets 400 and a closed connection") {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  Server server(dir.path());
+  HttpClient health(server.port);
+  const uint64_t head = log_head(health);
+
+  struct Smuggle {
+    std::string name;
+    std::string headers;  // of the first request, up to and without the blank line
+    std::string body;     // of the first request, as a naive reader would frame it
+  };
+  const std::string empty_chunked = "0\r\n\r\n";
+  const std::vector<Smuggle> cases = {
+      {"xchunked", "Transfer-Encoding: xchunked\r\n", empty_chunked},
+      {"chunked, identity with Content-Length", "Transfer-Encoding: chunked, identity\r\nContent-Length: 5\r\n",
+       empty_chunked},
+      {"identity, chunked-looking body", "Transfer-Encoding: identity\r\n", empty_chunked},
+      {"gzip, chunked", "Transfer-Encoding: gzip, chunked\r\n", empty_chunked},
+      {"chunked given twice in one field", "Transfer-Encoding: chunked, chunked\r\n", empty_chunked},
+      {"gzip, then chunked in a second field", "Transfer-Encoding: gzip\r\nX-Between: 1\r\nTransfer-Encoding: chunked\r\n",
+       empty_chunked},
+      {"Content-Length then chunked", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", empty_chunked},
+      {"chunked then Content-Length", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", empty_chunked},
+      {"an empty Transfer-Encoding", "Transfer-Encoding: \r\n", ""},
+  };
+  int serial = 0;
+  for (const auto& c : cases) {
+    INFO("case: " << c.name);
+    const std::string customer = "smuggled-" + std::to_string(++serial);
+    RawSocket socket(server.port);
+    REQUIRE(socket.send("POST /customers/" + customer + "/deposits HTTP/1.1\r\nHost: x\r\n" +
+                        "Content-Type: application/json\r\n" + c.headers + "\r\n" + c.body +
+                        smuggled_deposit(customer)));
+    auto first = socket.read_response(std::chrono::seconds(10));
+    INFO("answer: " << first.data);
+    CHECK(status_of(first.data) == 400);
+    CHECK(first.data.find("application/problem+json") != std::string::npos);
+    // Nothing more comes (no answer to the smuggled request), and the server closes.
+    auto rest = socket.read_until_closed(std::chrono::seconds(5));
+    CHECK_MESSAGE(rest.data.empty(), "a second answer: " << rest.data);
+    CHECK(rest.closed);
+    CHECK(health.get("/customers/" + customer + "/wallet").status == 404);
+    CHECK(log_head(health) == head);
+  }
+
+  // A well-framed chunked request still works, followed by a second request on
+  // the same connection.
+  RawSocket socket(server.port);
+  std::string body = R"({"amount_cents": 7})";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx\r\n", body.size());
+  REQUIRE(socket.send("POST /customers/chunked/deposits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n" +
+                      std::string(size) + body + "\r\n0\r\n\r\n" + "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto deposited = socket.read_response(std::chrono::seconds(10));
+  CHECK_MESSAGE(status_of(deposited.data) == 200, deposited.data);
+  auto live = socket.read_response(std::chrono::seconds(10));
+  CHECK_MESSAGE(status_of(live.data) == 200, live.data);
+  CHECK(log_head(health) == head + 1);
+}
+
+TEST_CASE("the Host header: required in HTTP/1.1, once") {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  Server server(dir.path());
+  auto answer = [&](const std::string& bytes) {
+    RawSocket socket(server.port);
+    REQUIRE(socket.send(bytes));
+    return socket.read_response(std::chrono::seconds(10)).data;
+  };
+  auto no_host = answer("GET /health/live HTTP/1.1\r\n\r\n");
+  CHECK_MESSAGE(status_of(no_host) == 400, no_host);
+  CHECK(no_host.find("application/problem+json") != std::string::npos);
+  auto two_hosts = answer("GET /health/live HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  CHECK_MESSAGE(status_of(two_hosts) == 400, two_hosts);
+  // HTTP/1.0 has no Host requirement.
+  auto old = answer("GET /health/live HTTP/1.0\r\n\r\n");
+  CHECK_MESSAGE(status_of(old) == 200, old);
+  auto with_host = answer("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_MESSAGE(status_of(with_host) == 200, with_host);
+}
+
+TEST_CASE("an absolute-form request target is routed on its path") {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  Server server(dir.path());
+  const std::string authority = "127.0.0.1:" + std::to_string(server.port);
+  for (const std::string& target : {"http://" + authority + "/health/live", "HTTP://" + authority + "/health/live",
+                                   "http://" + authority + "/events?from=1&limit=5"}) {
+    INFO("target: " << target);
+    RawSocket socket(server.port);
+    REQUIRE(socket.send("GET " + target + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n"));
+    auto answer = socket.read_response(std::chrono::seconds(10)).data;
+    CHECK_MESSAGE(status_of(answer) == 200, answer);
+  }
+}
+
+TEST_CASE("invalid UTF-8 in a path or a query parameter gets 400 problem+json without exception text") {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  Server server(dir.path());
+  HttpClient client(server.port);
+  for (const std::string target : {"/nope%FF", "/orders/%FF", "/orders/a%C3/events", "/events?%FF=1",
+                                   "/events?from=%FF", "/orders?status=%C3%28", "/customers/%FE%FF/wallet"}) {
+    INFO("target: " << target);
+    auto r = client.get(target);
+    INFO("answer: " << r.body);
+    CHECK(r.status == 400);
+    CHECK(r.header("content-type").starts_with("application/problem+json"));
+    auto problem = json::parse(r.body, nullptr, false);
+    REQUIRE(problem.is_object());
+    CHECK(problem["status"] == 400);
+    CHECK(r.body.find("type_error") == std::string::npos);
+    CHECK(r.body.find("invalid UTF-8") != std::string::npos);
+  }
+  CHECK(client.get("/health/live").status == 200);
+}
+
+TEST_CASE("a JSON body with a key given twice gets 400, at any depth") {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  Server server(dir.path());
+  HttpClient client(server.port);
+  const uint64_t head = log_head(client);
+  auto order = [](const std::string& order_id) { return valid_order(order_id).dump(); };
+  auto splice = [](std::string text, const std::string& after, const std::string& extra) {
+    auto at = text.find(after);
+    REQUIRE(at != std::string::npos);
+    text.insert(at + after.size(), extra);
+    return text;
+  };
+  struct Dup {
+    std::string name, target, body;
+  };
+  const std::vector<Dup> cases = {
+      {"customer_id twice", "/orders", splice(order("dup-1"), "{", R"("customer_id":"other",)")},
+      {"order_id twice", "/orders", splice(order("dup-2"), "{", R"("order_id":"dup-2b",)")},
+      {"quantity twice in an item", "/orders", splice(order("dup-3"), R"("items":[{)", R"("quantity":9,)")},
+      {"country twice in the address", "/orders",
+       splice(order("dup-4"), R"("shipping_address":{)", R"("country":"DE",)")},
+      {"amount_cents twice in a deposit", "/customers/dup/deposits", R"({"amount_cents": 1, "amount_cents": 2})"},
+      {"quantity twice in a restock", "/inventory/dup/restock", R"({"quantity": 1, "quantity": 2})"},
+      {"reason twice in a cancel", "/orders/dup-x/cancel", R"({"reason": "a", "reason": "b"})"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << c.name << ": " << c.body);
+    auto r = client.request("POST", c.target, c.body);
+    INFO("answer: " << r.body);
+    CHECK(r.status == 400);
+    CHECK(r.header("content-type").starts_with("application/problem+json"));
+    CHECK(r.body.find("more than once") != std::string::npos);
+  }
+  CHECK(log_head(client) == head);
+}
+
+TEST_CASE("media types are case-insensitive") {
+  TempDir dir;
+  Server server(dir.path());
+  HttpClient client(server.port);
+  int serial = 0;
+  for (const std::string type : {"APPLICATION/JSON", "Application/Json", "application/json; charset=UTF-8",
+                                 "application/JSON;charset=utf-8", "APPLICATION/JSON ; CHARSET=UTF-8"}) {
+    INFO("Content-Type: " << type);
+    auto r = client.request("POST", "/orders", valid_order("media-" + std::to_string(++serial)).dump(),
+                            {{"Content-Type", type}});
+    CHECK_MESSAGE(r.status == 201, r.body);
+  }
+  CHECK(client.request("POST", "/orders", valid_order("media-x").dump(), {{"Content-Type", "application/jsonx"}})
+            .status == 415);
+}
+
+TEST_CASE("a percent escape at the very end of a path segment is decoded") {
+  TempDir dir;
+  Server server(dir.path());
+  HttpClient client(server.port);
+  auto placed = client.request("POST", "/orders", valid_order("o-11").dump());
+  REQUIRE_MESSAGE(placed.status == 201, placed.body);
+  auto events = client.get("/orders/o-1%31/events");
+  CHECK_MESSAGE(events.status == 200, events.body);
+  CHECK(event_count(events.body) == 1);
+  auto state = client.get("/orders/o-%31%31/state");
+  CHECK_MESSAGE(state.status == 200, state.body);
 }

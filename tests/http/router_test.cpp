@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/http.h"
+#include "http/params.h"
 
 using ordersd::http::percent_decode;
 using ordersd::http::Request;
@@ -338,4 +339,61 @@ TEST_CASE("set_header replaces a header of the same name whatever its case") {
   CHECK(r.headers[0].second == "text/plain");
   r.set_header("Allow", "GET");
   CHECK(r.headers.size() == 2);
+}
+
+TEST_CASE("a percent escape is decoded wherever it stands in a segment, the end included") {
+  CHECK(percent_decode("o-1%31") == "o-11");
+  CHECK(split_path("/orders/o-1%31") == std::vector<std::string>{"orders", "o-11"});
+  CHECK(split_path("/orders/o-1%31/") == std::vector<std::string>{"orders", "o-11"});
+  CHECK(split_path("/a%41/b%42/c") == std::vector<std::string>{"aA", "bB", "c"});
+  auto router = orders_router();
+  auto out = router.dispatch("POST", "/orders/o-1%31/cancel");
+  CHECK(out.route == "POST /orders/{id}/cancel");
+  CHECK(out.params == Router::Params{"o-11"});
+}
+
+TEST_CASE("a path that is not UTF-8 once decoded gets 400 problem+json, and no route runs") {
+  auto router = orders_router();
+  for (const char* target : {"/nope%FF", "/orders/%C3/state", "/orders/%ED%A0%80/state", "/orders/%C0%AF/state",
+                             "/orders/%F4%90%80%80/state"}) {
+    INFO(target);
+    auto out = router.dispatch("GET", target);
+    CHECK(out.route.empty());
+    REQUIRE(out.response);
+    CHECK(out.response->status == 400);
+    CHECK(header(*out.response, "Content-Type") == "application/problem+json");
+    CHECK(body_json(*out.response)["detail"].get<std::string>().find("invalid UTF-8") != std::string::npos);
+  }
+  // Valid multi-byte UTF-8 reaches the route, which judges the id itself.
+  CHECK(router.dispatch("GET", "/orders/%C3%A9%F0%9F%98%80/state").route == "GET /orders/{id}/state");
+}
+
+TEST_CASE("a problem quoting bytes that are not UTF-8 is still JSON") {
+  auto r = Response::problem(404, "Not Found", "no route for /nope\xff");
+  CHECK(r.status == 404);
+  CHECK(body_json(r)["status"] == 404);
+}
+
+TEST_CASE("query parameters that are not UTF-8 once decoded are refused") {
+  using ordersd::http::parse_query;
+  auto bad_name = parse_query("%FF=1", {"from"});
+  REQUIRE_FALSE(bad_name);
+  CHECK(bad_name.status().message().find("invalid UTF-8") != std::string::npos);
+  auto bad_value = parse_query("from=%C3%28", {"from"});
+  REQUIRE_FALSE(bad_value);
+  CHECK(bad_value.status().message().find("invalid UTF-8") != std::string::npos);
+  auto good = parse_query("from=%C3%A9", {"from"});
+  REQUIRE(good);
+  CHECK(good->at("from") == "\xc3\xa9");
+}
+
+TEST_CASE("an absolute-form target becomes origin form") {
+  using ordersd::http::origin_form;
+  CHECK(origin_form("http://127.0.0.1:8080/health") == "/health");
+  CHECK(origin_form("HTTP://example.com/events?from=1") == "/events?from=1");
+  CHECK(origin_form("https://example.com") == "/");
+  CHECK(origin_form("http://example.com?x=1") == "/?x=1");
+  CHECK(origin_form("/orders/http://x") == "/orders/http://x");
+  CHECK(origin_form("/health") == "/health");
+  CHECK(origin_form("*") == "*");
 }
