@@ -438,7 +438,7 @@ TEST_CASE("a reaper whose purge fails stops and says why; restarted, it purges a
     auto log = open_log(dir.path());
     IdempotencyStore store(*log, std::chrono::seconds(1), [] { return kStart; });
     SideWrites writes;
-    store.record(writes, "k-1", StoredResponse{"fp", 200, {}, "{}", 0});
+    store.record(writes, "k-1", StoredResponse{"fp", 200, {}, "{}", 0, std::nullopt});
     REQUIRE(log->write(writes));
   }
   // Read-only, the expired record cannot be erased: the purge fails.
