@@ -129,6 +129,7 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* checkpoints_cf = nullptr;
   rocksdb::ColumnFamilyHandle* heads_cf = nullptr;
   rocksdb::WriteOptions write_options;
+  NameIdScheme name_ids = NameIdScheme::kSha1;
 
   bool flushed_on_close = false;  // by close(), from the one controlling thread
 
@@ -451,6 +452,33 @@ struct EventLog::Impl {
     }
   }
 
+  // Reads the directory's name-id scheme (EventLog::name_ids()), recording
+  // it when the directory has no record yet: a directory without events is
+  // new and takes SHA-1; one with events was written with the legacy ids.
+  Status recognise_name_ids() {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[0], keys::kNameIdsKey, &value);
+    if (s.ok()) {
+      if (value == keys::kNameIdsSha1) {
+        name_ids = NameIdScheme::kSha1;
+      } else if (value == keys::kNameIdsLegacy) {
+        name_ids = NameIdScheme::kLegacyFnv;
+      } else {
+        return Status::invalid_argument("the data directory derives event ids by '" + value +
+                                        "', which this version does not know");
+      }
+      return Status::ok();
+    }
+    if (!s.IsNotFound()) return from_rocksdb(s, "reading the data directory's format");
+    name_ids = head.load() == 0 ? NameIdScheme::kSha1 : NameIdScheme::kLegacyFnv;
+    if (options.read_only) return Status::ok();
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    return from_rocksdb(db->Put(sync, handles[0], keys::kNameIdsKey,
+                                name_ids == NameIdScheme::kSha1 ? keys::kNameIdsSha1 : keys::kNameIdsLegacy),
+                        "recording the data directory's format");
+  }
+
   // Side writes alone, in one WriteBatch; `sync`: fsynced before returning.
   Status write_side(const SideWrites& writes, bool sync) {
     if (options.read_only) return Status::invalid_argument("the event log was opened read-only");
@@ -635,6 +663,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
     }
   }
   impl->next_position = impl->head.load() + 1;
+  if (Status s = impl->recognise_name_ids(); !s) return s;
 
   auto log = std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
   if (!log->impl_->options.read_only) {
@@ -712,6 +741,10 @@ Result<AppendResult> EventLog::append(std::string stream, ExpectedVersion expect
   request.streams.push_back({std::move(stream), expected, std::move(events)});
   return append(std::move(request));
 }
+
+NameIdScheme EventLog::name_ids() const { return impl_->name_ids; }
+
+Uuid EventLog::name_id(std::string_view name) const { return uuid_from_name(impl_->name_ids, name); }
 
 uint64_t EventLog::head() const { return impl_->head.load(std::memory_order_acquire); }
 

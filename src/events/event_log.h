@@ -108,6 +108,16 @@ class EventLog {
   // The stream's version as of head(); 0 for a stream that does not exist.
   Result<uint64_t> stream_version(std::string_view stream) const;
 
+  // How this directory derives event ids from names (uuid.h), and the id of
+  // `name` so derived. Recorded in the directory: one created by this
+  // version uses kSha1; one that holds events and no record was written
+  // before it, with kLegacyFnv ids, and keeps them (the record is added on
+  // the first writable open), so that a saga step, a participant's answer
+  // or an idempotent command retried after an upgrade derives the id of the
+  // event it may already have written and is recognised as a retry.
+  NameIdScheme name_ids() const;
+  Uuid name_id(std::string_view name) const;
+
   // The last committed position; 0 when the log is empty.
   uint64_t head() const;
 
