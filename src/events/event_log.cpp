@@ -496,7 +496,12 @@ struct EventLog::Impl {
     add_side_writes(writes, wb);
     rocksdb::WriteOptions write_options;
     write_options.sync = sync;
-    return from_rocksdb(db->Write(write_options, &wb), "writing side writes");
+    Status written = from_rocksdb(db->Write(write_options, &wb), "writing side writes");
+    // As for a group commit: after a failed write or sync the WAL may have
+    // lost pages, and a later fsync that succeeds (RocksDB resumes after an
+    // error it deems retryable) would acknowledge appends over them.
+    if (!written) fail_from_now_on(written);
+    return written;
   }
 
   // Stages every append of `batch` into one WriteBatch and writes it (without
