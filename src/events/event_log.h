@@ -154,6 +154,13 @@ class EventLog {
   // projector batch was an fsync of its own in the way of the appends.
   Status write_derived(const SideWrites& writes);
 
+  // The first damage a read met (kCorruption, naming the position when it
+  // is known), or nullopt. Stays set until the log is reopened; for /health.
+  std::optional<Status> corruption() const;
+  // Verifies the checksum of every block of every SST file (slow: reads
+  // them all); the first mismatch names the file. For `ordersd check`.
+  Status verify_checksums() const;
+
   EventLogStats stats() const;
   // Events per group commit, and seconds per WAL fsync (its count is the
   // number of fsyncs).
@@ -162,6 +169,9 @@ class EventLog {
   const std::string& directory() const;
 
  private:
+  Result<std::vector<RecordedEvent>> read_all_unnoted(uint64_t from_position, size_t max) const;
+  Result<std::vector<RecordedEvent>> read_stream_unnoted(std::string_view stream, uint64_t from_version,
+                                                         size_t max) const;
   struct Impl;
   explicit EventLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
