@@ -8,7 +8,7 @@ PACKAGES=(
   librocksdb-dev libboost-dev nlohmann-json3-dev
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev libcli11-dev libjemalloc-dev
-  libspdlog-dev libfmt-dev
+  libspdlog-dev libfmt-dev libssl-dev
   curl jq util-linux
   libnats-dev nats-server
 )

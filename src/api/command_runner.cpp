@@ -35,7 +35,7 @@ void CommandRunner::look_up(std::shared_ptr<const HttpCommand> shared, std::func
     auto stored = idempotency_.find(key);
     if (!stored) return command.respond(server_error(stored.status()));
     if (*stored) {
-      if ((*stored)->fingerprint != IdempotencyStore::fingerprint(command.method, command.path, command.body)) {
+      if (!IdempotencyStore::same_request((*stored)->fingerprint, command.method, command.path, command.body)) {
         return command.respond(Response::problem(
             422, "Unprocessable Content",
             "Idempotency-Key '" + key + "' was first used with a different request; use a new key"));

@@ -1,6 +1,10 @@
 #include "api/idempotency.h"
 
+#include <openssl/evp.h>
+
 #include <cstdio>
+#include <new>
+#include <stdexcept>
 #include <set>
 #include <nlohmann/json.hpp>
 
@@ -53,6 +57,36 @@ bool IdempotencyStore::valid_key(std::string_view key) {
 }
 
 std::string IdempotencyStore::fingerprint(std::string_view method, std::string_view path, std::string_view body) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx) throw std::bad_alloc();
+  bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1;
+  for (std::string_view part : {method, path, body}) {
+    unsigned char length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(uint64_t{part.size()} >> (56 - 8 * i));
+    ok = ok && EVP_DigestUpdate(ctx, length, sizeof length) == 1 && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  ok = ok && EVP_DigestFinal_ex(ctx, digest, &size) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("SHA-256 failed in libcrypto");
+  static const char* digits = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned int i = 0; i < size; ++i) {
+    out.push_back(digits[digest[i] >> 4]);
+    out.push_back(digits[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+bool IdempotencyStore::same_request(std::string_view stored, std::string_view method, std::string_view path,
+                                    std::string_view body) {
+  if (stored.starts_with("sha256:")) return stored == fingerprint(method, path, body);
+  return stored == legacy_fingerprint(method, path, body);
+}
+
+std::string IdempotencyStore::legacy_fingerprint(std::string_view method, std::string_view path,
+                                                 std::string_view body) {
   uint64_t h = 0xcbf29ce484222325ull;
   auto mix_byte = [&](unsigned char c) {
     h ^= c;

@@ -56,7 +56,18 @@ class IdempotencyStore {
 
   // "1..255 printable ASCII characters".
   static bool valid_key(std::string_view key);
+  // "sha256:" and the hex SHA-256 of the method, path and body, each
+  // preceded by its length (8 bytes, big-endian). A client chooses all three,
+  // so a weak hash would let it make one key replay another request's answer.
   static std::string fingerprint(std::string_view method, std::string_view path, std::string_view body);
+  // The form stored before SHA-256: a 64-bit FNV-1a and the body's length.
+  static std::string legacy_fingerprint(std::string_view method, std::string_view path, std::string_view body);
+  // Whether a stored fingerprint is of this request. Records written before
+  // the SHA-256 form still compare (by their own form) until they expire:
+  // treating them as different requests would answer a client's honest
+  // retry across an upgrade with 422 instead of its first answer.
+  static bool same_request(std::string_view stored, std::string_view method, std::string_view path,
+                           std::string_view body);
 
   // The unexpired record of `key`, if any. Reads the disk.
   Result<std::optional<StoredResponse>> find(const std::string& key) const;

@@ -33,6 +33,11 @@ std::vector<std::string> OperationsApi::degraded_reasons() const {
   if (parts_.relay) {
     if (std::string e = parts_.relay->last_error(); !e.empty()) reasons.push_back("relay cannot publish: " + e);
   }
+  if (auto damage = parts_.log.corruption()) {
+    reasons.push_back("the event log is corrupt" +
+                      (damage->position() ? " at position " + std::to_string(damage->position()) : std::string()) +
+                      ": " + damage->message() + "; run `ordersd check`");
+  }
   return reasons;
 }
 
@@ -96,7 +101,8 @@ void OperationsApi::health(Responder respond) const {
     if (auto f = parts_.importer->failure()) b["importer_failure"] = f->to_string();
     j["bus"] = std::move(b);
   }
-  respond(Response::json(200, j.dump()));
+  // Failures quote storage errors, which name files: not where the data lives.
+  respond(Response::json(200, without_paths(j.dump())));
 }
 
 void OperationsApi::components(Responder respond) const {
@@ -118,7 +124,7 @@ void OperationsApi::components(Responder respond) const {
   }
   nlohmann::ordered_json j;
   j["components"] = std::move(list);
-  respond(Response::json(200, j.dump()));
+  respond(Response::json(200, without_paths(j.dump())));
 }
 
 void OperationsApi::act(Request request, std::string name, bool skip, Responder respond) {
@@ -153,7 +159,7 @@ void OperationsApi::act(Request request, std::string name, bool skip, Responder 
     if (skip) j["skipped"] = position;
     j["state"] = std::string(Supervisor::state_name(report->state));
     j["recorded_at"] = done->last_position;
-    respond(Response::json(200, j.dump()));
+    respond(Response::json(200, without_paths(j.dump())));
   });
 }
 
@@ -169,7 +175,7 @@ void OperationsApi::add_routes(http::Router& router) {
     // The problem document with every reason, for an operator or a probe's log.
     auto body = nlohmann::ordered_json::parse(r.body);
     body["reasons"] = reasons;
-    r.body = body.dump();
+    r.body = without_paths(body.dump());
     r.set_header("Retry-After", "1");
     respond(std::move(r));
   });

@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include "events/logging.h"
+#include "events/uuid.h"
+
 namespace ordersd::api {
 
 using http::Response;
@@ -33,7 +36,33 @@ Response server_error(const Status& s) {
     r.set_header("Retry-After", "1");
     return r;
   }
-  return Response::problem(500, "Internal Server Error", s.to_string());
+  std::string error_id = RandomUuidGenerator().next().to_string();
+  logging::error("http", "request failed", {{"error_id", error_id}, {"error", s.to_string()}});
+  return Response::problem(500, "Internal Server Error", without_paths(s.to_string()) + " (error id " + error_id + ")");
+}
+
+std::string without_paths(std::string_view text) {
+  auto opens = [](char c) { return c == ' ' || c == '\'' || c == '"' || c == '(' || c == '=';  };
+  auto ends = [](char c) { return c == ' ' || c == '\'' || c == '"' || c == ')' || c == ',' || c == ':' || c == ';'; };
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] == '/' && (i == 0 || opens(text[i - 1]))) {
+      size_t end = i;
+      while (end < text.size() && !ends(text[end])) ++end;
+      std::string_view path = text.substr(i, end - i);
+      size_t last = path.find_last_of('/');
+      if (path.find('/', 1) != std::string_view::npos) {  // two components at least: a path, not a route's "/x"
+        std::string_view name = path.substr(last + 1);
+        out.append(name.empty() ? "(path)" : name);
+        i = end;
+        continue;
+      }
+    }
+    out.push_back(text[i++]);
+  }
+  return out;
 }
 
 Response bad_id(std::string_view what) { return bad_request(std::string(what) + " is " + kIdRule); }

@@ -21,7 +21,14 @@ bool is_json_or_empty(const http::Request& request);
 http::Response unsupported_media_type();
 // A failure of the server itself: 503 with Retry-After while it shuts down,
 // else 500 naming what failed.
+// A 500 (or 503 while shutting down). The detail is the status without
+// file-system paths (without_paths) and with an error id; the full message
+// is logged with that id.
 http::Response server_error(const Status& status);
+// `text` with every absolute file-system path replaced by its last
+// component ("/var/lib/ordersd/000012.sst" -> "000012.sst"): storage errors
+// name their files, and clients must not learn where the data lives.
+std::string without_paths(std::string_view text);
 
 // The rule for ids in paths, and what a client is told when one breaks it.
 inline constexpr const char* kIdRule = "1 to 64 characters of A-Z a-z 0-9 _ -";

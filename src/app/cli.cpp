@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <iostream>
 
+#include "app/check_data.h"
 #include "app/print_events.h"
 #include "app/replay_views.h"
 #include "app/serve.h"
@@ -187,6 +188,12 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   add_log_options(replay_cmd, log_options);
 
+  CheckConfig check_config;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "verify a data directory: every SST checksum, and every event of the log; exits 1 when damaged");
+  check_cmd->add_option("--data", check_config.data_dir, "data directory")->capture_default_str();
+  add_log_options(check_cmd, log_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -230,6 +237,7 @@ int run_cli(int argc, char** argv) {
     }
     return serve(serve_config);
   }
+  if (check_cmd->parsed()) return check_data(check_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
   if (limit_opt->count()) events_config.limit = limit;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -129,6 +130,7 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* checkpoints_cf = nullptr;
   rocksdb::ColumnFamilyHandle* heads_cf = nullptr;
   rocksdb::WriteOptions write_options;
+  NameIdScheme name_ids = NameIdScheme::kSha1;
 
   bool flushed_on_close = false;  // by close(), from the one controlling thread
 
@@ -167,6 +169,16 @@ struct EventLog::Impl {
   // the writer staged since is lost; every later append fails with this.
   mutable std::mutex failure_mu;
   std::optional<Status> failure;
+  mutable std::optional<Status> corrupt;  // the first damage a read met; guarded by failure_mu
+
+  // Passes `s` on, remembering it when it is the first damage seen.
+  Status noted(Status s) const {
+    if (s.code() == Status::Code::kCorruption) {
+      std::lock_guard lk(failure_mu);
+      if (!corrupt) corrupt = s;
+    }
+    return s;
+  }
 
   // --- stats
   std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, largest_batch{0};
@@ -356,7 +368,7 @@ struct EventLog::Impl {
       for (const NewEvent& e : part.events) {
         ++total;
         auto stored = find_stored_id(e.id, in_batch);
-        if (!stored) return stored.status();
+        if (!stored) return noted(stored.status());
         if (!*stored) continue;
         ++found;
         const StoredId& at = **stored;
@@ -451,6 +463,33 @@ struct EventLog::Impl {
     }
   }
 
+  // Reads the directory's name-id scheme (EventLog::name_ids()), recording
+  // it when the directory has no record yet: a directory without events is
+  // new and takes SHA-1; one with events was written with the legacy ids.
+  Status recognise_name_ids() {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[0], keys::kNameIdsKey, &value);
+    if (s.ok()) {
+      if (value == keys::kNameIdsSha1) {
+        name_ids = NameIdScheme::kSha1;
+      } else if (value == keys::kNameIdsLegacy) {
+        name_ids = NameIdScheme::kLegacyFnv;
+      } else {
+        return Status::invalid_argument("the data directory derives event ids by '" + value +
+                                        "', which this version does not know");
+      }
+      return Status::ok();
+    }
+    if (!s.IsNotFound()) return from_rocksdb(s, "reading the data directory's format");
+    name_ids = head.load() == 0 ? NameIdScheme::kSha1 : NameIdScheme::kLegacyFnv;
+    if (options.read_only) return Status::ok();
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    return from_rocksdb(db->Put(sync, handles[0], keys::kNameIdsKey,
+                                name_ids == NameIdScheme::kSha1 ? keys::kNameIdsSha1 : keys::kNameIdsLegacy),
+                        "recording the data directory's format");
+  }
+
   // Side writes alone, in one WriteBatch; `sync`: fsynced before returning.
   Status write_side(const SideWrites& writes, bool sync) {
     if (options.read_only) return Status::invalid_argument("the event log was opened read-only");
@@ -468,7 +507,12 @@ struct EventLog::Impl {
     add_side_writes(writes, wb);
     rocksdb::WriteOptions write_options;
     write_options.sync = sync;
-    return from_rocksdb(db->Write(write_options, &wb), "writing side writes");
+    Status written = from_rocksdb(db->Write(write_options, &wb), "writing side writes");
+    // As for a group commit: after a failed write or sync the WAL may have
+    // lost pages, and a later fsync that succeeds (RocksDB resumes after an
+    // error it deems retryable) would acknowledge appends over them.
+    if (!written) fail_from_now_on(written);
+    return written;
   }
 
   // Stages every append of `batch` into one WriteBatch and writes it (without
@@ -564,6 +608,26 @@ rocksdb::ColumnFamilyOptions ids_family_options(const std::shared_ptr<rocksdb::C
   return cf;
 }
 
+// What to add to a failed open's message: the write-ahead log files, when
+// RocksDB named none (its log_reader reports the offset to the LOG file),
+// and where to go next.
+std::string damaged_open_hint(const std::string& dir, const std::string& rocksdb_message) {
+  std::string hint;
+  if (rocksdb_message.find(".log") == std::string::npos && rocksdb_message.find(".sst") == std::string::npos) {
+    std::error_code ec;
+    std::string wals;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().extension() != ".log") continue;
+      std::error_code size_ec;
+      uintmax_t size = entry.file_size(size_ec);
+      wals += (wals.empty() ? "" : ", ") + entry.path().filename().string() +
+              (size_ec ? "" : " (" + std::to_string(size) + " bytes)");
+    }
+    if (!wals.empty()) hint += "; the write-ahead log to recover: " + wals + " (the LOG file there names the offset)";
+  }
+  return hint + "; run `ordersd check --data " + dir + "` for a report, and see README.md, \"Recovery\"";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLogOptions options) {
@@ -581,6 +645,12 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   db_options.allow_concurrent_memtable_write = false;
   db_options.keep_log_file_num = 3;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // A damaged record inside the write-ahead log refuses the open; only an
+  // incomplete record at its very end (the write a crash interrupted, never
+  // acknowledged) is dropped. RocksDB's default, point-in-time recovery,
+  // would open and silently drop every record after the damaged one:
+  // acknowledged appends lost without a word.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
   // One memory budget: the block cache, with the memtables charged to it.
   size_t budget = std::max(impl->options.cache_bytes, size_t{16} << 20);
@@ -611,7 +681,11 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
       impl->options.read_only
           ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &impl->handles, &raw)
           : rocksdb::DB::Open(db_options, dir, families, &impl->handles, &raw);
-  if (!s.ok()) return from_rocksdb(s, "opening the event log in '" + dir + "'");
+  if (!s.ok()) {
+    Status failed = from_rocksdb(s, "opening the event log in '" + dir + "'");
+    if (failed.code() != Status::Code::kCorruption) return failed;
+    return Status::corruption(failed.message() + damaged_open_hint(dir, s.ToString()), 0);
+  }
   impl->db.reset(raw);
   impl->log_cf = impl->handles[1];
   impl->streams_cf = impl->handles[2];
@@ -635,6 +709,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
     }
   }
   impl->next_position = impl->head.load() + 1;
+  if (Status s = impl->recognise_name_ids(); !s) return s;
 
   auto log = std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
   if (!log->impl_->options.read_only) {
@@ -713,9 +788,35 @@ Result<AppendResult> EventLog::append(std::string stream, ExpectedVersion expect
   return append(std::move(request));
 }
 
+NameIdScheme EventLog::name_ids() const { return impl_->name_ids; }
+
+Uuid EventLog::name_id(std::string_view name) const { return uuid_from_name(impl_->name_ids, name); }
+
 uint64_t EventLog::head() const { return impl_->head.load(std::memory_order_acquire); }
 
 Result<std::vector<RecordedEvent>> EventLog::read_all(uint64_t from_position, size_t max) const {
+  auto out = read_all_unnoted(from_position, max);
+  if (!out) return impl_->noted(out.status());
+  return out;
+}
+
+Result<std::vector<RecordedEvent>> EventLog::read_stream(std::string_view stream, uint64_t from_version,
+                                                         size_t max) const {
+  auto out = read_stream_unnoted(stream, from_version, max);
+  if (!out) return impl_->noted(out.status());
+  return out;
+}
+
+std::optional<Status> EventLog::corruption() const {
+  std::lock_guard lk(impl_->failure_mu);
+  return impl_->corrupt;
+}
+
+Status EventLog::verify_checksums() const {
+  return from_rocksdb(impl_->db->VerifyChecksum(), "verifying the checksums of the SST files");
+}
+
+Result<std::vector<RecordedEvent>> EventLog::read_all_unnoted(uint64_t from_position, size_t max) const {
   std::vector<RecordedEvent> out;
   uint64_t limit = head();
   uint64_t expected = std::max<uint64_t>(from_position, 1);
@@ -739,15 +840,19 @@ Result<std::vector<RecordedEvent>> EventLog::read_all(uint64_t from_position, si
     if (Status ok = verify_envelope(bytes, position); !ok) return ok;
     out.emplace_back(std::string(bytes));
   }
-  if (Status s = from_rocksdb(it->status(), "reading the log"); !s) return s;
+  if (Status s = from_rocksdb(it->status(), "reading the log at position " + std::to_string(expected)); !s) {
+    // The position the iterator could not pass, for whoever must name it.
+    if (s.code() == Status::Code::kCorruption) return Status::corruption(s.message(), expected);
+    return s;
+  }
   if (out.size() < max && expected <= limit) {
     return Status::corruption("the log has no record at position " + std::to_string(expected), expected);
   }
   return out;
 }
 
-Result<std::vector<RecordedEvent>> EventLog::read_stream(std::string_view stream, uint64_t from_version,
-                                                         size_t max) const {
+Result<std::vector<RecordedEvent>> EventLog::read_stream_unnoted(std::string_view stream, uint64_t from_version,
+                                                                 size_t max) const {
   std::vector<RecordedEvent> out;
   if (stream.empty() || stream.size() > keys::kMaxStreamLength || max == 0) return out;
   uint64_t limit = head();
@@ -775,7 +880,9 @@ Result<std::vector<RecordedEvent>> EventLog::read_stream(std::string_view stream
       if (statuses[i].IsNotFound()) {
         return Status::corruption("stream index points at missing position " + std::to_string(position), position);
       }
-      return from_rocksdb(statuses[i], "reading position " + std::to_string(position));
+      Status s = from_rocksdb(statuses[i], "reading position " + std::to_string(position));
+      if (s.code() == Status::Code::kCorruption) return Status::corruption(s.message(), position);
+      return s;
     }
     if (Status ok = verify_envelope(values[i], position); !ok) return ok;
     out.emplace_back(std::move(values[i]));
@@ -800,7 +907,7 @@ Result<std::optional<uint64_t>> EventLog::checkpoint(std::string_view name) cons
   std::string value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->checkpoints_cf, slice(name), &value);
   if (s.IsNotFound()) return std::optional<uint64_t>();
-  if (!s.ok()) return from_rocksdb(s, "reading checkpoint '" + std::string(name) + "'");
+  if (!s.ok()) return impl_->noted(from_rocksdb(s, "reading checkpoint '" + std::string(name) + "'"));
   if (value.size() != 8) return Status::corruption("checkpoint '" + std::string(name) + "' is malformed", 0);
   return std::optional<uint64_t>(keys::get_u64(value));
 }
@@ -834,6 +941,7 @@ Result<std::optional<std::string>> EventLog::get(std::string_view space, std::st
   if (auto failed = impl_->sticky_failure()) return *failed;
   auto got = get_state(*impl_->db, impl_->state_cf, rocksdb::ReadOptions(), space, key);
   if (!got) return Status::io_error("reading '" + std::string(space) + "': incomplete");  // not with disk reads allowed
+  if (!*got) return impl_->noted(got->status());
   return std::move(*got);
 }
 
@@ -848,7 +956,7 @@ Status EventLog::scan(std::string_view space, std::string_view prefix,
   for (it->Seek(seek); it->Valid() && it->key().starts_with(start); it->Next()) {
     if (!visit(view(it->key()).substr(space_bytes), view(it->value()))) break;
   }
-  return from_rocksdb(it->status(), "scanning '" + std::string(space) + "'");
+  return impl_->noted(from_rocksdb(it->status(), "scanning '" + std::string(space) + "'"));
 }
 
 Status EventLog::write(const SideWrites& writes) {

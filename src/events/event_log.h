@@ -108,6 +108,16 @@ class EventLog {
   // The stream's version as of head(); 0 for a stream that does not exist.
   Result<uint64_t> stream_version(std::string_view stream) const;
 
+  // How this directory derives event ids from names (uuid.h), and the id of
+  // `name` so derived. Recorded in the directory: one created by this
+  // version uses kSha1; one that holds events and no record was written
+  // before it, with kLegacyFnv ids, and keeps them (the record is added on
+  // the first writable open), so that a saga step, a participant's answer
+  // or an idempotent command retried after an upgrade derives the id of the
+  // event it may already have written and is recognised as a retry.
+  NameIdScheme name_ids() const;
+  Uuid name_id(std::string_view name) const;
+
   // The last committed position; 0 when the log is empty.
   uint64_t head() const;
 
@@ -144,6 +154,13 @@ class EventLog {
   // projector batch was an fsync of its own in the way of the appends.
   Status write_derived(const SideWrites& writes);
 
+  // The first damage a read met (kCorruption, naming the position when it
+  // is known), or nullopt. Stays set until the log is reopened; for /health.
+  std::optional<Status> corruption() const;
+  // Verifies the checksum of every block of every SST file (slow: reads
+  // them all); the first mismatch names the file. For `ordersd check`.
+  Status verify_checksums() const;
+
   EventLogStats stats() const;
   // Events per group commit, and seconds per WAL fsync (its count is the
   // number of fsyncs).
@@ -152,6 +169,9 @@ class EventLog {
   const std::string& directory() const;
 
  private:
+  Result<std::vector<RecordedEvent>> read_all_unnoted(uint64_t from_position, size_t max) const;
+  Result<std::vector<RecordedEvent>> read_stream_unnoted(std::string_view stream, uint64_t from_version,
+                                                         size_t max) const;
   struct Impl;
   explicit EventLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -10,6 +10,8 @@
 //   column family "state":    len:u8 space:len key:*             -> value (caller's bytes)
 //   column family "checkpoints": name:*                          -> position:u64
 //   column family "heads":    stream:*                           -> version:u64
+//   default column family:    "format/name-ids"                  -> "sha1-v5" | "legacy-fnv"
+//     (how the directory derives event ids from names; see EventLog::name_ids())
 //
 // "heads" holds each stream's latest written version, for the writer's
 // expected-version checks (one point lookup, bloom-filtered). Readers, who
@@ -33,6 +35,10 @@ inline constexpr const char* kIdsFamily = "ids";
 inline constexpr const char* kStateFamily = "state";
 inline constexpr const char* kCheckpointsFamily = "checkpoints";
 inline constexpr const char* kHeadsFamily = "heads";
+
+inline constexpr const char* kNameIdsKey = "format/name-ids";
+inline constexpr const char* kNameIdsSha1 = "sha1-v5";
+inline constexpr const char* kNameIdsLegacy = "legacy-fnv";
 
 inline constexpr size_t kMaxStreamLength = 255;
 inline constexpr size_t kMaxSpaceLength = 255;

@@ -1,5 +1,8 @@
 #include "events/uuid.h"
 
+#include <boost/uuid/name_generator_sha1.hpp>
+#include <boost/uuid/uuid.hpp>
+
 #include <random>
 
 namespace ordersd {
@@ -55,7 +58,38 @@ Uuid RandomUuidGenerator::next() {
   return id;
 }
 
-Uuid uuid_from_name(std::string_view name) {
+namespace {
+boost::uuids::uuid to_boost(const Uuid& id) {
+  boost::uuids::uuid out{};
+  for (int i = 0; i < 8; ++i) {
+    out.data[i] = static_cast<uint8_t>(id.hi >> (56 - 8 * i));
+    out.data[8 + i] = static_cast<uint8_t>(id.lo >> (56 - 8 * i));
+  }
+  return out;
+}
+
+Uuid from_boost(const boost::uuids::uuid& id) {
+  Uuid out;
+  for (int i = 0; i < 8; ++i) {
+    out.hi = (out.hi << 8) | id.data[i];
+    out.lo = (out.lo << 8) | id.data[8 + i];
+  }
+  return out;
+}
+}  // namespace
+
+Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
+  boost::uuids::name_generator_sha1 generate(to_boost(name_space));
+  return from_boost(generate(name.data(), name.size()));
+}
+
+Uuid uuid_from_name(std::string_view name) { return uuid_v5(kOrdersdNamespace, name); }
+
+Uuid uuid_from_name(NameIdScheme scheme, std::string_view name) {
+  return scheme == NameIdScheme::kLegacyFnv ? legacy_uuid_from_name(name) : uuid_from_name(name);
+}
+
+Uuid legacy_uuid_from_name(std::string_view name) {
   auto fnv = [&](uint64_t seed) {
     uint64_t h = seed;
     for (unsigned char c : name) {

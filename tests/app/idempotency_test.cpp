@@ -475,3 +475,23 @@ TEST_CASE("a record whose answer quotes its position gets it from the append it 
   CHECK(found->body == R"({"order_id":"o1","position":)" + std::to_string(appended->last_position) + "}");
   CHECK_FALSE(found->position_at);
 }
+
+TEST_CASE("the fingerprint is SHA-256 of the length-prefixed method, path and body") {
+  // Computed independently: sha256 over, for each part, its length as 8
+  // big-endian bytes and its bytes.
+  CHECK(IdempotencyStore::fingerprint("POST", "/orders", R"({"customer_id":"c1"})") ==
+        "sha256:a69cc60836f912ffb964600c564d4acabc7ba6a1f9546a2899d67f7c3ee9476b");
+}
+
+TEST_CASE("a record stored with the legacy fingerprint still matches its own request, and only it") {
+  const std::string body = R"({"customer_id":"c1"})";
+  std::string legacy = IdempotencyStore::legacy_fingerprint("POST", "/orders", body);
+  CHECK(legacy == "75ef6f8513937e74:20");  // the form stored before SHA-256
+  CHECK(IdempotencyStore::same_request(legacy, "POST", "/orders", body));
+  CHECK_FALSE(IdempotencyStore::same_request(legacy, "POST", "/orders", R"({"customer_id":"c2"})"));
+  std::string current = IdempotencyStore::fingerprint("POST", "/orders", body);
+  CHECK(IdempotencyStore::same_request(current, "POST", "/orders", body));
+  CHECK_FALSE(IdempotencyStore::same_request(current, "PUT", "/orders", body));
+  // A stored SHA-256 form is never compared by the weak hash.
+  CHECK_FALSE(IdempotencyStore::same_request("sha256:" + legacy, "POST", "/orders", body));
+}

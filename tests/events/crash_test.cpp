@@ -759,3 +759,53 @@ TEST_CASE("a failed fsync fails its append and every append that depends on it")
 }
 
 }  // namespace ordersd::events
+
+namespace ordersd::events {
+
+// A side write whose fsync fails leaves the log failed, as an append's does:
+// its pages may be lost, and a later fsync that succeeds would acknowledge
+// appends over them. Every later append and write is refused with that
+// failure until the log is reopened.
+TEST_CASE("a failed side write refuses every later append and write until the log is reopened") {
+  test::TempDir dir;
+  {
+    auto opened = EventLog::open(dir.sub("log"));
+    REQUIRE(opened.is_ok());
+    auto log = std::move(opened).value();
+    REQUIRE(log->append("order-warm", ExpectedVersion::any(), {test::order_placed("warm")}).is_ok());
+    {
+      std::lock_guard lk(fault::mu);
+      fault::released = true;  // fail at once, without parking
+      fault::armed = true;
+      fault::any_armed = true;
+    }
+    SideWrites side;
+    side.put("view", "k", "v");
+    Status failed = log->write(side);
+    CHECK(failed.code() == Status::Code::kIoError);
+    {
+      std::lock_guard lk(fault::mu);
+      CHECK_FALSE(fault::armed);  // the fault was the one that failed it
+      fault::released = false;
+      fault::failing = false;
+    }
+    auto later = log->append("order-later", ExpectedVersion::any(), {test::order_placed("later")});
+    REQUIRE_FALSE(later.is_ok());
+    CHECK(later.status().code() == Status::Code::kIoError);
+    CHECK(later.status().message() == failed.message());
+    Status again = log->write(side);
+    CHECK(again.code() == Status::Code::kIoError);
+    CHECK(again.message() == failed.message());
+    Status derived = log->write_derived(side);
+    CHECK(derived.message() == failed.message());
+    auto read = log->get("view", "k");  // written, perhaps lost: not served
+    REQUIRE_FALSE(read.is_ok());
+    CHECK(read.status().message() == failed.message());
+    CHECK(log->head() == 1);
+  }
+  auto reopened = EventLog::open(dir.sub("log"));
+  REQUIRE_MESSAGE(reopened.is_ok(), reopened.status().to_string());
+  CHECK((*reopened)->append("order-after", ExpectedVersion::any(), {test::order_placed("after")}).is_ok());
+}
+
+}  // namespace ordersd::events

@@ -719,3 +719,70 @@ TEST_CASE("a completion that throws does not stop the log from completing the ot
   CHECK(completed == 2);
   CHECK(log->head() == 3);
 }
+
+namespace {
+
+// Deletes the directory's name-id record: what a directory written before
+// the record existed looks like.
+void erase_name_ids_record(const std::string& dir) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  REQUIRE(rocksdb::DB::Open(options, dir, families, &handles, &db).ok());
+  REQUIRE(db->Delete(rocksdb::WriteOptions(), db->DefaultColumnFamily(), keys::kNameIdsKey).ok());
+  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+}
+
+}  // namespace
+
+TEST_CASE("a new directory derives event ids with SHA-1 (version 5) and keeps doing so") {
+  TempDir dir;
+  {
+    auto log = open_log(dir.path());
+    CHECK(log->name_ids() == NameIdScheme::kSha1);
+    CHECK(log->name_id("saga/o-1/x/0") == uuid_from_name("saga/o-1/x/0"));
+    REQUIRE(log->append("order-1", ExpectedVersion::any(), {order_delivered("order-1", log->name_id("a"))}));
+  }
+  auto log = open_log(dir.path());
+  CHECK(log->name_ids() == NameIdScheme::kSha1);
+  EventLogOptions read_only;
+  read_only.read_only = true;
+  log.reset();
+  CHECK(open_log(dir.path(), read_only)->name_ids() == NameIdScheme::kSha1);
+}
+
+TEST_CASE("a directory written with the legacy name ids keeps them through restarts, so retries are recognised") {
+  TempDir dir;
+  const std::string seed = "order-1/idempotency/key-1/";
+  {
+    // What an older ordersd wrote: events with legacy name-derived ids, no record.
+    auto log = open_log(dir.path());
+    REQUIRE(log->append("order-1", ExpectedVersion::no_stream(),
+                        {order_delivered("order-1", legacy_uuid_from_name(seed + "0")),
+                         order_delivered("order-1", legacy_uuid_from_name(seed + "1"))}));
+  }
+  erase_name_ids_record(dir.path());
+  for (int restart = 0; restart < 2; ++restart) {
+    CAPTURE(restart);
+    {
+      EventLogOptions read_only;
+      read_only.read_only = true;
+      CHECK(open_log(dir.path(), read_only)->name_ids() == NameIdScheme::kLegacyFnv);
+    }
+    auto log = open_log(dir.path());
+    CHECK(log->name_ids() == NameIdScheme::kLegacyFnv);
+    CHECK(log->name_id(seed + "0") == legacy_uuid_from_name(seed + "0"));
+    // The retry of the same command derives the same ids: already written.
+    auto retry = log->append("order-1", ExpectedVersion::no_stream(),
+                             {order_delivered("order-1", log->name_id(seed + "0")),
+                              order_delivered("order-1", log->name_id(seed + "1"))});
+    REQUIRE_MESSAGE(retry.is_ok(), retry.status().to_string());
+    CHECK(retry->already_appended);
+    CHECK(log->head() == 2);
+  }
+}

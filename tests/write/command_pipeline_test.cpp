@@ -175,6 +175,8 @@ class FakeLog {
     return std::optional<std::string>(it->second);
   }
 
+  Uuid name_id(std::string_view name) const { return uuid_from_name(name); }
+
   void append_async(events::AppendRequest request, events::EventLog::AppendCallback done) {
     {
       std::unique_lock lk(mu_);

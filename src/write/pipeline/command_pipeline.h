@@ -32,7 +32,8 @@
 // concurrently.
 //
 // Log is events::EventLog in the server. The pipeline calls only its
-// read_stream() and get() (through fold_stream) and append_async(), so a
+// read_stream() and get() (through fold_stream), append_async() and
+// name_id() (for ids derived from an id_seed), so a
 // test can run it against a fake log of its own (command_pipeline_test.cpp).
 #pragma once
 
@@ -153,7 +154,7 @@ class CommandPipeline {
                               {}};
     for (size_t i = 0; i < decided.size(); ++i) {
       after = D::evolve(std::move(after), decided[i]);
-      Uuid id = req.id_seed ? uuid_from_name(part.stream + "/" + *req.id_seed + "/" + std::to_string(i)) : ids_.next();
+      Uuid id = req.id_seed ? log_.name_id(part.stream + "/" + *req.id_seed + "/" + std::to_string(i)) : ids_.next();
       part.events.push_back(D::encode(req.id, decided[i], id, req.correlation_id));
     }
     events::AppendRequest append;

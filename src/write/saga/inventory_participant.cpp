@@ -61,7 +61,7 @@ class InventoryParticipant final : public Participant {
       ReservationDecision decided = decide(**reservation, command, skus);
       size_t i = 0;
       for (const auto& event : decided.reservation) {
-        Uuid id = answer_id(recorded, i++);
+        Uuid id = answer_id(log_, recorded, i++);
         reservations_.add(order_id, event, std::visit([&](const auto& e) {
                             if constexpr (std::is_same_v<std::decay_t<decltype(e)>, InventoryShipped>) {
                               return to_new_event(order_id, e, id, recorded.correlation_id(), recorded.id());
@@ -72,7 +72,7 @@ class InventoryParticipant final : public Participant {
       }
       for (const auto& [sku, event] : decided.stock) {
         skus_.add(sku, event,
-                  to_new_event(sku, event, answer_id(recorded, i++), recorded.correlation_id(), recorded.id()));
+                  to_new_event(sku, event, answer_id(log_, recorded, i++), recorded.correlation_id(), recorded.id()));
       }
     }
     events::AppendRequest out;

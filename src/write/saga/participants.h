@@ -22,6 +22,6 @@ std::unique_ptr<Participant> make_inventory_participant(events::EventLog& log, S
 std::unique_ptr<Participant> make_shipping_participant(events::EventLog& log, ServedCountries served);
 
 // The id of the i-th event answering `request`.
-Uuid answer_id(const events::RecordedEvent& request, size_t i);
+Uuid answer_id(const events::EventLog& log, const events::RecordedEvent& request, size_t i);
 
 }  // namespace ordersd::write

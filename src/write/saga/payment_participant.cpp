@@ -10,8 +10,8 @@
 
 namespace ordersd::write {
 
-Uuid answer_id(const events::RecordedEvent& request, size_t i) {
-  return uuid_from_name(request.id().to_string() + "/answer/" + std::to_string(i));
+Uuid answer_id(const events::EventLog& log, const events::RecordedEvent& request, size_t i) {
+  return log.name_id(request.id().to_string() + "/answer/" + std::to_string(i));
 }
 
 std::string payment_record_key(std::string_view customer_id, std::string_view order_id) {
@@ -148,7 +148,7 @@ class PaymentParticipant final : public Participant {
       size_t i = 0;
       for (const auto& event : std::get<std::vector<WalletEvent>>(decided)) {
         wallets_.add(order.customer_id, event,
-                     to_new_event(order.customer_id, event, answer_id(recorded, i++), recorded.correlation_id(),
+                     to_new_event(order.customer_id, event, answer_id(log_, recorded, i++), recorded.correlation_id(),
                                   recorded.id()));
         records_.add(order.customer_id, event);
       }

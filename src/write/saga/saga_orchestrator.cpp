@@ -128,7 +128,7 @@ void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input
       retries_.fetch_add(1, std::memory_order_relaxed);
     }
     after = evolve(std::move(after), event);
-    saga_part.push_back(to_new_event(order_id, event, uuid_from_name(seed + std::to_string(i)), correlation, causation));
+    saga_part.push_back(to_new_event(order_id, event, log_.name_id(seed + std::to_string(i)), correlation, causation));
   }
   if (std::holds_alternative<DeadlinePassed>(input) && after.cancel_reason == "step_timeout" &&
       before.cancel_reason.empty()) {
@@ -137,7 +137,7 @@ void SagaOrchestrator::apply(const std::string& order_id, const SagaInput& input
   if (!decision.order.empty()) {
     auto& order_part = stream_part(order_stream(order_id)).events;
     for (size_t i = 0; i < decision.order.size(); ++i) {
-      order_part.push_back(to_new_event(order_id, decision.order[i], uuid_from_name(seed + "order/" + std::to_string(i)),
+      order_part.push_back(to_new_event(order_id, decision.order[i], log_.name_id(seed + "order/" + std::to_string(i)),
                                         correlation, causation));
     }
   }

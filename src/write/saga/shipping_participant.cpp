@@ -37,7 +37,7 @@ class ShippingParticipant final : public Participant {
       size_t i = 0;
       for (const auto& event : decide(**shipment, command, served_)) {
         shipments_.add(order.order_id, event,
-                       to_new_event(order.order_id, event, answer_id(recorded, i++), recorded.correlation_id(),
+                       to_new_event(order.order_id, event, answer_id(log_, recorded, i++), recorded.correlation_id(),
                                     recorded.id()));
       }
     }
