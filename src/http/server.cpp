@@ -27,10 +27,18 @@ using tcp = net::ip::tcp;
 
 class Session;
 
+// An io_context whose pending handlers stop() can destroy. Handlers hold the
+// Impl (and sessions, which hold it too) and the Impl owns the io_context:
+// handlers left queued when the I/O threads stop would keep both alive for
+// ever. shutdown() destroys them without running them, as ~io_context would.
+struct IoContext : net::io_context {
+  using net::io_context::shutdown;
+};
+
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   Handler handler;
-  net::io_context ioc;
+  IoContext ioc;
   // Keeps the I/O threads running while no operation is pending, as when
   // every session waits for its handler: stop() releases it when the
   // sessions are done.
@@ -294,6 +302,7 @@ void Server::stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->ioc.shutdown();  // breaks the cycle: see IoContext
 }
 
 }  // namespace ordersd::http
