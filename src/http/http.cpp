@@ -52,7 +52,9 @@ Response Response::problem(int status, std::string_view title, std::string_view 
   j["detail"] = std::string(detail);
   Response r;
   r.status = status;
-  r.body = j.dump();
+  // A detail can quote the request (its path), which need not be UTF-8:
+  // such bytes become U+FFFD rather than an exception.
+  r.body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   r.set_header("Content-Type", "application/problem+json");
   return r;
 }
