@@ -79,7 +79,7 @@ void fail(beast::error_code ec, const char* what) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+      : server_(std::move(server)), stream_(std::move(socket)) {}
 
   ~Session() {
     std::lock_guard lk(server_->mu);
@@ -212,10 +212,12 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // First, so destroyed last: the last session can hold the last reference
+  // to the Impl, whose io_context the stream's socket and timer need.
+  std::shared_ptr<Server::Impl> server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::shared_ptr<Server::Impl> server_;
   bool busy_ = false;  // a request is being handled or answered
   std::array<char, 4096> scratch_;
 };
