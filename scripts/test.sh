@@ -20,6 +20,9 @@ bash scripts/install-deps.sh
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # As in build.sh; and with -g ccache would hash the build directory too,
+  # so a clone elsewhere would miss (its debug info then names this folder).
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 fi
 if [ ! -f build-sanitize/CMakeCache.txt ]; then
   # -O1: the tests run several times faster than at -O0, and ASan still
