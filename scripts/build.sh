@@ -10,6 +10,9 @@ bash scripts/install-deps.sh
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths below the checkout are hashed relative to it, so that a clone in
+  # another folder (CI's) hits the cache this one filled.
+  export CCACHE_BASEDIR="$PWD"
 fi
 if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"

@@ -13,9 +13,15 @@ PACKAGES=(
   libnats-dev nats-server
 )
 # Benchmarks also need wrk, and gnuplot for bench/soak_plot.sh: `install-deps.sh --bench`.
-if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(wrk gnuplot-nox)
-fi
+# The fuzz targets (scripts/fuzz.sh) need clang and its runtimes (libFuzzer,
+# ASan, UBSan): `install-deps.sh --fuzz`.
+for option in "$@"; do
+  case "$option" in
+    --bench) PACKAGES+=(wrk gnuplot-nox) ;;
+    --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

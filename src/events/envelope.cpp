@@ -2,7 +2,9 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "events/event.h"
 #include "events/event_types.h"
@@ -58,7 +60,19 @@ Status verify_payload(std::string_view type, std::string_view payload) {
 
 namespace {
 
+// A FlatBuffer is read in place only where its root offset and its structs
+// (Uuid: 8 bytes) are aligned. RocksDB hands values out at any address (an
+// iterator's value points into a block), and so does the bus: such bytes are
+// read from an aligned copy.
+constexpr size_t kEnvelopeAlignment = 8;
+
 Status verify(std::string_view bytes, std::optional<uint64_t> expected_position) {
+  std::vector<uint64_t> aligned;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % kEnvelopeAlignment != 0) {
+    aligned.resize(bytes.size() / sizeof(uint64_t) + 1);
+    std::memcpy(aligned.data(), bytes.data(), bytes.size());
+    bytes = std::string_view(reinterpret_cast<const char*>(aligned.data()), bytes.size());
+  }
   uint64_t position = expected_position.value_or(0);
   auto damaged = [&](const std::string& why) {
     return Status::corruption("record at position " + std::to_string(position) + " is damaged: " + why, position);

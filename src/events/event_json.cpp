@@ -106,7 +106,9 @@ std::string event_to_json(const RecordedEvent& event) {
   } else {
     j["payload_error"] = payload.status().message();
   }
-  return j.dump();
+  // The stream id is bytes: one that is not UTF-8 (a damaged record, a
+  // message from another log) shows U+FFFD rather than throwing.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace ordersd::events

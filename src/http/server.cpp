@@ -33,10 +33,18 @@ using tcp = net::ip::tcp;
 
 class Session;
 
+// An io_context whose pending handlers stop() can destroy. Handlers hold the
+// Impl (and sessions, which hold it too) and the Impl owns the io_context:
+// handlers left queued when the I/O threads stop would keep both alive for
+// ever. shutdown() destroys them without running them, as ~io_context would.
+struct IoContext : net::io_context {
+  using net::io_context::shutdown;
+};
+
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   Handler handler;
-  net::io_context ioc;
+  IoContext ioc;
   // Keeps the I/O threads running while no operation is pending, as when
   // every session waits for its handler: stop() releases it when the
   // sessions are done.
@@ -135,7 +143,7 @@ std::string framing_problem(const bhttp::request_parser<bhttp::string_body>::val
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, net::ip::address address, std::shared_ptr<Server::Impl> server)
-      : stream_(std::move(socket)), address_(std::move(address)), server_(std::move(server)) {}
+      : server_(std::move(server)), stream_(std::move(socket)), address_(std::move(address)) {}
 
   ~Session() {
     std::lock_guard lk(server_->mu);
@@ -314,12 +322,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // First, so destroyed last: the last session can hold the last reference
+  // to the Impl, whose io_context the stream's socket and timer need.
+  std::shared_ptr<Server::Impl> server_;
   beast::tcp_stream stream_;
   net::ip::address address_;  // the client's, for the per-address cap
   std::chrono::steady_clock::time_point request_start_;  // the first byte of the request being read
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::shared_ptr<Server::Impl> server_;
   bool busy_ = false;  // a request is being handled or answered
   std::array<char, 4096> scratch_;
 };
@@ -443,6 +453,7 @@ void Server::stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->ioc.shutdown();  // breaks the cycle: see IoContext
 }
 
 }  // namespace ordersd::http

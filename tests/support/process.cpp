@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+
+#include "support/child_reports.h"
 
 extern char** environ;
 
@@ -116,9 +119,33 @@ int Process::wait() {
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  on_reaped(status);
+  return exit_code_;
+}
+
+std::optional<int> Process::wait_for(std::chrono::milliseconds timeout) {
+  if (reaped_) return exit_code_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == pid_) {
+      on_reaped(status);
+      return exit_code_;
+    }
+    if (r < 0 || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void Process::on_reaped(int status) {
   reaped_ = true;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return exit_code_;
+  // Under the sanitizers a child reports on its stderr; any report fails the
+  // test executable (support/child_reports.h).
+  std::string err = stderr_so_far();
+  if (has_sanitizer_report(err)) note_child_sanitizer_report(std::to_string(pid_), err);
 }
 
 Completed run(const std::vector<std::string>& argv) {

@@ -1,7 +1,8 @@
 // A child process for integration tests: started with a pipe on stdout, read
 // line by line with a deadline, and its stderr in a file of its own (so a
 // child that logs a lot never blocks on an unread pipe); signalled and
-// reaped.
+// reaped. A child's stderr is scanned for sanitizer reports when it is
+// reaped (support/child_reports.h).
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +25,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
+  bool reaped() const { return reaped_; }
 
   // The next whole line of stdout (without '\n'), or nullopt at EOF or when
   // `timeout` passes first.
@@ -40,8 +42,12 @@ class Process {
   void signal(int sig);
   // Waits for the child to end; returns its exit code, or 128+signal.
   int wait();
+  // The same, for at most `timeout`: nullopt while the child still runs.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
 
  private:
+  void on_reaped(int status);
+
   pid_t pid_ = -1;
   int out_fd_ = -1;
   TempDir err_dir_;

@@ -24,6 +24,15 @@ ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std:
   port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
 }
 
+ServerProcess::~ServerProcess() {
+  if (process.reaped()) return;
+  process.signal(SIGTERM);
+  if (!process.wait_for(std::chrono::seconds(30))) {
+    process.signal(SIGKILL);
+    process.wait();
+  }
+}
+
 int ServerProcess::stop() {
   process.signal(SIGTERM);
   return process.wait();

@@ -20,6 +20,13 @@ struct ServerProcess {
 
   // SIGTERM, then the exit code.
   int stop();
+
+  // A server still running is stopped as stop() does (so that under the
+  // sanitizers its exit runs LeakSanitizer and its stderr is scanned for
+  // reports), and SIGKILLed if it has not ended within 30 s.
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
 };
 
 // A server for the order API on its own: the saga starts paused, so an order
