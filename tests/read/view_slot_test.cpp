@@ -14,7 +14,10 @@
 #include <set>
 #include <thread>
 
+#include "events/keys.h"
 #include "http/router.h"
+
+#include <rocksdb/db.h>
 #include "read/order_view.h"
 #include "api/query_api.h"
 #include "read/replay.h"
@@ -236,4 +239,44 @@ TEST_CASE("a query's lease keeps its generation's projector alive through a swap
   CHECK(reading->position() <= log->head());
   reading.reset();
   CHECK(view.destroyed[0]);
+}
+
+TEST_CASE("a rebuild that meets a damaged record fails, naming its position, instead of stalling") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    for (int n = 0; n < 30; ++n) place(*log, n);
+  }
+  {
+    // Record 20 of the log overwritten with bytes that are no envelope.
+    rocksdb::DB* raw = nullptr;
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), families, &handles, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == events::keys::kLogFamily) {
+        REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[i], events::keys::position_key(20), "not an envelope").ok());
+      }
+    }
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto log = events::EventLog::open(dir.path()).value();
+  const read::ViewSpec* orders = read::find_view(read::kOrderViewName);
+  REQUIRE(orders);
+  auto slot = read::ViewSlot::open(*log, *orders).value();
+  REQUIRE(slot->rebuild().value() == 1);
+  REQUIRE(eventually(*log, [&] { return !slot->rebuilding(); }));
+  CHECK(slot->generation() == 0);  // the live generation stays
+  auto failed = slot->failed_rebuild();
+  REQUIRE(failed);
+  CHECK(failed->generation == 1);
+  CHECK(failed->reason.find("20") != std::string::npos);
+  CHECK(failed->position < 20);  // it never got past the damaged record
+  // The log says so too, for /health.
+  REQUIRE(log->corruption());
+  CHECK(log->corruption()->position() == 20);
 }
