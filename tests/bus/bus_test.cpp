@@ -11,11 +11,10 @@
 #include "bus/relay.h"
 #include "bus/roles.h"
 #include "events/event_log.h"
-#include "events/keys.h"
 
-#include <rocksdb/db.h>
 #include "support/nats_server.h"
 #include "support/sample_events.h"
+#include "support/damage.h"
 #include "support/temp_dir.h"
 
 using namespace ordersd;
@@ -191,23 +190,7 @@ TEST_CASE("a relay that cannot go on says why instead of ending silently or loop
       auto log = open_log(dir.path());
       append(*log, "wallet-ann", 3);
     }
-    {
-      // One record of the log overwritten with bytes that are no envelope.
-      rocksdb::DB* raw = nullptr;
-      std::vector<std::string> names;
-      REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
-      std::vector<rocksdb::ColumnFamilyDescriptor> families;
-      for (const auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
-      std::vector<rocksdb::ColumnFamilyHandle*> handles;
-      REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), families, &handles, &raw).ok());
-      for (size_t i = 0; i < names.size(); ++i) {
-        if (names[i] == events::keys::kLogFamily) {
-          REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[i], events::keys::position_key(2), "not an envelope").ok());
-        }
-      }
-      for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-      delete raw;
-    }
+    test::overwrite_log_record(dir.path(), 2, "not an envelope");
     auto log = open_log(dir.path());
     Relay relay(*log, *bus, {"wallet"});
     relay.start();

@@ -14,14 +14,13 @@
 #include <set>
 #include <thread>
 
-#include "events/keys.h"
 #include "http/router.h"
 
-#include <rocksdb/db.h>
 #include "read/order_view.h"
 #include "api/query_api.h"
 #include "read/replay.h"
 #include "support/space_rows.h"
+#include "support/damage.h"
 #include "support/temp_dir.h"
 #include "write/domain/order_codec.h"
 
@@ -247,23 +246,7 @@ TEST_CASE("a rebuild that meets a damaged record fails, naming its position, ins
     auto log = events::EventLog::open(dir.path()).value();
     for (int n = 0; n < 30; ++n) place(*log, n);
   }
-  {
-    // Record 20 of the log overwritten with bytes that are no envelope.
-    rocksdb::DB* raw = nullptr;
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), families, &handles, &raw).ok());
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == events::keys::kLogFamily) {
-        REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[i], events::keys::position_key(20), "not an envelope").ok());
-      }
-    }
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
+  test::overwrite_log_record(dir.path(), 20, "not an envelope");  // no envelope at position 20
   auto log = events::EventLog::open(dir.path()).value();
   const read::ViewSpec* orders = read::find_view(read::kOrderViewName);
   REQUIRE(orders);
