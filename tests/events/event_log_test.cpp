@@ -15,6 +15,7 @@
 #include "events/keys.h"
 #include "events/keys.h"
 #include "support/sample_events.h"
+#include "support/damage.h"
 #include "support/temp_dir.h"
 
 using namespace ordersd;
@@ -39,26 +40,14 @@ std::vector<RecordedEvent> all_events(const EventLog& log) {
 
 // Overwrites or deletes one raw record behind the log's back.
 void tamper(const std::string& dir, uint64_t position, std::optional<std::string> value) {
-  rocksdb::DBOptions options;
-  std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(options, dir, families, &handles, &db).ok());
-  rocksdb::ColumnFamilyHandle* log_cf = nullptr;
-  for (auto* h : handles) {
-    if (h->GetName() == keys::kLogFamily) log_cf = h;
-  }
-  REQUIRE(log_cf);
-  if (value) {
-    REQUIRE(db->Put(rocksdb::WriteOptions(), log_cf, keys::position_key(position), *value).ok());
-  } else {
-    REQUIRE(db->Delete(rocksdb::WriteOptions(), log_cf, keys::position_key(position)).ok());
-  }
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
+  test::edit_raw(dir, [&](rocksdb::DB& db, const test::FamilyByName& family) {
+    auto* log_cf = family(keys::kLogFamily);
+    if (value) {
+      REQUIRE(db.Put(rocksdb::WriteOptions(), log_cf, keys::position_key(position), *value).ok());
+    } else {
+      REQUIRE(db.Delete(rocksdb::WriteOptions(), log_cf, keys::position_key(position)).ok());
+    }
+  });
 }
 
 }  // namespace
@@ -725,17 +714,9 @@ namespace {
 // Deletes the directory's name-id record: what a directory written before
 // the record existed looks like.
 void erase_name_ids_record(const std::string& dir) {
-  rocksdb::DBOptions options;
-  std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (auto& n : names) families.push_back({n, rocksdb::ColumnFamilyOptions()});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(options, dir, families, &handles, &db).ok());
-  REQUIRE(db->Delete(rocksdb::WriteOptions(), db->DefaultColumnFamily(), keys::kNameIdsKey).ok());
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
+  test::edit_raw(dir, [](rocksdb::DB& db, const test::FamilyByName&) {
+    REQUIRE(db.Delete(rocksdb::WriteOptions(), db.DefaultColumnFamily(), keys::kNameIdsKey).ok());
+  });
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 
 namespace ordersd::test {
 
-void overwrite_log_record(const std::string& dir, uint64_t position, const std::string& bytes) {
+void edit_raw(const std::string& dir, const std::function<void(rocksdb::DB&, const FamilyByName&)>& edit) {
   std::vector<std::string> names;
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
@@ -17,15 +17,24 @@ void overwrite_log_record(const std::string& dir, uint64_t position, const std::
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, families, &handles, &raw).ok());
-  bool written = false;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == events::keys::kLogFamily) {
-      written = raw->Put(rocksdb::WriteOptions(), handles[i], events::keys::position_key(position), bytes).ok();
+  FamilyByName family = [&](std::string_view name) -> rocksdb::ColumnFamilyHandle* {
+    for (auto* h : handles) {
+      if (h->GetName() == name) return h;
     }
-  }
-  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    FAIL("no column family " << std::string(name));
+    return nullptr;
+  };
+  edit(*raw, family);
+  for (auto* h : handles) REQUIRE(raw->DestroyColumnFamilyHandle(h).ok());
   delete raw;
-  REQUIRE(written);
+}
+
+void overwrite_log_record(const std::string& dir, uint64_t position, const std::string& bytes) {
+  edit_raw(dir, [&](rocksdb::DB& db, const FamilyByName& family) {
+    REQUIRE(db.Put(rocksdb::WriteOptions(), family(events::keys::kLogFamily), events::keys::position_key(position),
+                   bytes)
+                .ok());
+  });
 }
 
 }  // namespace ordersd::test
