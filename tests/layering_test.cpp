@@ -1,11 +1,12 @@
 // The house rules, checked on the sources themselves: which folder may
 // include which (arrows point down only), and no cycle between folders.
 //
-//   app -> api -> { http, write/saga, read, bus } -> events
+//   app -> api -> { http, write/saga, read, bus, auth } -> events
 //   write/saga -> write/pipeline -> write/domain -> events
 //
 // read/ and write/ never include each other, nor http/ or api/; events/ and
-// http/ include nothing above them.
+// http/ include nothing above them; auth/ (who a caller is, what it may do)
+// knows neither HTTP nor the domain.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -40,8 +41,9 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"write/saga", {"events", "write/domain", "write/pipeline"}},
     {"read", {"events"}},
     {"bus", {"events"}},
-    {"api", {"events", "http", "write/domain", "write/pipeline", "write/saga", "read", "bus"}},
-    {"app", {"events", "http", "write/domain", "write/pipeline", "write/saga", "read", "bus", "api"}},
+    {"auth", {"events"}},
+    {"api", {"events", "http", "write/domain", "write/pipeline", "write/saga", "read", "bus", "auth"}},
+    {"app", {"events", "http", "write/domain", "write/pipeline", "write/saga", "read", "bus", "auth", "api"}},
 };
 
 }  // namespace

@@ -17,6 +17,8 @@ struct Request {
   std::string target;  // path and query, e.g. "/events?from=1"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The client's IP address as text ("127.0.0.1", "::1"); set by the server.
+  std::string remote_address;
 
   // The first header with this name (case-insensitive), or "".
   std::string_view header(std::string_view name) const;

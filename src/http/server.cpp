@@ -239,6 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
       request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     request.body = std::move(message.body());
+    request.remote_address = address_.to_string();
     bool keep_alive = message.keep_alive();
 
     busy_ = true;
