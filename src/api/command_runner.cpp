@@ -19,7 +19,8 @@ std::optional<Response> read_command(http::Request& request, http::Responder& re
     if (!IdempotencyStore::valid_key(*key)) {
       return bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters");
     }
-    out.idempotency_key = std::string(*key);
+    // Keys are the caller's own: another caller's same key is another key.
+    out.idempotency_key = request.caller.empty() ? std::string(*key) : request.caller + "\n" + std::string(*key);
   }
   out.method = request.method;
   out.path = std::string(request.path());
@@ -38,7 +39,7 @@ void CommandRunner::look_up(std::shared_ptr<const HttpCommand> shared, std::func
       if (!IdempotencyStore::same_request((*stored)->fingerprint, command.method, command.path, command.body)) {
         return command.respond(Response::problem(
             422, "Unprocessable Content",
-            "Idempotency-Key '" + key + "' was first used with a different request; use a new key"));
+            "Idempotency-Key '" + key.substr(key.rfind('\n') + 1) + "' was first used with a different request; use a new key"));
       }
       Response replay;
       replay.status = (*stored)->status;

@@ -6,6 +6,9 @@
 #include "api/command_runner.h"
 #include "api/metrics.h"
 #include "api/problems.h"
+#include "events/event_json.h"
+#include "events/json_writer.h"
+#include "http/params.h"
 
 namespace ordersd::api {
 
@@ -60,11 +63,12 @@ std::vector<std::string> OperationsApi::not_ready_reasons() const {
   return reasons;
 }
 
-void OperationsApi::health(Responder respond) const {
+void OperationsApi::health(bool full, Responder respond) const {
   nlohmann::ordered_json j;
   uint64_t head = parts_.log.head();
   std::vector<std::string> reasons = degraded_reasons();
   j["status"] = reasons.empty() ? "ok" : "degraded";
+  if (!full) return respond(Response::json(200, j.dump()));
   if (!reasons.empty()) j["reasons"] = reasons;
   j["version"] = ORDERSD_VERSION;
   j["head"] = head;
@@ -127,7 +131,7 @@ void OperationsApi::components(Responder respond) const {
   respond(Response::json(200, without_paths(j.dump())));
 }
 
-void OperationsApi::act(Request request, std::string name, bool skip, Responder respond) {
+void OperationsApi::act(Request request, std::string name, bool skip, std::string actor, Responder respond) {
   if (!parts_.supervisor.report(name)) {
     std::string known;
     for (const auto& r : parts_.supervisor.reports()) known += (known.empty() ? "" : ", ") + r.name;
@@ -143,8 +147,7 @@ void OperationsApi::act(Request request, std::string name, bool skip, Responder 
     return respond(bad_request(ok.message()));
   }
   // Appending the operator's event and restarting wait on the disk: off the I/O thread.
-  work_.post([this, name = std::move(name), skip, position, respond = std::move(respond)] {
-    const std::string actor = "anonymous";
+  work_.post([this, name = std::move(name), skip, position, actor = std::move(actor), respond = std::move(respond)] {
     auto done = skip ? parts_.supervisor.skip(name, position, actor) : parts_.supervisor.retry(name, actor);
     if (!done) {
       if (done.status().code() == Status::Code::kInvalidArgument) {
@@ -163,12 +166,46 @@ void OperationsApi::act(Request request, std::string name, bool skip, Responder 
   });
 }
 
-void OperationsApi::add_routes(http::Router& router) {
-  router.add("GET", "/health", [this](Request, http::Router::Params, Responder respond) { health(std::move(respond)); });
-  router.add("GET", "/health/live", [](Request, http::Router::Params, Responder respond) {
+void OperationsApi::audit(const Request& request, Responder respond) const {
+  auto query = http::parse_query(request.query(), {"limit", "cursor"});
+  if (!query) return respond(bad_request(query.status().message()));
+  size_t limit = 50;
+  std::string cursor;
+  if (auto it = query->find("limit"); it != query->end()) {
+    auto n = http::parse_decimal(it->second);
+    if (!n || *n < 1 || *n > 1000) return respond(bad_request("limit must be from 1 to 1000"));
+    limit = static_cast<size_t>(*n);
+  }
+  if (auto it = query->find("cursor"); it != query->end()) {
+    if (!AuditTrail::valid_cursor(it->second)) return respond(bad_request("cursor must be a page's \"next\", as given"));
+    cursor = it->second;
+  }
+  work_.post([this, cursor = std::move(cursor), limit, respond = std::move(respond)] {
+    auto page = parts_.audit->list(cursor, limit);
+    if (!page) return respond(server_error(page.status()));
+    JsonWriter w(512 * page->events.size() + 64);
+    w.open('{').key("entries").open('[');
+    for (const auto& e : page->events) w.json(events::event_to_json(e));
+    w.close(']').key("next");
+    if (page->next) {
+      w.string(*page->next);
+    } else {
+      w.json("null");
+    }
+    w.close('}');
+    respond(Response::json(200, w.take()));
+  });
+}
+
+void OperationsApi::add_routes(Access& access, http::Router& router) {
+  access_ = &access;
+  access.add(router, "GET", "/health", [this](Request, http::Router::Params, const Caller& caller, Responder respond) {
+    health(caller.principal.scopes.has(auth::Scope::kMetrics), std::move(respond));
+  });
+  access.add(router, "GET", "/health/live", [](Request, http::Router::Params, Responder respond) {
     respond(Response::json(200, R"({"status":"live"})"));
   });
-  router.add("GET", "/health/ready", [this](Request, http::Router::Params, Responder respond) {
+  access.add(router, "GET", "/health/ready", [this](Request, http::Router::Params, Responder respond) {
     std::vector<std::string> reasons = not_ready_reasons();
     if (reasons.empty()) return respond(Response::json(200, R"({"status":"ready"})"));
     Response r = Response::problem(503, "Service Unavailable", "not ready: " + reasons.front());
@@ -179,22 +216,29 @@ void OperationsApi::add_routes(http::Router& router) {
     r.set_header("Retry-After", "1");
     respond(std::move(r));
   });
-  router.add("GET", "/metrics", [this](Request, http::Router::Params, Responder respond) {
+  access.add(router, "GET", "/metrics", [this](Request, http::Router::Params, Responder respond) {
     Response r;
     r.body = metrics_.render(parts_.log, parts_.saga, parts_.views, parts_.relay, parts_.importer, &parts_.supervisor,
                              &parts_.turns);
+    if (access_) r.body += access_->render_metrics();
     r.set_header("Content-Type", "text/plain; version=0.0.4");
     respond(std::move(r));
   });
-  router.add("GET", "/admin/components", [this](Request, http::Router::Params, Responder respond) {
+  access.add(router, "GET", "/admin/components", [this](Request, http::Router::Params, Responder respond) {
     components(std::move(respond));
   });
-  router.add("POST", "/admin/components/{name}/retry", [this](Request r, http::Router::Params p, Responder respond) {
-    act(std::move(r), std::move(p[0]), false, std::move(respond));
-  });
-  router.add("POST", "/admin/components/{name}/skip", [this](Request r, http::Router::Params p, Responder respond) {
-    act(std::move(r), std::move(p[0]), true, std::move(respond));
-  });
+  access.add(router, "POST", "/admin/components/{name}/retry",
+             [this](Request r, http::Router::Params p, const Caller& caller, Responder respond) {
+               act(std::move(r), std::move(p[0]), false, caller.principal.name, std::move(respond));
+             });
+  access.add(router, "POST", "/admin/components/{name}/skip",
+             [this](Request r, http::Router::Params p, const Caller& caller, Responder respond) {
+               act(std::move(r), std::move(p[0]), true, caller.principal.name, std::move(respond));
+             });
+  if (parts_.audit) {
+    access.add(router, "GET", "/admin/audit",
+               [this](Request r, http::Router::Params, Responder respond) { audit(r, std::move(respond)); });
+  }
 }
 
 }  // namespace ordersd::api

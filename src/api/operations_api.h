@@ -13,7 +13,10 @@
 //   POST /admin/components/{name}/retry restart a failed component
 //   POST /admin/components/{name}/skip  {"position": N}: mark the event its failure
 //                                       names as handled, and restart past it
+//   GET  /admin/audit                   admin actions taken through the API, newest
+//                                       first: ?limit=N&cursor=C
 //
+// /health is open; without the metrics scope it says only ok or degraded.
 // Operator actions are recorded as events before they act (supervisor.h).
 #pragma once
 
@@ -21,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "api/access.h"
+#include "api/audit_trail.h"
 #include "bus/importer.h"
 #include "bus/relay.h"
 #include "events/event_log.h"
@@ -45,13 +50,14 @@ struct OperationsParts {
   const bus::Relay* relay = nullptr;  // null without a bus
   const bus::Importer* importer = nullptr;
   uint64_t ready_lag = 10'000;  // events a component may be behind the head and still be ready
+  const AuditTrail* audit = nullptr;
 };
 
 class OperationsApi {
  public:
   OperationsApi(OperationsParts parts, const Metrics& metrics, write::WorkQueue& work)
       : parts_(std::move(parts)), metrics_(metrics), work_(work) {}
-  void add_routes(http::Router& router);
+  void add_routes(Access& access, http::Router& router);
 
   // Why the process is not ready (empty when it is).
   std::vector<std::string> not_ready_reasons() const;
@@ -59,13 +65,15 @@ class OperationsApi {
   std::vector<std::string> degraded_reasons() const;
 
  private:
-  void health(http::Responder respond) const;
+  void health(bool full, http::Responder respond) const;
   void components(http::Responder respond) const;
-  void act(http::Request request, std::string name, bool skip, http::Responder respond);
+  void act(http::Request request, std::string name, bool skip, std::string actor, http::Responder respond);
+  void audit(const http::Request& request, http::Responder respond) const;
 
   OperationsParts parts_;
   const Metrics& metrics_;
   write::WorkQueue& work_;
+  const Access* access_ = nullptr;  // for its counts in /metrics
 };
 
 }  // namespace ordersd::api

@@ -8,6 +8,7 @@
 #include "events/event_json.h"
 #include "events/json_writer.h"
 #include "http/params.h"
+#include "write/domain/order.h"
 #include "write/domain/order_codec.h"
 
 namespace ordersd::api {
@@ -56,23 +57,31 @@ OrderApi::OrderApi(events::EventLog& log, write::OrderPipeline& orders, write::W
                    IdempotencyStore& idempotency, UuidGenerator& ids)
     : log_(log), orders_(orders), work_(work), ids_(ids), runner_(log, work, idempotency, ids) {}
 
-void OrderApi::add_routes(http::Router& router) {
-  router.add("POST", "/orders", [this](Request r, http::Router::Params, Responder respond) {
-    place(std::move(r), std::move(respond));
+void OrderApi::add_routes(Access& access, http::Router& router) {
+  access.add(router, "POST", "/orders", [this](Request r, http::Router::Params, const Caller& caller, Responder respond) {
+    place(std::move(r), caller, std::move(respond));
   });
-  router.add("POST", "/orders/{id}/cancel", [this](Request r, http::Router::Params p, Responder respond) {
-    cancel(std::move(r), std::move(p[0]), std::move(respond));
-  });
-  router.add("POST", "/orders/{id}/deliver", [this](Request r, http::Router::Params p, Responder respond) {
-    deliver(std::move(r), std::move(p[0]), std::move(respond));
-  });
-  router.add("GET", "/orders/{id}/events", [this](Request, http::Router::Params p, Responder respond) {
-    order_events(std::move(p[0]), std::move(respond));
-  });
-  router.add("GET", "/orders/{id}/state", [this](Request r, http::Router::Params p, Responder respond) {
-    order_state(std::move(r), std::move(p[0]), std::move(respond));
-  });
-  router.add("GET", "/events", [this](Request r, http::Router::Params, Responder respond) {
+  // The routes of one order: a caller bound to a customer reaches only its own.
+  auto own = [this](void (OrderApi::*route)(Request, std::string, Responder)) {
+    return [this, route](Request r, http::Router::Params p, const Caller& caller, Responder respond) {
+      if (!caller.principal.customer_id) return (this->*route)(std::move(r), std::move(p[0]), std::move(respond));
+      if (!valid_id(p[0])) return respond(bad_id("an order id"));
+      work_.post([this, route, r = std::move(r), order_id = std::move(p[0]), customer = *caller.principal.customer_id,
+                  respond = std::move(respond)]() mutable {
+        auto state = orders_.load(order_id, UINT64_MAX);
+        if (!state) return respond(server_error(state.status()));
+        if (state->status == write::OrderStatus::kNone || state->customer_id != customer) {
+          return respond(not_found("no order " + order_id));
+        }
+        (this->*route)(std::move(r), std::move(order_id), std::move(respond));
+      });
+    };
+  };
+  access.add(router, "POST", "/orders/{id}/cancel", own(&OrderApi::cancel));
+  access.add(router, "POST", "/orders/{id}/deliver", own(&OrderApi::deliver));
+  access.add(router, "GET", "/orders/{id}/events", own(&OrderApi::order_events));
+  access.add(router, "GET", "/orders/{id}/state", own(&OrderApi::order_state));
+  access.add(router, "GET", "/events", [this](Request r, http::Router::Params, Responder respond) {
     all_events(std::move(r), std::move(respond));
   });
 }
@@ -113,12 +122,15 @@ void OrderApi::run(HttpCommand command, std::string order_id, write::OrderComman
   runner_.run(std::move(command), std::move(spec));
 }
 
-void OrderApi::place(Request request, Responder respond) {
+void OrderApi::place(Request request, const Caller& caller, Responder respond) {
   HttpCommand command;
   if (auto bad = read_command(request, respond, command)) return respond(*bad);
   if (command.body.empty()) return command.respond(bad_request("the body must be a JSON order"));
   auto place = parse_place_order(command.body);
   if (!place) return command.respond(bad_request(place.status().message()));
+  if (!caller.principal.may_see_customer(place->customer_id)) {
+    return command.respond(not_found("no customer " + place->customer_id));
+  }
   if (place->order_id.empty()) place->order_id = ids_.next().to_string();
   std::string order_id = place->order_id;
   run(std::move(command), std::move(order_id), std::move(*place), 201);
@@ -141,7 +153,7 @@ void OrderApi::deliver(Request request, std::string order_id, Responder respond)
   run(std::move(command), std::move(order_id), write::DeliverOrder{}, 200);
 }
 
-void OrderApi::order_events(std::string order_id, Responder respond) {
+void OrderApi::order_events(Request, std::string order_id, Responder respond) {
   if (!valid_id(order_id)) return respond(bad_id("an order id"));
   work_.post([this, order_id = std::move(order_id), respond = std::move(respond)] {
     auto events = log_.read_stream(write::order_stream(order_id), 1, SIZE_MAX);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "api/command_runner.h"
+#include "api/access.h"
 #include "http/router.h"
 #include "write/pipeline/wallet_stock_pipelines.h"
 
@@ -20,7 +21,7 @@ class PaymentInventoryApi {
 
   // The wallet routes (deposits, wallet) and the stock route (restock), as
   // the process runs the payment or the inventory service.
-  void add_routes(http::Router& router, bool wallets = true, bool stock = true);
+  void add_routes(Access& access, http::Router& router, bool wallets = true, bool stock = true);
 
  private:
   void deposit(http::Request request, std::string customer_id, http::Responder respond);

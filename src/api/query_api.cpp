@@ -122,27 +122,41 @@ Responder positioned(const ViewSlot& slot, Responder respond) {
 
 }  // namespace
 
-void QueryApi::add_routes(http::Router& router) {
-  router.add("GET", "/orders/{id}", [this](Request r, http::Router::Params p, Responder respond) {
-    get_order(r, std::move(p[0]), positioned(views_.orders, std::move(respond)));
+void QueryApi::add_routes(Access& access, http::Router& router) {
+  access.add(router, "GET", "/orders/{id}",
+             [this](Request r, http::Router::Params p, const Caller& caller, Responder respond) {
+               respond = only_own(caller, "no order " + p[0], positioned(views_.orders, std::move(respond)));
+               get_order(r, std::move(p[0]), std::move(respond));
+             });
+  access.add(router, "GET", "/orders", [this](Request r, http::Router::Params, const Caller& caller, Responder respond) {
+    respond = positioned(views_.orders, std::move(respond));
+    if (const auto& own = caller.principal.customer_id) {
+      // A caller bound to a customer lists that customer's orders only.
+      auto query = http::parse_query(r.query(), {"status", "customer_id", "limit", "after", "min_position", "wait_ms"});
+      if (!query) return respond(bad_request(query.status().message()));
+      if (auto it = query->find("customer_id"); it == query->end()) {
+        const char* joint = r.target.find('?') == std::string::npos ? "?" : r.target.back() == '?' ? "" : "&";
+        r.target += joint + std::string("customer_id=") + *own;
+      } else if (it->second != *own) {
+        return respond(not_found("no customer " + it->second));
+      }
+    }
+    list_orders(r, std::move(respond));
   });
-  router.add("GET", "/orders", [this](Request r, http::Router::Params, Responder respond) {
-    list_orders(r, positioned(views_.orders, std::move(respond)));
-  });
-  router.add("GET", "/customers/{id}", [this](Request r, http::Router::Params p, Responder respond) {
+  access.add(router, "GET", "/customers/{id}", [this](Request r, http::Router::Params p, Responder respond) {
     respond = positioned(views_.customers, std::move(respond));
     if (!valid_id(p[0])) return respond(bad_id("a customer id"));
     get_row(r, views_.customers, customer_row_key(p[0]), "no customer " + p[0], std::move(respond));
   });
-  router.add("GET", "/inventory/{sku}", [this](Request r, http::Router::Params p, Responder respond) {
+  access.add(router, "GET", "/inventory/{sku}", [this](Request r, http::Router::Params p, Responder respond) {
     respond = positioned(views_.inventory, std::move(respond));
     if (!valid_id(p[0])) return respond(bad_id("a sku"));
     get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], std::move(respond));
   });
-  router.add("GET", "/admin/views", [this](Request, http::Router::Params, Responder respond) {
+  access.add(router, "GET", "/admin/views", [this](Request, http::Router::Params, Responder respond) {
     respond(Response::json(200, views_json().dump()));
   });
-  router.add("POST", "/admin/views/{name}/rebuild", [this](Request r, http::Router::Params p, Responder respond) {
+  access.add(router, "POST", "/admin/views/{name}/rebuild", [this](Request r, http::Router::Params p, Responder respond) {
     ViewSlot* slot = nullptr;
     for (ViewSlot* s : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
       if (s->spec().name == p[0]) slot = s;
@@ -168,7 +182,7 @@ void QueryApi::add_routes(http::Router& router) {
       respond(Response::json(202, j.dump()));
     });
   });
-  router.add("GET", "/stats", [this](Request r, http::Router::Params, Responder respond) {
+  access.add(router, "GET", "/stats", [this](Request r, http::Router::Params, Responder respond) {
     get_stats(r, positioned(views_.stats, std::move(respond)));
   });
 }

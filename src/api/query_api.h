@@ -22,6 +22,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "events/event_log.h"
+#include "api/access.h"
 #include "http/router.h"
 #include "read/projector.h"
 #include "read/view_slot.h"
@@ -42,7 +43,7 @@ class QueryApi {
 
   QueryApi(const events::EventLog& log, Views views, Post post) : log_(log), views_(views), post_(post) {}
 
-  void add_routes(http::Router& router);
+  void add_routes(Access& access, http::Router& router);
 
  private:
   void get_order(const http::Request& request, std::string order_id, http::Responder respond);

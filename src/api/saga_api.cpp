@@ -36,23 +36,23 @@ nlohmann::ordered_json saga_json(const std::string& order_id, const write::SagaS
 
 }  // namespace
 
-void SagaApi::add_routes(http::Router& router) {
-  router.add("GET", "/sagas", [this](Request r, http::Router::Params, Responder respond) {
+void SagaApi::add_routes(Access& access, http::Router& router) {
+  access.add(router, "GET", "/sagas", [this](Request r, http::Router::Params, Responder respond) {
     list_sagas(r, std::move(respond));
   });
-  router.add("GET", "/sagas/{id}", [this](Request, http::Router::Params p, Responder respond) {
+  access.add(router, "GET", "/sagas/{id}", [this](Request, http::Router::Params p, Responder respond) {
     get_saga(std::move(p[0]), std::move(respond));
   });
-  router.add("POST", "/sagas/{id}/retry", [this](Request r, http::Router::Params p, Responder respond) {
+  access.add(router, "POST", "/sagas/{id}/retry", [this](Request r, http::Router::Params p, Responder respond) {
     retry(std::move(r), std::move(p[0]), std::move(respond));
   });
-  router.add("GET", "/participants", [this](Request, http::Router::Params, Responder respond) {
+  access.add(router, "GET", "/participants", [this](Request, http::Router::Params, Responder respond) {
     list_participants(std::move(respond));
   });
-  router.add("POST", "/participants/{name}/pause", [this](Request r, http::Router::Params p, Responder respond) {
+  access.add(router, "POST", "/participants/{name}/pause", [this](Request r, http::Router::Params p, Responder respond) {
     pause(std::move(r), std::move(p[0]), true, std::move(respond));
   });
-  router.add("POST", "/participants/{name}/resume", [this](Request r, http::Router::Params p, Responder respond) {
+  access.add(router, "POST", "/participants/{name}/resume", [this](Request r, http::Router::Params p, Responder respond) {
     pause(std::move(r), std::move(p[0]), false, std::move(respond));
   });
 }

@@ -11,6 +11,7 @@
 
 #include "events/event_log.h"
 #include "events/supervisor.h"
+#include "api/access.h"
 #include "http/router.h"
 #include "write/saga/saga_runtime.h"
 #include "write/pipeline/work_queue.h"
@@ -23,7 +24,7 @@ class SagaApi {
           const events::Supervisor& supervisor)
       : log_(log), saga_(saga), work_(work), ids_(ids), supervisor_(supervisor) {}
 
-  void add_routes(http::Router& router);
+  void add_routes(Access& access, http::Router& router);
 
  private:
   void get_saga(std::string order_id, http::Responder respond);

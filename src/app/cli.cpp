@@ -9,6 +9,7 @@
 #include "app/print_events.h"
 #include "app/replay_views.h"
 #include "app/serve.h"
+#include "app/token_commands.h"
 #include "events/logging.h"
 #include "http/params.h"
 
@@ -162,6 +163,24 @@ int run_cli(int argc, char** argv) {
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");
 
+  serve_cmd->add_option("--tokens", serve_config.auth.tokens_file,
+                        "API token file (ordersd token create); requests need `Authorization: Bearer TOKEN`. "
+                        "Reloaded on SIGHUP")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--jwks", serve_config.auth.jwks_file,
+                        "JWKS file of an OAuth2/OIDC issuer's signing keys (RS256, ES256): JWT access tokens are "
+                        "accepted, scopes from their `scope` claim. Needs --jwt-issuer and --jwt-audience. "
+                        "Reloaded on SIGHUP")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--jwt-issuer", serve_config.auth.jwt.issuer, "the `iss` a JWT must carry");
+  serve_cmd->add_option("--jwt-audience", serve_config.auth.jwt.audience, "an `aud` a JWT must carry");
+  std::string rate_limit;
+  serve_cmd->add_option("--rate-limit", rate_limit,
+                        "RATE[:BURST] requests a second allowed per caller and, separately, per client address; "
+                        "more get 429 with Retry-After (burst defaults to RATE)");
+  serve_cmd->add_flag("--insecure", serve_config.insecure,
+                      "serve a non-loopback address with no --tokens or --jwks: anyone who reaches it may do "
+                      "anything");
   serve_cmd->add_flag("--access-log", serve_config.access_log,
                       "log one line per HTTP request (component http: method, route, status, latency_ms, "
                       "idempotency_key)");
@@ -188,6 +207,8 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   add_log_options(replay_cmd, log_options);
 
+  TokenCommands token_commands(app);
+
   CheckConfig check_config;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "verify a data directory: every SST checksum, and every event of the log; exits 1 when damaged");
@@ -205,6 +226,21 @@ int run_cli(int argc, char** argv) {
     if (!parse_listen(listen, serve_config.host, serve_config.port)) {
       logging::error("cli", "--listen must be HOST:PORT", {{"listen", listen}});
       return 2;
+    }
+    if (!serve_config.auth.jwks_file.empty() &&
+        (serve_config.auth.jwt.issuer.empty() || serve_config.auth.jwt.audience.empty())) {
+      logging::error("cli", "--jwks needs --jwt-issuer and --jwt-audience: a token for another issuer or service "
+                            "must not be accepted");
+      return 2;
+    }
+    if (!rate_limit.empty()) {
+      auto parsed = auth::RateLimit::parse(rate_limit);
+      if (!parsed) {
+        logging::error("cli", "--rate-limit is RATE or RATE:BURST, positive numbers (burst at least 1)",
+                       {{"rate_limit", rate_limit}});
+        return 2;
+      }
+      serve_config.rate_limit = *parsed;
     }
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
     serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
@@ -237,6 +273,7 @@ int run_cli(int argc, char** argv) {
     }
     return serve(serve_config);
   }
+  if (token_commands.parsed()) return token_commands.run();
   if (check_cmd->parsed()) return check_data(check_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;

@@ -8,6 +8,10 @@
 #include <sys/resource.h>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
+
+#include "api/access.h"
+#include "api/audit_trail.h"
 #include "api/idempotency.h"
 #include "api/metrics.h"
 #include "api/operations_api.h"
@@ -75,6 +79,17 @@ http::Handler measured(const http::Router& router, api::Metrics& metrics, bool a
 
 }  // namespace
 
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).is_loopback();
+  }
+  return address.is_loopback();
+}
+
 int serve(const ServeConfig& config) {
   // Signals are taken synchronously by this thread; every thread started
   // below inherits the mask, so none of them is interrupted.
@@ -82,7 +97,21 @@ int serve(const ServeConfig& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Who may do what, settled before anything is opened.
+  auto authenticator = auth::Authenticator::open(config.auth);
+  if (!authenticator) {
+    logging::error("serve", "cannot load the credentials: " + authenticator.status().to_string());
+    return 1;
+  }
+  if ((*authenticator)->open_access() && !is_loopback(config.host) && !config.insecure) {
+    logging::error("serve",
+                   "refusing to serve " + config.host +
+                       " with no authentication: give --tokens FILE or --jwks FILE (or --insecure to run open)");
+    return 2;
+  }
 
   // Every connection and every storage file is a descriptor: use all the
   // hard limit allows (the server fits its connection cap to what is left).
@@ -192,17 +221,19 @@ int serve(const ServeConfig& config) {
 
   api::Metrics metrics;
   http::Router router;
+  api::AuditTrail audit(*log);
+  api::Access access(**authenticator, config.rate_limit, audit);
   api::OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
-                            config.ready_lag},
-                           metrics, *work);
-  operations.add_routes(router);
+                                 config.ready_lag, &audit},
+                                metrics, *work);
+  operations.add_routes(access, router);
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
-  if (roles.has(Role::kOrder)) order_api.add_routes(router);
+  if (roles.has(Role::kOrder)) order_api.add_routes(access, router);
   api::CommandRunner runner(*log, *work, *idempotency, ids);
   api::PaymentInventoryApi payment_inventory_api(*wallets, *stock, runner, *work);
-  payment_inventory_api.add_routes(router, roles.has(Role::kPayment), roles.has(Role::kInventory));
+  payment_inventory_api.add_routes(access, router, roles.has(Role::kPayment), roles.has(Role::kInventory));
   api::SagaApi saga_api(*log, **saga, *work, ids, supervisor);
-  if (!participants.empty()) saga_api.add_routes(router);
+  if (!participants.empty()) saga_api.add_routes(access, router);
   std::unique_ptr<api::QueryApi> query_api;
   if (roles.has(Role::kQuery)) {
     auto slot = [&slots](std::string_view name) -> read::ViewSlot& {
@@ -216,7 +247,7 @@ int serve(const ServeConfig& config) {
         api::QueryApi::Views{slot(read::kOrderViewName), slot(read::kCustomerViewName), slot(read::kInventoryViewName),
                              slot(read::kStatsViewName)},
         [&work](std::function<void()> f) { work->post(std::move(f)); });
-    query_api->add_routes(router);
+    query_api->add_routes(access, router);
   }
 
   http::ServerOptions server_options;
@@ -253,6 +284,8 @@ int serve(const ServeConfig& config) {
       {"max_connections", std::to_string((*server)->max_connections())},
       {"idempotency_ttl_s", std::to_string(config.idempotency_ttl.count())},
       {"ready_lag", std::to_string(config.ready_lag)},
+      {"auth", (*authenticator)->describe()},
+      {"rate_limit", config.rate_limit.rate > 0 ? config.rate_limit.to_string() : "none"},
   });
   if (!config.paused.empty()) {
     std::string paused;
@@ -260,9 +293,29 @@ int serve(const ServeConfig& config) {
     started.emplace_back("paused", paused);
   }
   logging::info("serve", "started", started);
+  if ((*authenticator)->open_access()) {
+    logging::warn("serve", "no --tokens or --jwks: every client that reaches the port may do anything",
+                  {{"listen", config.host}});
+  }
 
+  // SIGHUP reloads what can change under a running server; each reload
+  // that fails leaves the old contents in force.
+  std::vector<std::pair<std::string, std::function<Status()>>> reloads = {
+      {"credentials", [&] { return (*authenticator)->reload(); }},
+  };
   int signal = 0;
-  sigwait(&signals, &signal);
+  for (;;) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    for (const auto& [what, reload] : reloads) {
+      if (Status s = reload(); s) {
+        logging::info("serve", what + " reloaded",
+                      what == "credentials" ? logging::Fields{{"auth", (*authenticator)->describe()}} : logging::Fields{});
+      } else {
+        logging::error("serve", what + " not reloaded, the old ones stay in force: " + s.to_string());
+      }
+    }
+  }
   logging::info("serve", "shutting down", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   // Quiesce from the outside in. The log's completions may post work and
   // work may append, so: no new requests; the log completes what is queued

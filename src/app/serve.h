@@ -1,4 +1,5 @@
-// `ordersd serve`: opens the event log and serves HTTP until SIGINT/SIGTERM.
+// `ordersd serve`: opens the event log and serves HTTP until SIGINT/SIGTERM;
+// SIGHUP reloads the token and JWKS files.
 #pragma once
 
 #include <chrono>
@@ -7,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/authenticator.h"
+#include "auth/rate_limiter.h"
 #include "bus/roles.h"
 #include "events/event_log.h"
 #include "write/saga/saga_runtime.h"
@@ -33,7 +36,13 @@ struct ServeConfig {
   std::string node;     // names this process's consumers on the bus
   uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
   bool access_log = false;  // a log line per HTTP request (--access-log)
+  auth::AuthOptions auth;   // --tokens, --jwks and the JWT's issuer and audience
+  auth::RateLimit rate_limit;  // per caller and per client address; rate 0 = none
+  bool insecure = false;    // serve a non-loopback address with no authentication
 };
+
+// Whether `host` is a loopback address or "localhost".
+bool is_loopback(const std::string& host);
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints
 // "listening on HOST:PORT" to stdout once it accepts connections.

@@ -59,6 +59,8 @@ constexpr EventTypeInfo kTypes[] = {
     {EventType::kComponentAction, "operator.component_action.v1", "ComponentAction",
      verify_table<s::ComponentAction>},
     {EventType::kInventoryShipped, "inventory.shipped.v1", "InventoryShipped", verify_table<s::InventoryShipped>},
+    {EventType::kAdminActionAudited, "operator.action_audited.v1", "AdminActionAudited",
+     verify_table<s::AdminActionAudited>},
 };
 
 }  // namespace

@@ -43,6 +43,7 @@ enum class EventType : uint8_t {
   kSagaRetryRequested,
   kComponentAction,
   kInventoryShipped,
+  kAdminActionAudited,
 };
 
 struct EventTypeInfo {

@@ -19,6 +19,9 @@ struct Request {
   std::string body;
   // The client's IP address as text ("127.0.0.1", "::1"); set by the server.
   std::string remote_address;
+  // Who sent it, once authenticated ("" before): set by the routes' access
+  // guard, so that what a caller stores (an Idempotency-Key) stays its own.
+  std::string caller;
 
   // The first header with this name (case-insensitive), or "".
   std::string_view header(std::string_view name) const;

@@ -357,7 +357,7 @@ TEST_CASE("every event type has a distinct stored name and a payload table that 
       CHECK_MESSAGE(json.is_ok(), json.status().to_string());
     }
   }
-  CHECK(names.size() == 30);
+  CHECK(names.size() == 31);
   CHECK(find_event_type("order.unknown.v1") == nullptr);
 }
 

@@ -45,7 +45,10 @@ class TestRouter {
 
   Outcome dispatch(std::string method, std::string target, std::string body = "") {
     *last_ = Outcome{};
-    Request request{std::move(method), std::move(target), {}, std::move(body)};
+    Request request;
+    request.method = std::move(method);
+    request.target = std::move(target);
+    request.body = std::move(body);
     router_.dispatch(
         std::move(request),
         [last = last_](Response r) {

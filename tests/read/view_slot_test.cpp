@@ -200,14 +200,18 @@ TEST_CASE("GET /admin/views shows a failed rebuild with its reason and position"
   auto sd = read::ViewSlot::open(*log, d.spec).value();
   api::QueryApi api(*log, {*sa, *sb, *sc, *sd}, [](std::function<void()> f) { f(); });
   http::Router router;
-  api.add_routes(router);
+  auto open_access = auth::Authenticator::open({}).value();  // no credentials: every caller may do anything
+  api::AuditTrail audit(*log);
+  api::Access access(*open_access, {}, audit);
+  api.add_routes(access, router);
   auto get = [&](const std::string& method, const std::string& target) {
-    http::Response answer;
+    // An admin action answers once its audit event is in the log, from the log's thread.
+    auto answer = std::make_shared<std::promise<http::Response>>();
     http::Request request;
     request.method = method;
     request.target = target;
-    router.dispatch(request, [&](http::Response r) { answer = std::move(r); });
-    return answer;
+    router.dispatch(request, [answer](http::Response r) { answer->set_value(std::move(r)); });
+    return answer->get_future().get();
   };
   REQUIRE(get("POST", "/admin/views/a/rebuild").status == 202);
   REQUIRE(eventually(*log, [&] { return sa->failed_rebuild().has_value(); }));

@@ -194,6 +194,7 @@ Result<OrderEvent> order_event_from(const events::RecordedEvent& recorded) {
     case EventType::kSagaRetryRequested:
     case EventType::kComponentAction:
     case EventType::kInventoryShipped:
+    case EventType::kAdminActionAudited:
       break;  // the services' and the saga's own events, never in an order's stream
   }
   return Status::invalid_argument("not an order event: '" + std::string(recorded.type()) + "'");

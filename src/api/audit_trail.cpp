@@ -1,0 +1,112 @@
+#include "api/audit_trail.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <chrono>
+
+#include "events/event_types.h"
+#include "events/logging.h"
+#include "events/uuid.h"
+#include "schema/order_events_generated.h"
+
+namespace ordersd::api {
+
+namespace {
+
+constexpr const char* kSpace = "audit";
+constexpr size_t kKeyBytes = 8 + 16;
+
+void put_u64be(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+uint64_t get_u64be(std::string_view in) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::string from_hex(std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+  return out;
+}
+
+}  // namespace
+
+bool AuditTrail::valid_cursor(std::string_view cursor) {
+  if (cursor.size() != 2 * kKeyBytes) return false;
+  for (char c : cursor) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void AuditTrail::record(const AuditEntry& entry, std::function<void()> done) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto str = [&](const std::string& s) { return fbb.CreateString(s); };
+  auto caller = str(entry.caller), credential = str(entry.credential), action = str(entry.action),
+       path = str(entry.path), address = str(entry.address);
+  fbb.Finish(schema::CreateAdminActionAudited(fbb, caller, credential, action, path,
+                                              static_cast<uint16_t>(entry.status), address));
+  static RandomUuidGenerator ids;
+  Uuid id = ids.next();
+  events::NewEvent event{id, std::string(events::stored_name(events::EventType::kAdminActionAudited)),
+                         std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()),
+                         {}, {}};
+  int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  std::string key;
+  put_u64be(key, UINT64_MAX - static_cast<uint64_t>(now_us));
+  put_u64be(key, id.hi);
+  put_u64be(key, id.lo);
+
+  events::AppendRequest append;
+  append.streams.push_back({"operator-audit:" + entry.caller, events::ExpectedVersion::any(), {std::move(event)}});
+  append.side_writes.put_last_position(kSpace, key);
+  log_.append_async(std::move(append), [entry, done = std::move(done)](Result<events::AppendResult> appended) {
+    if (!appended) {
+      logging::error("audit", "an admin action could not be recorded: " + appended.status().to_string(),
+                     {{"caller", entry.caller}, {"action", entry.action}, {"path", entry.path}});
+    }
+    done();
+  });
+}
+
+Result<AuditTrail::Page> AuditTrail::list(const std::string& cursor, size_t limit) const {
+  std::vector<uint64_t> positions;
+  Page page;
+  const std::string from = from_hex(cursor);
+  Status s = log_.scan(
+      kSpace, "",
+      [&](std::string_view key, std::string_view value) {
+        if (positions.size() == limit) {
+          page.next = to_hex(key);
+          return false;
+        }
+        if (value.size() == 8) positions.push_back(get_u64be(value));
+        return true;
+      },
+      from);
+  if (!s) return s;
+  for (uint64_t position : positions) {
+    auto events = log_.read_all(position, 1);
+    if (!events) return events.status();
+    if (!events->empty() && events->front().position() == position) page.events.push_back(std::move(events->front()));
+  }
+  return page;
+}
+
+}  // namespace ordersd::api
