@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -82,6 +83,7 @@ int serve(const ServeConfig& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Every connection and every storage file is a descriptor: use all the
@@ -226,9 +228,10 @@ int serve(const ServeConfig& config) {
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.header_timeout = config.header_timeout;
   server_options.max_connections_per_ip = config.max_connections_per_ip;
+  server_options.tls = config.tls;
   auto server = http::Server::start(server_options, measured(router, metrics, config.access_log));
   if (!server) {
-    logging::error("serve", "cannot listen: " + server.status().to_string(),
+    logging::error("serve", "cannot start the HTTP server: " + server.status().to_string(),
                    {{"listen", config.host + ":" + std::to_string(config.port)}});
     return 1;
   }
@@ -251,9 +254,13 @@ int serve(const ServeConfig& config) {
       {"workers", std::to_string(config.workers)},
       {"max_body_bytes", std::to_string(config.max_body_bytes)},
       {"max_connections", std::to_string((*server)->max_connections())},
+      {"tls", config.tls ? "on" : "off"},
       {"idempotency_ttl_s", std::to_string(config.idempotency_ttl.count())},
       {"ready_lag", std::to_string(config.ready_lag)},
   });
+  if (config.tls) {
+    started.emplace_back("tls_client_certs", config.tls->client_ca_file.empty() ? "not requested" : "required");
+  }
   if (!config.paused.empty()) {
     std::string paused;
     for (const auto& p : config.paused) paused += (paused.empty() ? "" : ",") + p;
@@ -261,8 +268,32 @@ int serve(const ServeConfig& config) {
   }
   logging::info("serve", "started", started);
 
+  // What SIGHUP reloads: each entry re-reads its files and logs the outcome;
+  // a failed reload keeps what is in force.
+  std::vector<std::function<void()>> on_reload;
+  if (config.tls) {
+    on_reload.push_back([&server, &tls = *config.tls] {
+      if (Status s = (*server)->reload_tls(); s) {
+        logging::info("serve", "tls certificates reloaded", {{"cert", tls.cert_file}});
+      } else {
+        logging::warn("serve", "tls certificates not reloaded, the ones in force stay", {{"error", s.to_string()}});
+      }
+    });
+  }
+
   int signal = 0;
-  sigwait(&signals, &signal);
+  for (;;) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    logging::info("serve", "reloading", {{"signal", "SIGHUP"}, {"reloads", std::to_string(on_reload.size())}});
+    for (auto& reload : on_reload) {
+      try {
+        reload();
+      } catch (const std::exception& e) {
+        logging::warn("serve", "a reload failed", {{"error", e.what()}});
+      }
+    }
+  }
   logging::info("serve", "shutting down", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   // Quiesce from the outside in. The log's completions may post work and
   // work may append, so: no new requests; the log completes what is queued

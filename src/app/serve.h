@@ -1,14 +1,17 @@
-// `ordersd serve`: opens the event log and serves HTTP until SIGINT/SIGTERM.
+// `ordersd serve`: opens the event log and serves HTTP (or HTTPS) until
+// SIGINT/SIGTERM; SIGHUP reloads what can be reloaded (the TLS files).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bus/roles.h"
 #include "events/event_log.h"
+#include "http/server.h"
 #include "write/saga/saga_runtime.h"
 
 namespace ordersd::app {
@@ -33,10 +36,12 @@ struct ServeConfig {
   std::string node;     // names this process's consumers on the bus
   uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
   bool access_log = false;  // a log line per HTTP request (--access-log)
+  std::optional<http::TlsFiles> tls;  // HTTPS (--tls-cert, --tls-key, --tls-client-ca); none: plain HTTP
 };
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints
-// "listening on HOST:PORT" to stdout once it accepts connections.
+// "listening on HOST:PORT" to stdout once it accepts connections. On SIGHUP
+// it re-reads the TLS files (a failure keeps the ones in force and is logged).
 int serve(const ServeConfig& config);
 
 }  // namespace ordersd::app
