@@ -9,7 +9,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev libcli11-dev libjemalloc-dev
   libspdlog-dev libfmt-dev libssl-dev
-  curl jq util-linux
+  curl openssl jq util-linux
   libnats-dev nats-server
 )
 # Benchmarks also need wrk, and gnuplot for bench/soak_plot.sh: `install-deps.sh --bench`.

@@ -181,6 +181,13 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_flag("--insecure", serve_config.insecure,
                       "serve a non-loopback address with no --tokens or --jwks: anyone who reaches it may do "
                       "anything");
+  http::TlsFiles tls;
+  serve_cmd->add_option("--tls-cert", tls.cert_file,
+                        "PEM certificate chain (the server's first): serve HTTPS instead of HTTP, TLS 1.2 and 1.3; "
+                        "needs --tls-key. SIGHUP re-reads the files");
+  serve_cmd->add_option("--tls-key", tls.key_file, "PEM private key (unencrypted) of --tls-cert");
+  serve_cmd->add_option("--tls-client-ca", tls.client_ca_file,
+                        "PEM CA certificates: require a client certificate signed by one of them (needs --tls-cert)");
   serve_cmd->add_flag("--access-log", serve_config.access_log,
                       "log one line per HTTP request (component http: method, route, status, latency_ms, "
                       "idempotency_key)");
@@ -242,6 +249,15 @@ int run_cli(int argc, char** argv) {
       }
       serve_config.rate_limit = *parsed;
     }
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+      logging::error("cli", "--tls-cert and --tls-key go together: give both, or neither for plain HTTP");
+      return 2;
+    }
+    if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+      logging::error("cli", "--tls-client-ca needs --tls-cert and --tls-key: client certificates come with HTTPS");
+      return 2;
+    }
+    if (!tls.cert_file.empty()) serve_config.tls = tls;
     serve_config.durability = durability == "async" ? events::Durability::kAsync : events::Durability::kFsync;
     serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
     serve_config.idempotency_reap_interval = std::chrono::milliseconds(reap_ms);

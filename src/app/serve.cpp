@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -257,9 +258,10 @@ int serve(const ServeConfig& config) {
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.header_timeout = config.header_timeout;
   server_options.max_connections_per_ip = config.max_connections_per_ip;
+  server_options.tls = config.tls;
   auto server = http::Server::start(server_options, measured(router, metrics, config.access_log));
   if (!server) {
-    logging::error("serve", "cannot listen: " + server.status().to_string(),
+    logging::error("serve", "cannot start the HTTP server: " + server.status().to_string(),
                    {{"listen", config.host + ":" + std::to_string(config.port)}});
     return 1;
   }
@@ -282,11 +284,15 @@ int serve(const ServeConfig& config) {
       {"workers", std::to_string(config.workers)},
       {"max_body_bytes", std::to_string(config.max_body_bytes)},
       {"max_connections", std::to_string((*server)->max_connections())},
+      {"tls", config.tls ? "on" : "off"},
       {"idempotency_ttl_s", std::to_string(config.idempotency_ttl.count())},
       {"ready_lag", std::to_string(config.ready_lag)},
       {"auth", (*authenticator)->describe()},
       {"rate_limit", config.rate_limit.rate > 0 ? config.rate_limit.to_string() : "none"},
   });
+  if (config.tls) {
+    started.emplace_back("tls_client_certs", config.tls->client_ca_file.empty() ? "not requested" : "required");
+  }
   if (!config.paused.empty()) {
     std::string paused;
     for (const auto& p : config.paused) paused += (paused.empty() ? "" : ",") + p;
@@ -303,6 +309,7 @@ int serve(const ServeConfig& config) {
   std::vector<std::pair<std::string, std::function<Status()>>> reloads = {
       {"credentials", [&] { return (*authenticator)->reload(); }},
   };
+  if (config.tls) reloads.emplace_back("tls certificates", [&server] { return (*server)->reload_tls(); });
   int signal = 0;
   for (;;) {
     sigwait(&signals, &signal);

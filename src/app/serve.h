@@ -1,10 +1,11 @@
-// `ordersd serve`: opens the event log and serves HTTP until SIGINT/SIGTERM;
-// SIGHUP reloads the token and JWKS files.
+// `ordersd serve`: opens the event log and serves HTTP (or HTTPS) until
+// SIGINT/SIGTERM; SIGHUP reloads the token, JWKS and TLS files.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "auth/rate_limiter.h"
 #include "bus/roles.h"
 #include "events/event_log.h"
+#include "http/server.h"
 #include "write/saga/saga_runtime.h"
 
 namespace ordersd::app {
@@ -39,13 +41,16 @@ struct ServeConfig {
   auth::AuthOptions auth;   // --tokens, --jwks and the JWT's issuer and audience
   auth::RateLimit rate_limit;  // per caller and per client address; rate 0 = none
   bool insecure = false;    // serve a non-loopback address with no authentication
+  std::optional<http::TlsFiles> tls;  // HTTPS (--tls-cert, --tls-key, --tls-client-ca); none: plain HTTP
 };
 
 // Whether `host` is a loopback address or "localhost".
 bool is_loopback(const std::string& host);
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints
-// "listening on HOST:PORT" to stdout once it accepts connections.
+// "listening on HOST:PORT" to stdout once it accepts connections. On SIGHUP
+// it re-reads the token, JWKS and TLS files (a failure keeps the ones in
+// force and is logged).
 int serve(const ServeConfig& config);
 
 }  // namespace ordersd::app

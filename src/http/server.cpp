@@ -5,22 +5,31 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <sys/resource.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 
 #include "events/logging.h"
 
@@ -30,8 +39,11 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using SslContext = net::ssl::context;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-class Session;
+class SessionBase;
 
 // An io_context whose pending handlers stop() can destroy. Handlers hold the
 // Impl (and sessions, which hold it too) and the Impl owns the io_context:
@@ -57,10 +69,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<bool> stopping{false};
   bool stopped = false;  // controlling thread only
 
+  // With TLS: the context new connections are given; reload_tls() swaps in
+  // a new one (open connections keep theirs). Guarded by tls_mu.
+  std::mutex tls_mu;
+  std::shared_ptr<SslContext> tls_context;
+
   // Open sessions, so stop() can close the idle ones; guarded by mu.
   std::mutex mu;
   std::condition_variable all_closed;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   std::map<net::ip::address, size_t> per_address;  // open sessions by client address; guarded by mu
 
   void do_accept();
@@ -70,15 +87,114 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 namespace {
 
 void fail(beast::error_code ec, const char* what) {
+  // A TLS client that closes without close_notify truncates the stream: as
+  // ordinary as a plain client's close.
   if (ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
       ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-      ec == bhttp::error::end_of_stream || ec == net::error::bad_descriptor) {
+      ec == bhttp::error::end_of_stream || ec == net::error::bad_descriptor ||
+      ec == net::ssl::error::stream_truncated) {
     return;  // ordinary ends of a connection
   }
   // Rate-limited per kind: a failing accept (out of descriptors, say) repeats
   // as fast as the loop turns.
   logging::log_limited(logging::Level::kWarn, std::string("http/") + what, "http", std::string(what) + " failed",
                        {{"error", ec.message()}});
+}
+
+// The OpenSSL errors queued on this thread, oldest first; clears the queue.
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    const char* lib = ERR_lib_error_string(e);
+    const char* reason = ERR_reason_error_string(e);
+    if (!out.empty()) out += "; ";
+    out += std::string(lib ? lib : "OpenSSL") + ": " + (reason ? reason : "error " + std::to_string(e));
+  }
+  return out.empty() ? "no detail from OpenSSL" : out;
+}
+
+// "" when `path` can be opened for reading, else why not.
+std::string unreadable(const std::string& path) {
+  if (path.empty()) return "no file named";
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return std::strerror(errno);
+  std::fclose(f);
+  return "";
+}
+
+// An encrypted key fails to load instead of prompting on the terminal.
+int no_password(char*, int, int, void*) { return 0; }
+
+Status tls_file_error(const char* what, const std::string& path, const std::string& why) {
+  return Status::invalid_argument(std::string("TLS ") + what + " '" + path + "': " + why);
+}
+
+// A server context from the PEM files: TLS 1.2 or 1.3, OpenSSL's default
+// ciphers, no compression, no renegotiation; with a client CA, a client
+// certificate it signed is required.
+Result<std::shared_ptr<SslContext>> make_tls_context(const TlsFiles& files) {
+  ERR_clear_error();
+  struct Named {
+    const char* what;
+    const std::string& path;
+  };
+  for (const Named& file : {Named{"certificate file", files.cert_file}, Named{"key file", files.key_file}}) {
+    if (std::string why = unreadable(file.path); !why.empty()) return tls_file_error(file.what, file.path, why);
+  }
+  if (!files.client_ca_file.empty()) {
+    if (std::string why = unreadable(files.client_ca_file); !why.empty()) {
+      return tls_file_error("client CA file", files.client_ca_file, why);
+    }
+  }
+  std::shared_ptr<SslContext> ctx;
+  try {
+    ctx = std::make_shared<SslContext>(SslContext::tls_server);
+  } catch (const std::exception& e) {
+    return Status::io_error(std::string("cannot create a TLS context: ") + e.what());
+  }
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_default_passwd_cb(native, &no_password);
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    return Status::io_error("cannot require TLS 1.2 or later: " + openssl_errors());
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_use_certificate_chain_file(native, files.cert_file.c_str()) != 1) {
+    return tls_file_error("certificate file", files.cert_file, "not a PEM certificate chain: " + openssl_errors());
+  }
+  // The key is parsed on its own first, so that a damaged key and one that
+  // belongs to another certificate are told apart.
+  EVP_PKEY* key = nullptr;
+  if (BIO* bio = BIO_new_file(files.key_file.c_str(), "r")) {
+    key = PEM_read_bio_PrivateKey(bio, nullptr, &no_password, nullptr);
+    BIO_free(bio);
+  }
+  if (!key) {
+    return tls_file_error("key file", files.key_file, "not an unencrypted PEM private key: " + openssl_errors());
+  }
+  int used = SSL_CTX_use_PrivateKey(native, key);  // takes a reference of its own
+  EVP_PKEY_free(key);
+  if (used != 1 || SSL_CTX_check_private_key(native) != 1) {
+    return tls_file_error("key file", files.key_file,
+                          "does not match the certificate in '" + files.cert_file + "': " + openssl_errors());
+  }
+  if (!files.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(native, files.client_ca_file.c_str(), nullptr) != 1) {
+      return tls_file_error("client CA file", files.client_ca_file,
+                            "not a PEM certificate bundle: " + openssl_errors());
+    }
+    // Named in the certificate request, for clients holding several.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(files.client_ca_file.c_str());
+    if (!names) {
+      return tls_file_error("client CA file", files.client_ca_file, "holds no certificate: " + openssl_errors());
+    }
+    SSL_CTX_set_client_CA_list(native, names);  // takes ownership
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  // OpenSSL refuses to resume a session under client verification without one.
+  static constexpr unsigned char kSessionIdContext[] = "ordersd";
+  SSL_CTX_set_session_id_context(native, kSessionIdContext, sizeof kSessionIdContext - 1);
+  ERR_clear_error();
+  return ctx;
 }
 
 bool out_of_descriptors(const beast::error_code& ec) {
@@ -138,14 +254,15 @@ std::string framing_problem(const bhttp::request_parser<bhttp::string_body>::val
 
 }  // namespace
 
-// One connection: read a request, hand it to the handler, write the answer,
-// repeat while keep-alive. Every step runs on the connection's strand.
-class Session : public std::enable_shared_from_this<Session> {
+// What the server knows of every connection, plain or TLS: its client's
+// address (for the per-address cap) and the server it belongs to.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
-  Session(tcp::socket&& socket, net::ip::address address, std::shared_ptr<Server::Impl> server)
-      : server_(std::move(server)), stream_(std::move(socket)), address_(std::move(address)) {}
+  SessionBase(net::ip::address address, std::shared_ptr<Server::Impl> server)
+      : server_(std::move(server)), address_(std::move(address)) {}
 
-  ~Session() {
+  // Runs after the derived session's stream is gone.
+  virtual ~SessionBase() {
     std::lock_guard lk(server_->mu);
     server_->sessions.erase(this);
     if (auto it = server_->per_address.find(address_); it != server_->per_address.end() && --it->second == 0) {
@@ -154,26 +271,89 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_->sessions.empty()) server_->all_closed.notify_all();
   }
 
-  void start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
-  }
-
+  virtual void start() = 0;
   // Called by stop(): a connection waiting for a request is closed now; one
   // with a request in flight closes after answering it.
-  void close_if_idle() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->stream_.socket().close();
+  virtual void close_if_idle() = 0;
+
+ protected:
+  // Destroyed after the derived session's stream: the last session can hold
+  // the last reference to the Impl, whose io_context the stream's socket and
+  // timer need.
+  std::shared_ptr<Server::Impl> server_;
+  net::ip::address address_;  // the client's, for the per-address cap
+};
+
+// One connection: (with TLS, a handshake, then) read a request, hand it to
+// the handler, write the answer, repeat while keep-alive. Every step runs on
+// the connection's strand. One code path for both streams: only the
+// handshake and the close differ.
+template <class Stream>
+class Session : public SessionBase {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  // `tls`: the context of a TLS session, null for a plain one.
+  Session(tcp::socket&& socket, std::shared_ptr<SslContext> tls, net::ip::address address,
+          std::shared_ptr<Server::Impl> server)
+      : SessionBase(std::move(address), std::move(server)),
+        tls_(std::move(tls)),
+        stream_(open_stream(std::move(socket), tls_.get())) {}
+
+  void start() override {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::begin, self()));
+  }
+
+  void close_if_idle() override {
+    net::post(stream_.get_executor(), [self = self()] {
+      if (!self->busy_) {
+        beast::error_code ignored;
+        self->lowest().socket().close(ignored);
+      }
     });
   }
 
  private:
+  static Stream open_stream(tcp::socket&& socket, SslContext* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<Session> self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  // The TCP stream under TLS (or the stream itself): its timer bounds every
+  // operation on the stream above it.
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // With TLS, the handshake is the first thing a client sends: it must end
+  // within the header timeout. A failed one closes the connection.
+  void begin() {
+    if constexpr (kTls) {
+      if (server_->stopping) return do_close();
+      lowest().expires_after(server_->options.header_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server, [self = self()](beast::error_code ec) {
+        if (ec) {
+          fail(ec, "tls handshake");
+          beast::error_code ignored;
+          self->lowest().socket().close(ignored);
+          return;
+        }
+        self->do_read();
+      });
+    } else {
+      do_read();
+    }
+  }
+
   // Waits (up to the idle timeout) for the first byte of the next request,
   // unless it is already here; the request's deadlines run from it.
   void do_read() {
     if (server_->stopping) return do_close();
     if (buffer_.size()) return read_header();
-    stream_.expires_after(server_->options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    lowest().expires_after(server_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = self()](beast::error_code ec, std::size_t n) {
       if (ec) {
         fail(ec, "read");
         return self->do_close();
@@ -189,9 +369,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
     request_start_ = std::chrono::steady_clock::now();
-    stream_.expires_at(request_start_ + std::min(server_->options.header_timeout, server_->options.read_timeout));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    lowest().expires_at(request_start_ + std::min(server_->options.header_timeout, server_->options.read_timeout));
+    bhttp::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_header, self()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
@@ -201,8 +380,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(Response::problem(400, "Bad Request", problem), false);
     }
     if (parser_->is_done()) return on_read(ec, 0);
-    stream_.expires_at(request_start_ + server_->options.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    lowest().expires_at(request_start_ + server_->options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, self()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -243,8 +422,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive = message.keep_alive();
 
     busy_ = true;
-    stream_.expires_never();  // the handler bounds its own work
-    auto self = shared_from_this();
+    lowest().expires_never();  // the handler bounds its own work
+    auto self = this->self();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Responder respond = [self, keep_alive, answered](Response response) {
       if (answered->exchange(true)) return;  // answered already (after a handler's exception, say)
@@ -281,8 +460,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive && !server_->stopping);
     res->prepare_payload();
-    stream_.expires_after(server_->options.read_timeout);
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+    lowest().expires_after(server_->options.read_timeout);
+    bhttp::async_write(stream_, *res, [self = self(), res](beast::error_code ec, std::size_t) {
       self->on_write(ec, res->keep_alive());
     });
   }
@@ -297,37 +476,44 @@ class Session : public std::enable_shared_from_this<Session> {
     do_read();
   }
 
-  // Half-closes, then reads and discards what the client still sends (at
-  // most 1 MiB, for at most 2 s): closing with unread input would reset the
-  // connection and could destroy an answer the client has not read yet.
+  // Closes without destroying an answer the client has not read yet. With
+  // TLS, first a close_notify, waiting for the client's; then, as for plain
+  // HTTP, half-closes and reads and discards what the client still sends
+  // (at most 1 MiB): closing with unread input would reset the connection.
+  // All of it within 2 s.
   void do_close() {
+    if (!lowest().socket().is_open()) return;
+    lowest().expires_after(std::chrono::seconds(2));
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = self()](beast::error_code) { self->close_tcp(); });
+    } else {
+      close_tcp();
+    }
+  }
+
+  void close_tcp() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) {
-      stream_.socket().close(ec);
+      lowest().socket().close(ec);
       return;
     }
-    stream_.expires_after(std::chrono::seconds(2));
     do_drain(0);
   }
 
   void do_drain(size_t drained) {
-    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this(), drained](beast::error_code ec,
-                                                                                        std::size_t n) {
+    lowest().async_read_some(net::buffer(scratch_), [self = self(), drained](beast::error_code ec, std::size_t n) {
       if (ec || drained + n > (1 << 20)) {
         beast::error_code ignored;
-        self->stream_.socket().close(ignored);
+        self->lowest().socket().close(ignored);
         return;
       }
       self->do_drain(drained + n);
     });
   }
 
-  // First, so destroyed last: the last session can hold the last reference
-  // to the Impl, whose io_context the stream's socket and timer need.
-  std::shared_ptr<Server::Impl> server_;
-  beast::tcp_stream stream_;
-  net::ip::address address_;  // the client's, for the per-address cap
+  std::shared_ptr<SslContext> tls_;  // before stream_, which uses it to the end
+  Stream stream_;
   std::chrono::steady_clock::time_point request_start_;  // the first byte of the request being read
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -363,7 +549,12 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     if (!stopping) do_accept();
     return;
   }
-  std::shared_ptr<Session> session;
+  std::shared_ptr<SslContext> tls;
+  if (options.tls) {
+    std::lock_guard lk(tls_mu);
+    tls = tls_context;
+  }
+  std::shared_ptr<SessionBase> session;
   const char* refused = nullptr;
   {
     std::lock_guard lk(mu);
@@ -375,7 +566,13 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     } else if (from_address >= options.max_connections_per_ip) {
       refused = "too many open connections from this address";
     } else {
-      session = std::make_shared<Session>(std::move(socket), peer.address(), shared_from_this());
+      if (tls) {
+        session = std::make_shared<Session<TlsStream>>(std::move(socket), std::move(tls), peer.address(),
+                                                       shared_from_this());
+      } else {
+        session = std::make_shared<Session<PlainStream>>(std::move(socket), nullptr, peer.address(),
+                                                         shared_from_this());
+      }
       sessions.emplace(session.get(), session);
       ++from_address;
     }
@@ -383,6 +580,9 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   }
   if (session) {
     session->start();
+  } else if (options.tls) {
+    beast::error_code ignored;  // a plain 503 would mean nothing to a TLS client
+    socket.close(ignored);
   } else {
     refuse(socket, refused);
   }
@@ -393,6 +593,11 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler han
   auto impl = std::make_shared<Impl>();
   impl->options = std::move(options);
   impl->handler = std::move(handler);
+  if (impl->options.tls) {
+    auto tls = make_tls_context(*impl->options.tls);
+    if (!tls) return tls.status();
+    impl->tls_context = std::move(tls).value();
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(impl->options.host, ec);
   if (ec) return Status::invalid_argument("invalid listen address '" + impl->options.host + "'");
@@ -428,6 +633,16 @@ uint16_t Server::port() const { return impl_->port; }
 
 size_t Server::max_connections() const { return impl_->options.max_connections; }
 
+Status Server::reload_tls() {
+  if (!impl_->options.tls) return Status::invalid_argument("the server does not serve TLS");
+  auto tls = make_tls_context(*impl_->options.tls);
+  if (!tls) return tls.status();
+  std::shared_ptr<SslContext> old;  // released outside the lock
+  std::lock_guard lk(impl_->tls_mu);
+  old = std::exchange(impl_->tls_context, std::move(tls).value());
+  return Status::ok();
+}
+
 void Server::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
@@ -437,7 +652,7 @@ void Server::stop() {
     impl->acceptor.close(ec);
     impl->accept_backoff.cancel();
   });
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lk(impl_->mu);
     for (auto& [raw, weak] : impl_->sessions) {

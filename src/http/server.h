@@ -13,18 +13,32 @@
 // file descriptors, accepting pauses briefly instead of spinning.
 // I/O runs on `threads` threads; the handler is called on one of them.
 //
-// Thread safety: start() and stop() from one controlling thread.
+// With `tls`, every connection speaks HTTPS (TLS 1.2 or 1.3 only, OpenSSL's
+// default ciphers, no compression, no renegotiation) under the same bounds;
+// the handshake must complete within the header timeout. A failed handshake
+// closes the connection. reload_tls() swaps in certificates read anew for
+// the connections that follow.
+//
+// Thread safety: start(), stop() and reload_tls() from one controlling thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "events/status.h"
 #include "http/http.h"
 
 namespace ordersd::http {
+
+// PEM files for HTTPS.
+struct TlsFiles {
+  std::string cert_file;       // the server's certificate, then any intermediates
+  std::string key_file;        // its private key, unencrypted
+  std::string client_ca_file;  // "": no client certificates; else one is required, signed by a CA in it
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -35,17 +49,19 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};  // from a request's first byte to the end of its header
   std::chrono::milliseconds read_timeout{10'000};   // from a request's first byte to the end of its body
   std::chrono::milliseconds idle_timeout{60'000};   // for the first byte of a request
-  // Beyond this, new connections are refused (503, or closed). Lowered at
+  // Beyond this, new connections are refused (503, or closed; with TLS, closed). Lowered at
   // start to fit the file descriptor limit (RLIMIT_NOFILE), keeping a quarter
   // of it, at most 256, for the storage engine and the rest of the process.
   size_t max_connections = 10'000;
   size_t max_connections_per_ip = 256;         // open connections from one client address
   std::chrono::milliseconds shutdown_grace{10'000}; // for in-flight requests on stop()
+  std::optional<TlsFiles> tls;                 // none: plain HTTP
 };
 
 class Server {
  public:
-  // Binds, listens and starts the I/O threads.
+  // Binds, listens and starts the I/O threads. With TLS, fails first when
+  // a file cannot be read or parsed, or the key does not match the certificate.
   static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
   ~Server();  // stop()s
 
@@ -55,6 +71,10 @@ class Server {
   // Stops accepting, closes idle connections, lets in-flight requests finish
   // (up to shutdown_grace), then stops the I/O threads. Idempotent.
   void stop();
+  // Reads the TLS files again into a new context for the connections that
+  // follow; open ones keep theirs. On failure the context in force stays and
+  // the Status names the file and what is wrong with it. Without TLS, fails.
+  Status reload_tls();
 
   struct Impl;
 

@@ -98,6 +98,8 @@ TEST_CASE("serve --log-format json --access-log: a start-up line, a line per req
   CHECK(started->contains("max_body_bytes"));
   CHECK(started->contains("idempotency_ttl_s"));
   CHECK_FALSE(started->contains("bus"));
+  CHECK(started->at("tls") == "off");
+  CHECK_FALSE(started->contains("tls_client_certs"));
 
   HttpClient client(server.port);
   const std::string secret = "key-7f3a9c-never-logged";
