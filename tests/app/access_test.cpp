@@ -26,6 +26,7 @@
 #include "auth/scopes.h"
 #include "events/event_log.h"
 #include "support/http_client.h"
+#include "support/jwt_signer.h"
 #include "support/process.h"
 #include "support/sample_events.h"
 #include "support/server_process.h"
@@ -470,4 +471,51 @@ TEST_CASE("with no credentials configured: open on loopback with a warning, refu
   CHECK(line->starts_with("listening on 0.0.0.0:"));
   insecure.signal(SIGTERM);
   CHECK(insecure.wait() == 0);
+}
+
+TEST_CASE("OAuth2 access tokens (JWT) from a JWKS: scopes from the scope claim, bound by customer_id, refused when bad") {
+  TempDir dir;
+  ordersd::test::JwtSigner idp(ordersd::test::JwtSigner::Algorithm::kEs256, "k1");
+  std::string jwks = dir.sub("jwks.json");
+  idp.write_jwks(jwks);
+  ServerProcess server(dir.sub("data"), {"--jwks", jwks, "--jwt-issuer", "https://idp.test", "--jwt-audience", "ordersd"});
+  HttpClient http(server.port);
+  auto exp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() + 600;
+  auto token = [&](json claims) {
+    claims["iss"] = claims.value("iss", "https://idp.test");
+    claims["aud"] = "ordersd";
+    claims["exp"] = claims.value("exp", exp);
+    return idp.sign(claims.dump());
+  };
+  std::string operator_token = token({{"sub", "ops@example.com"}, {"scope", "openid admin orders:read"}});
+  std::string carol = token({{"sub", "carol"}, {"scope", "orders:write orders:read admin"}, {"customer_id", "carol"}});
+
+  CHECK(http.request("GET", "/participants", "", bearer(operator_token)).status == 200);
+  CHECK(http.request("GET", "/orders", "", bearer(operator_token)).status == 200);
+  auto forbidden = http.request("GET", "/events", "", bearer(operator_token));
+  CHECK(forbidden.status == 403);
+  // The audit names the subject.
+  REQUIRE(http.request("POST", "/participants/payment/pause", "", bearer(operator_token)).status == 200);
+  auto audit = json::parse(http.request("GET", "/admin/audit", "", bearer(operator_token)).body);
+  REQUIRE(audit["entries"].size() == 1);
+  CHECK(audit["entries"][0]["payload"]["caller"] == "ops@example.com");
+  CHECK(audit["entries"][0]["payload"]["credential"] == "jwt");
+
+  // A customer's token: its own orders only, and never an admin, whatever it claims.
+  CHECK(http.request("POST", "/orders", order("carol-1", "carol").dump(), with_json(bearer(carol))).status == 201);
+  CHECK(http.request("POST", "/orders", order("dave-1", "dave").dump(), with_json(bearer(carol))).status == 404);
+  CHECK(http.request("GET", "/participants", "", bearer(carol)).status == 403);
+
+  // Refused: expired, another issuer, tampered, unsigned.
+  for (const auto& [why, bad] : std::vector<std::pair<std::string, std::string>>{
+           {"expired", token({{"sub", "x"}, {"scope", "orders:read"}, {"exp", exp - 3600}})},
+           {"issuer", token({{"sub", "x"}, {"scope", "orders:read"}, {"iss", "https://evil.test"}})},
+           {"tampered", operator_token.substr(0, operator_token.size() - 4) + "AAAA"},
+           {"none", ordersd::test::JwtSigner::compact(R"({"alg":"none"})",
+                                                        R"({"sub":"x","iss":"https://idp.test","aud":"ordersd"})", "")}}) {
+    INFO(why);
+    auto r = http.request("GET", "/orders", "", bearer(bad));
+    CHECK(r.status == 401);
+    CHECK(r.header("www-authenticate").find("invalid_token") != std::string::npos);
+  }
 }
