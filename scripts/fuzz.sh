@@ -23,7 +23,7 @@ while (($#)); do
   esac
 done
 if ((${#targets[@]} == 0)); then
-  targets=(http_request command_bodies envelope payload event_json)
+  targets=(http_request command_bodies envelope payload event_json access_token)
 fi
 
 bash scripts/install-deps.sh --fuzz
