@@ -157,7 +157,15 @@ int run_cli(int argc, char** argv) {
                         "inventory, shipping, query (needs --bus)")
       ->capture_default_str();
   serve_cmd->add_option("--bus", serve_config.bus_url,
-                        "nats://HOST:PORT of the NATS JetStream broker that carries events between processes");
+                        "nats://HOST:PORT of the NATS JetStream broker that carries events between processes "
+                        "(nats://USER:PASSWORD@HOST:PORT works, but shows the password to anyone who lists "
+                        "processes: prefer --bus-creds)");
+  serve_cmd->add_option("--bus-creds", serve_config.bus_security.creds_file,
+                        "FILE with this service's broker credentials: one line USER:PASSWORD (as `ordersd "
+                        "bus-users` writes), or a NATS credentials file (as nsc writes). Keep it mode 0600");
+  serve_cmd->add_option("--bus-tls-ca", serve_config.bus_security.tls_ca_file,
+                        "PEM FILE of the CA that signed the broker's certificate: connect to the broker over TLS "
+                        "and verify it (and its host name, when --bus names a host rather than an address)");
   serve_cmd->add_option("--node", serve_config.node,
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");
@@ -225,6 +233,11 @@ int run_cli(int argc, char** argv) {
     serve_config.roles = std::move(parsed_roles).value();
     if (!serve_config.roles.is_all() && serve_config.bus_url.empty()) {
       logging::error("cli", "--roles " + roles + " needs --bus: the other services answer over the broker");
+      return 2;
+    }
+    if (serve_config.bus_url.empty() &&
+        (!serve_config.bus_security.creds_file.empty() || !serve_config.bus_security.tls_ca_file.empty())) {
+      logging::error("cli", "--bus-creds and --bus-tls-ca need --bus");
       return 2;
     }
     if (serve_config.node.empty()) serve_config.node = serve_config.roles.to_string();
