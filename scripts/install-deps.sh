@@ -8,8 +8,8 @@ PACKAGES=(
   librocksdb-dev libboost-dev nlohmann-json3-dev
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev libcli11-dev libjemalloc-dev
-  libspdlog-dev libfmt-dev libssl-dev
-  curl jq util-linux
+  libspdlog-dev libfmt-dev libssl-dev libcrypt-dev
+  curl jq util-linux openssl
   libnats-dev nats-server
 )
 # Benchmarks also need wrk, and gnuplot for bench/soak_plot.sh: `install-deps.sh --bench`.

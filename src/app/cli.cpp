@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <iostream>
 
+#include "app/bus_users.h"
 #include "app/check_data.h"
 #include "app/print_events.h"
 #include "app/replay_views.h"
@@ -196,6 +197,17 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   add_log_options(replay_cmd, log_options);
 
+  BusUsersConfig bus_users_config;
+  CLI::App* bus_users_cmd = app.add_subcommand(
+      "bus-users",
+      "write the broker's users, one per service with what its role may publish: DIR/nats.conf for nats-server "
+      "(-c) and DIR/<service>.creds for each service's --bus-creds");
+  bus_users_cmd->add_option("--dir", bus_users_config.dir, "directory to write them to (created if missing)")
+      ->required();
+  bus_users_cmd->add_flag("--force", bus_users_config.force,
+                          "replace the users of an existing DIR/nats.conf with new passwords");
+  add_log_options(bus_users_cmd, log_options);
+
   CheckConfig check_config;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "verify a data directory: every SST checksum, and every event of the log; exits 1 when damaged");
@@ -251,6 +263,7 @@ int run_cli(int argc, char** argv) {
     return serve(serve_config);
   }
   if (check_cmd->parsed()) return check_data(check_config, std::cout, std::cerr);
+  if (bus_users_cmd->parsed()) return bus_users(bus_users_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
   if (limit_opt->count()) events_config.limit = limit;
