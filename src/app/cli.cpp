@@ -166,7 +166,7 @@ int run_cli(int argc, char** argv) {
                         "bus-users` writes), or a NATS credentials file (as nsc writes). Keep it mode 0600");
   serve_cmd->add_option("--bus-tls-ca", serve_config.bus_security.tls_ca_file,
                         "PEM FILE of the CA that signed the broker's certificate: connect to the broker over TLS "
-                        "and verify it (and its host name, when --bus names a host rather than an address)");
+                        "and verify it, and that it names the host (or address) --bus gives");
   serve_cmd->add_option("--node", serve_config.node,
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");

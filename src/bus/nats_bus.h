@@ -42,8 +42,8 @@ struct BusSecurity {
   // read is used, with a warning.
   std::string creds_file;
   // "" for a plain connection (unless the URL is tls://); else TLS to the
-  // broker, whose certificate must chain to a CA in this PEM file and, when
-  // the URL names the host rather than its address, name that host.
+  // broker, whose certificate must chain to a CA in this PEM file and name
+  // the host (or address) the URL gives.
   std::string tls_ca_file;
 };
 
