@@ -11,6 +11,10 @@
 # Ports: nats 4222; order 8081, payment 8082, inventory 8083, shipping 8084,
 # query 8085 (override the first with ORDERSD_CLUSTER_PORT, the broker's with
 # ORDERSD_NATS_PORT). Logs are DIR/<service>.log.
+#
+# The broker admits each service as its own user, allowed to publish only
+# its own events: `ordersd bus-users` writes them to DIR/users once (nats.conf
+# for nats-server, <service>.creds for each service's --bus-creds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,9 +40,12 @@ wait_for_port() {
 start() {
   bash scripts/build.sh ordersd
   mkdir -p "$dir"
+  if [ ! -f "$dir/users/nats.conf" ]; then
+    ./build/ordersd bus-users --dir "$dir/users" > /dev/null
+  fi
   if ! running nats; then
-    "$(nats_server)" --jetstream --store_dir "$dir/nats" --addr 127.0.0.1 --port "$nats_port" \
-      --log "$dir/nats.log" < /dev/null > /dev/null 2>&1 &
+    "$(nats_server)" -c "$dir/users/nats.conf" --jetstream --store_dir "$dir/nats" --addr 127.0.0.1 \
+      --port "$nats_port" --log "$dir/nats.log" < /dev/null > /dev/null 2>&1 &
     echo $! > "$dir/nats.pid"
   fi
   wait_for_port "$nats_port"
@@ -46,7 +53,7 @@ start() {
   for s in "${services[@]}"; do
     if ! running "$s"; then
       ./build/ordersd serve --data "$dir/$s" --listen "127.0.0.1:$port" --roles "$s" \
-        --bus "nats://127.0.0.1:$nats_port" < /dev/null >> "$dir/$s.log" 2>&1 &
+        --bus "nats://127.0.0.1:$nats_port" --bus-creds "$dir/users/$s.creds" < /dev/null >> "$dir/$s.log" 2>&1 &
       echo $! > "$dir/$s.pid"
     fi
     wait_for_port "$port"
@@ -86,7 +93,7 @@ case "$command" in
   stop) stop ;;
   status) status ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

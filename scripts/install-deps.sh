@@ -8,7 +8,7 @@ PACKAGES=(
   librocksdb-dev libboost-dev nlohmann-json3-dev
   libflatbuffers-dev flatbuffers-compiler
   doctest-dev libcli11-dev libjemalloc-dev
-  libspdlog-dev libfmt-dev libssl-dev
+  libspdlog-dev libfmt-dev libssl-dev libcrypt-dev
   curl openssl jq util-linux
   libnats-dev nats-server
 )

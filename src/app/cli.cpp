@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <iostream>
 
+#include "app/bus_users.h"
 #include "app/check_data.h"
 #include "app/print_events.h"
 #include "app/replay_views.h"
@@ -158,7 +159,15 @@ int run_cli(int argc, char** argv) {
                         "inventory, shipping, query (needs --bus)")
       ->capture_default_str();
   serve_cmd->add_option("--bus", serve_config.bus_url,
-                        "nats://HOST:PORT of the NATS JetStream broker that carries events between processes");
+                        "nats://HOST:PORT of the NATS JetStream broker that carries events between processes "
+                        "(nats://USER:PASSWORD@HOST:PORT works, but shows the password to anyone who lists "
+                        "processes: prefer --bus-creds)");
+  serve_cmd->add_option("--bus-creds", serve_config.bus_security.creds_file,
+                        "FILE with this service's broker credentials: one line USER:PASSWORD (as `ordersd "
+                        "bus-users` writes), or a NATS credentials file (as nsc writes). Keep it mode 0600");
+  serve_cmd->add_option("--bus-tls-ca", serve_config.bus_security.tls_ca_file,
+                        "PEM FILE of the CA that signed the broker's certificate: connect to the broker over TLS "
+                        "and verify it, and that it names the host (or address) --bus gives");
   serve_cmd->add_option("--node", serve_config.node,
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");
@@ -215,6 +224,17 @@ int run_cli(int argc, char** argv) {
   add_log_options(replay_cmd, log_options);
 
   TokenCommands token_commands(app);
+
+  BusUsersConfig bus_users_config;
+  CLI::App* bus_users_cmd = app.add_subcommand(
+      "bus-users",
+      "write the broker's users, one per service with what its role may publish: DIR/nats.conf for nats-server "
+      "(-c) and DIR/<service>.creds for each service's --bus-creds");
+  bus_users_cmd->add_option("--dir", bus_users_config.dir, "directory to write them to (created if missing)")
+      ->required();
+  bus_users_cmd->add_flag("--force", bus_users_config.force,
+                          "replace the users of an existing DIR/nats.conf with new passwords");
+  add_log_options(bus_users_cmd, log_options);
 
   CheckConfig check_config;
   CLI::App* check_cmd = app.add_subcommand(
@@ -279,6 +299,11 @@ int run_cli(int argc, char** argv) {
       logging::error("cli", "--roles " + roles + " needs --bus: the other services answer over the broker");
       return 2;
     }
+    if (serve_config.bus_url.empty() &&
+        (!serve_config.bus_security.creds_file.empty() || !serve_config.bus_security.tls_ca_file.empty())) {
+      logging::error("cli", "--bus-creds and --bus-tls-ca need --bus");
+      return 2;
+    }
     if (serve_config.node.empty()) serve_config.node = serve_config.roles.to_string();
     for (char& c : serve_config.node) {
       if (c == ',') c = '_';
@@ -291,6 +316,7 @@ int run_cli(int argc, char** argv) {
   }
   if (token_commands.parsed()) return token_commands.run();
   if (check_cmd->parsed()) return check_data(check_config, std::cout, std::cerr);
+  if (bus_users_cmd->parsed()) return bus_users(bus_users_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
   if (limit_opt->count()) events_config.limit = limit;

@@ -170,10 +170,11 @@ int serve(const ServeConfig& config) {
   std::unique_ptr<bus::NatsBus> nats;
   std::unique_ptr<bus::Relay> relay;
   std::unique_ptr<bus::Importer> importer;
+  const std::string shown_bus = bus::redact_url(config.bus_url);  // never its password
   if (!config.bus_url.empty()) {
-    auto connected = bus::NatsBus::connect(config.bus_url);
+    auto connected = bus::NatsBus::connect(config.bus_url, config.bus_security);
     if (!connected) {
-      logging::error("serve", "cannot connect to the bus: " + connected.status().to_string(), {{"bus", config.bus_url}});
+      logging::error("serve", "cannot connect to the bus: " + connected.status().to_string(), {{"bus", shown_bus}});
       return 1;
     }
     nats = std::move(connected).value();
@@ -181,7 +182,7 @@ int serve(const ServeConfig& config) {
     relay->start();
     importer = std::make_unique<bus::Importer>(*log, *nats, config.node, roles.read_kinds());
     if (Status s = importer->start(); !s) {
-      logging::error("serve", "cannot start the importer: " + s.to_string(), {{"bus", config.bus_url}});
+      logging::error("serve", "cannot start the importer: " + s.to_string(), {{"bus", shown_bus}});
       return 1;
     }
   }
@@ -274,7 +275,9 @@ int serve(const ServeConfig& config) {
       {"durability", config.durability == events::Durability::kFsync ? "fsync" : "async"},
   };
   if (!config.bus_url.empty()) {
-    started.emplace_back("bus", config.bus_url);
+    started.emplace_back("bus", shown_bus);
+    if (!config.bus_security.creds_file.empty()) started.emplace_back("bus_creds", config.bus_security.creds_file);
+    if (!config.bus_security.tls_ca_file.empty()) started.emplace_back("bus_tls_ca", config.bus_security.tls_ca_file);
     started.emplace_back("node", config.node);
   }
   started.insert(started.end(), {

@@ -11,6 +11,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
+#include "bus/nats_bus.h"
 #include "bus/roles.h"
 #include "events/event_log.h"
 #include "http/server.h"
@@ -34,7 +35,8 @@ struct ServeConfig {
   write::SagaConfig saga;  // step deadlines and attempts, --ship-to
   std::vector<std::string> paused;  // participants started held (--paused)
   bus::Roles roles = bus::Roles::all();
-  std::string bus_url;  // "": no broker (only with every role)
+  std::string bus_url;  // "": no broker (only with every role); may carry user:password@, never shown
+  bus::BusSecurity bus_security;  // --bus-creds, --bus-tls-ca
   std::string node;     // names this process's consumers on the bus
   uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
   bool access_log = false;  // a log line per HTTP request (--access-log)

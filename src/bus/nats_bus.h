@@ -5,6 +5,10 @@
 // duplicate window. Readers are durable pull consumers, one per kind a
 // process reads, acknowledging a message only once its copy is committed.
 //
+// A broker may ask who connects (a user and password, in the URL as
+// nats://USER:PASSWORD@HOST:PORT or in a credentials file) and speak TLS; a
+// password is never shown: every URL in a message goes through redact_url().
+//
 // The cnats client stays inside nats_bus.cpp; nothing else includes nats.h.
 #pragma once
 
@@ -20,6 +24,28 @@ namespace ordersd::bus {
 
 inline constexpr const char* kStreamName = "ORDERSD";
 std::string subject_of_kind(std::string_view kind);  // "ordersd.events." + kind
+
+// `url` (or a comma-separated list of them) with each password, or token,
+// replaced by "***": nats://payment:***@127.0.0.1:4222.
+std::string redact_url(std::string_view url);
+
+// The inboxes of a connection as `user` ("_INBOX.payment"), where the replies
+// to its requests and the messages it fetches arrive: the broker's config
+// lets each user subscribe to its own inboxes only (broker_users.h).
+std::string inbox_prefix_of(std::string_view user);
+
+// How a process proves to the broker who it is, and knows the broker.
+struct BusSecurity {
+  // "" for none (or a user:password@ in the URL); else a file holding either
+  // one line `user:password`, or a NATS credentials file as `nsc` writes it
+  // (a user JWT and its NKey seed). A file that others than its owner may
+  // read is used, with a warning.
+  std::string creds_file;
+  // "" for a plain connection (unless the URL is tls://); else TLS to the
+  // broker, whose certificate must chain to a CA in this PEM file and name
+  // the host (or address) the URL gives.
+  std::string tls_ca_file;
+};
 
 struct Outgoing {
   std::string subject;
@@ -61,13 +87,16 @@ class Consumer {
 class NatsBus {
  public:
   // Connects to `url` (nats://HOST:PORT), reconnecting for ever when the
-  // broker goes away, and creates the ORDERSD stream if it is missing.
-  static Result<std::unique_ptr<NatsBus>> connect(const std::string& url);
+  // broker goes away, and creates the ORDERSD stream if it is missing. A
+  // broker that cannot be reached is tried for a few seconds; one that
+  // refuses the credentials or the TLS handshake fails at once, saying so.
+  static Result<std::unique_ptr<NatsBus>> connect(const std::string& url, const BusSecurity& security = {});
   ~NatsBus();
 
   // Publishes every message and waits for the broker to acknowledge them
   // all (or `wait` to pass). An error means some may not be stored: publish
-  // them again.
+  // them again. A subject this user may not publish to is never
+  // acknowledged; the error then quotes the broker's refusal.
   Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait);
 
   // The durable pull consumer `durable` on `subject`, created if missing.

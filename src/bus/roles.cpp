@@ -27,6 +27,28 @@ const std::array<RoleInfo, 5>& table() {
 
 }  // namespace
 
+const std::vector<Role>& every_role() {
+  static const std::vector<Role> roles = [] {
+    std::vector<Role> out;
+    for (const auto& info : table()) out.push_back(info.role);
+    return out;
+  }();
+  return roles;
+}
+
+std::string_view role_name(Role role) {
+  for (const auto& info : table()) {
+    if (info.role == role) return info.name;
+  }
+  return "";
+}
+
+Roles Roles::of(Role role) {
+  Roles r;
+  r.roles_.insert(role);
+  return r;
+}
+
 Roles Roles::all() {
   Roles r;
   for (const auto& info : table()) r.roles_.insert(info.role);

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/status.h"
 
@@ -23,12 +24,17 @@ namespace ordersd::bus {
 
 enum class Role { kOrder, kPayment, kInventory, kShipping, kQuery };
 
+// Every role, in the order of the table above, and its name ("payment").
+const std::vector<Role>& every_role();
+std::string_view role_name(Role role);
+
 class Roles {
  public:
   // "all", or a comma-separated list of order, payment, inventory, shipping,
   // query; kInvalidArgument naming what is wrong.
   static Result<Roles> parse(std::string_view text);
   static Roles all();
+  static Roles of(Role role);  // that one alone
 
   bool has(Role role) const { return roles_.count(role) > 0; }
   bool is_all() const { return roles_.size() == 5; }

@@ -1,12 +1,14 @@
 // The saga across five processes: `ordersd serve --roles X --bus nats://...`
 // for order, payment, inventory, shipping and query, each with its own data
-// directory, and a private nats-server. Orders of every outcome go in at the
-// order service, money at payment, stock at inventory; every answer is read
-// back where it lands: the order's end at the query service, money at
-// payment, stock at query. Then the same under faults: while orders are
-// being placed, each service in turn, and then the broker, is SIGKILLed and
-// started again on its data; once quiet, every order has ended as its inputs
-// say, money and stock add up, and each order was charged at most once.
+// directory, and a private nats-server that admits each service as its own
+// user (`ordersd bus-users`), allowed to publish only its own events. Orders
+// of every outcome go in at the order service, money at payment, stock at
+// inventory; every answer is read back where it lands: the order's end at
+// the query service, money at payment, stock at query. Then the same under
+// faults: while orders are being placed, each service in turn, and then the
+// broker, is SIGKILLed and started again on its data; once quiet, every
+// order has ended as its inputs say, money and stock add up, and each order
+// was charged at most once. The broker refused none of it.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -27,6 +29,7 @@
 #include "support/temp_dir.h"
 
 using nlohmann::json;
+using ordersd::test::BrokerUsers;
 using ordersd::test::HttpClient;
 using ordersd::test::HttpResponse;
 using ordersd::test::NatsServer;
@@ -49,7 +52,8 @@ class Cluster {
   void start(const std::string& role) {
     std::lock_guard lk(mu_);
     services_[role] = std::make_unique<ServerProcess>(
-        dir_.sub(role), std::vector<std::string>{"--roles", role, "--bus", nats.url(), "--step-timeout", "2000"});
+        dir_.sub(role), std::vector<std::string>{"--roles", role, "--bus", nats.url(), "--bus-creds", users.creds(role),
+                                                 "--step-timeout", "2000"});
   }
   void kill(const std::string& role) {
     std::unique_ptr<ServerProcess> dead;
@@ -67,7 +71,15 @@ class Cluster {
     return s ? s->port : 0;
   }
 
-  NatsServer nats;
+  // Nothing any service did was refused by the broker: each user's
+  // permissions are all its service needs.
+  void check_no_refusals() {
+    std::string log = nats.log();
+    CHECK_MESSAGE(log.find("Violation") == std::string::npos, log);
+  }
+
+  BrokerUsers users;
+  NatsServer nats{{users.config(), {}}};
 
  private:
   TempDir dir_;
@@ -212,7 +224,8 @@ TEST_CASE("five processes over the broker take orders to every end the saga has"
 
   // A second query service, started late under its own name, builds the same views from the start.
   TempDir second_dir;
-  ServerProcess second(second_dir.path(), {"--roles", "query", "--bus", c.nats.url(), "--node", "query-2"});
+  ServerProcess second(second_dir.path(), {"--roles", "query", "--bus", c.nats.url(), "--bus-creds",
+                                          c.users.creds("query"), "--node", "query-2"});
   for (const char* id : {"o-ship", "o-declined", "o-oos", "o-noship", "o-cancel"}) {
     json first = ended(c, id);
     json copy;
@@ -228,6 +241,7 @@ TEST_CASE("five processes over the broker take orders to every end the saga has"
     CHECK(copy["cancel_reason"] == first["cancel_reason"]);
     CHECK(copy["history"].size() == first["history"].size());
   }
+  c.check_no_refusals();
 }
 
 TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice") {
@@ -339,4 +353,5 @@ TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the ord
       CHECK_MESSAGE(component["state"] != "failed", role << ": " << component.dump());
     }
   }
+  c.check_no_refusals();
 }

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -43,7 +45,9 @@ bool accepts(uint16_t port) {
 
 }  // namespace
 
-NatsServer::NatsServer() : port_(free_port()) { launch(); }
+NatsServer::NatsServer() : NatsServer(NatsServerOptions{}) {}
+
+NatsServer::NatsServer(NatsServerOptions options) : options_(std::move(options)), port_(free_port()) { launch(); }
 
 NatsServer::~NatsServer() {
   if (process_) {
@@ -53,12 +57,20 @@ NatsServer::~NatsServer() {
 }
 
 void NatsServer::launch() {
-  process_ = std::make_unique<Process>(std::vector<std::string>{
-      NATS_SERVER_BINARY, "--jetstream", "--store_dir", store_.path(), "--addr", "127.0.0.1", "--port",
-      std::to_string(port_), "--log", store_.sub("nats.log")});
+  std::vector<std::string> argv = {NATS_SERVER_BINARY};
+  if (!options_.config_file.empty()) argv.insert(argv.end(), {"-c", options_.config_file});
+  // Flags after the config override it.
+  argv.insert(argv.end(), {"--jetstream", "--store_dir", store_.path(), "--addr", "127.0.0.1", "--port",
+                           std::to_string(port_), "--log", store_.sub("nats.log")});
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  process_ = std::make_unique<Process>(argv);
   // Polled: the server writes no line to stdout when it is ready.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!accepts(port_)) {
+    if (auto code = process_->wait_for(std::chrono::milliseconds(0))) {
+      throw std::runtime_error("nats-server exited with " + std::to_string(*code) + ": " + log() +
+                               process_->stderr_so_far());
+    }
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("nats-server did not start");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -71,5 +83,24 @@ void NatsServer::kill() {
 }
 
 void NatsServer::restart() { launch(); }
+
+std::string NatsServer::log() const {
+  std::ifstream in(store_.sub("nats.log"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+BrokerUsers::BrokerUsers() {
+  Completed made = run({ORDERSD_BINARY, "bus-users", "--dir", dir_.path()});
+  if (made.exit_code != 0) throw std::runtime_error("ordersd bus-users failed: " + made.err);
+}
+
+std::string BrokerUsers::password(const std::string& service) const {
+  std::ifstream in(creds(service));
+  std::string line;
+  std::getline(in, line);
+  return line.substr(line.find(':') + 1);
+}
 
 }  // namespace ordersd::test

@@ -1,32 +1,57 @@
 // A private nats-server with JetStream for tests: on a free loopback port,
 // its store in a temporary directory, stopped (or killed) by its pid.
+// Optionally with a config file (the users `ordersd bus-users` writes:
+// BrokerUsers) and more flags (TLS).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/process.h"
 #include "support/temp_dir.h"
 
 namespace ordersd::test {
 
+struct NatsServerOptions {
+  std::string config_file;              // "": none; else passed as -c FILE
+  std::vector<std::string> extra_args;  // e.g. {"--tls", "--tlscert", ..., "--tlskey", ...}
+};
+
 class NatsServer {
  public:
   NatsServer();  // started and accepting connections, or throws
+  explicit NatsServer(NatsServerOptions options);
   ~NatsServer();
 
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
+  std::string log() const;  // what the server has written to its log so far
 
   void kill();     // SIGKILL, as a crash
-  void restart();  // on the same port and store, after kill()
+  void restart();  // on the same port, store and options, after kill()
 
  private:
   void launch();
+  NatsServerOptions options_;
   TempDir store_;
   uint16_t port_ = 0;
   std::unique_ptr<Process> process_;
+};
+
+// `ordersd bus-users` run into a temporary directory: nats.conf with a user
+// per service, and each service's creds file.
+class BrokerUsers {
+ public:
+  BrokerUsers();  // throws when the command fails
+  const std::string& dir() const { return dir_.path(); }
+  std::string config() const { return dir_.sub("nats.conf"); }
+  std::string creds(const std::string& service) const { return dir_.sub(service + ".creds"); }
+  std::string password(const std::string& service) const;  // from its creds file
+
+ private:
+  TempDir dir_;
 };
 
 }  // namespace ordersd::test
