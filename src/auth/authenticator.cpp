@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include <openssl/evp.h>
+
+#include <cstring>
+
 #include "events/logging.h"
 
 namespace ordersd::auth {
@@ -58,7 +62,40 @@ Status Authenticator::reload() {
   std::lock_guard lk(mu_);
   tokens_ = std::move(tokens);
   jwks_ = std::move(jwks);
+  remembered_.clear();  // keys may have been withdrawn
   return Status::ok();
+}
+
+size_t Authenticator::DigestHash::operator()(const std::array<unsigned char, 32>& d) const {
+  size_t h;
+  std::memcpy(&h, d.data(), sizeof h);  // a digest's bytes are already uniform
+  return h;
+}
+
+Result<JwtClaims> Authenticator::verified(const std::shared_ptr<const JwksVerifier>& jwks, std::string_view token,
+                                          std::chrono::system_clock::time_point now) const {
+  std::array<unsigned char, 32> digest{};
+  unsigned int size = 0;
+  EVP_Digest(token.data(), token.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  const auto leeway = options_.jwt.leeway;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = remembered_.find(digest); it != remembered_.end() && jwks == jwks_) {
+      if (now <= it->second.expires_at + leeway) return it->second;
+      remembered_.erase(it);
+    }
+  }
+  auto claims = jwks->verify(token, now);
+  if (!claims) return claims;
+  std::lock_guard lk(mu_);
+  if (jwks != jwks_) return claims;  // verified with keys reloaded since: not worth remembering
+  if (remembered_.size() >= kRememberedJwts) {
+    // Full: first forget the expired; if that is not enough, all of them.
+    std::erase_if(remembered_, [&](const auto& entry) { return now > entry.second.expires_at + leeway; });
+    if (remembered_.size() >= kRememberedJwts) remembered_.clear();
+  }
+  remembered_.emplace(digest, *claims);
+  return claims;
 }
 
 std::string Authenticator::describe() const {
@@ -105,7 +142,7 @@ Authenticator::Outcome Authenticator::authenticate(std::optional<std::string_vie
   // A JWT has two dots; an API token has none.
   bool looks_like_jwt = std::count(token.begin(), token.end(), '.') == 2;
   if (looks_like_jwt && jwks) {
-    auto claims = jwks->verify(token, now);
+    auto claims = verified(jwks, token, now);
     if (!claims) {
       out.reason = claims.status().message();
       return out;

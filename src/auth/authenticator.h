@@ -5,10 +5,17 @@
 // configured the server runs open: every request is the anonymous principal
 // with every scope. reload() re-reads both files (on SIGHUP); a file that
 // fails to load leaves the previous one in force. Thread-safe.
+//
+// A client sends the same JWT with every request until it expires, and a
+// signature check costs more than the rest of a cheap request: JWTs that
+// verified are remembered (by their SHA-256, up to kRememberedJwts) until
+// they expire, and forgotten when the JWKS is reloaded.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,6 +36,8 @@ struct AuthOptions {
 
 class Authenticator {
  public:
+  static constexpr size_t kRememberedJwts = 10'000;
+
   static Result<std::unique_ptr<Authenticator>> open(AuthOptions options);
 
   // Neither tokens nor JWTs: every caller is anonymous with every scope.
@@ -52,10 +61,19 @@ class Authenticator {
  private:
   explicit Authenticator(AuthOptions options) : options_(std::move(options)) {}
 
+  // The claims of `token`, verified now or remembered from before.
+  Result<JwtClaims> verified(const std::shared_ptr<const JwksVerifier>& jwks, std::string_view token,
+                             std::chrono::system_clock::time_point now) const;
+
   AuthOptions options_;
-  mutable std::mutex mu_;  // guards the two pointers, not what they point at
+  mutable std::mutex mu_;  // guards the two pointers and the remembered JWTs
   std::shared_ptr<const TokenSet> tokens_;
   std::shared_ptr<const JwksVerifier> jwks_;
+  struct DigestHash {
+    size_t operator()(const std::array<unsigned char, 32>& d) const;
+  };
+  // JWTs that verified with jwks_, by their SHA-256; cleared with a new jwks_.
+  mutable std::unordered_map<std::array<unsigned char, 32>, JwtClaims, DigestHash> remembered_;
 };
 
 }  // namespace ordersd::auth

@@ -10,6 +10,7 @@
 #include "auth/rate_limiter.h"
 #include "auth/scopes.h"
 #include "auth/token_file.h"
+#include "support/jwt_signer.h"
 #include "support/temp_dir.h"
 
 using namespace ordersd;
@@ -119,6 +120,34 @@ TEST_CASE("the authenticator: open with nothing configured; bearer tokens only; 
   { std::ofstream(file, std::ios::app) << "garbage\n"; }
   CHECK_FALSE(a->reload().is_ok());
   CHECK(a->authenticate("Bearer " + token).principal);  // still the old tokens
+}
+
+TEST_CASE("a JWT that verified is remembered until it expires, and forgotten when the keys are reloaded") {
+  TempDir dir;
+  ordersd::test::JwtSigner first(ordersd::test::JwtSigner::Algorithm::kEs256, "first");
+  ordersd::test::JwtSigner second(ordersd::test::JwtSigner::Algorithm::kRs256, "second");
+  std::string jwks = dir.sub("jwks.json");
+  first.write_jwks(jwks);
+  AuthOptions options;
+  options.jwks_file = jwks;
+  options.jwt.issuer = "https://idp.test";
+  options.jwt.audience = "ordersd";
+  auto a = Authenticator::open(options).value();
+  auto now = std::chrono::system_clock::now();
+  long long exp = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + 10;
+  std::string token = first.sign(R"({"iss":"https://idp.test","aud":"ordersd","sub":"u1","scope":"admin","exp":)" +
+                                 std::to_string(exp) + "}");
+  std::string header = "Bearer " + token;
+  for (int i = 0; i < 3; ++i) REQUIRE(a->authenticate(header, now).principal);  // verified, then remembered
+  // Past its expiry and the leeway, a remembered token is refused as a new one would be.
+  auto late = a->authenticate(header, now + std::chrono::seconds(10 + 61));
+  CHECK_FALSE(late.principal);
+  CHECK(late.reason == "the token has expired");
+  CHECK(a->authenticate(header, now).principal);
+  // The key withdrawn from the JWKS: after the reload the token no longer passes.
+  second.write_jwks(jwks);
+  REQUIRE(a->reload().is_ok());
+  CHECK_FALSE(a->authenticate(header, now).principal);
 }
 
 TEST_CASE("rate limits: a burst, then the rate; Retry-After says when; idle buckets are forgotten") {
