@@ -2,9 +2,11 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "events/event_types.h"
+#include "events/keys.h"
 #include "events/logging.h"
 #include "events/uuid.h"
 #include "schema/order_events_generated.h"
@@ -15,16 +17,6 @@ namespace {
 
 constexpr const char* kSpace = "audit";
 constexpr size_t kKeyBytes = 8 + 16;
-
-void put_u64be(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-uint64_t get_u64be(std::string_view in) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
 
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -69,12 +61,15 @@ void AuditTrail::record(const AuditEntry& entry, std::function<void()> done) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   std::string key;
-  put_u64be(key, UINT64_MAX - static_cast<uint64_t>(now_us));
-  put_u64be(key, id.hi);
-  put_u64be(key, id.lo);
+  events::keys::put_u64(key, UINT64_MAX - static_cast<uint64_t>(now_us));
+  events::keys::put_u64(key, id.hi);
+  events::keys::put_u64(key, id.lo);
 
   events::AppendRequest append;
-  append.streams.push_back({"operator-audit:" + entry.caller, events::ExpectedVersion::any(), {std::move(event)}});
+  // A JWT's subject can be long; a stream name is at most kMaxStreamLength bytes.
+  std::string stream = "operator-audit:" + entry.caller;
+  stream.resize(std::min(stream.size(), events::keys::kMaxStreamLength));
+  append.streams.push_back({std::move(stream), events::ExpectedVersion::any(), {std::move(event)}});
   append.side_writes.put_last_position(kSpace, key);
   log_.append_async(std::move(append), [entry, done = std::move(done)](Result<events::AppendResult> appended) {
     if (!appended) {
@@ -96,7 +91,7 @@ Result<AuditTrail::Page> AuditTrail::list(const std::string& cursor, size_t limi
           page.next = to_hex(key);
           return false;
         }
-        if (value.size() == 8) positions.push_back(get_u64be(value));
+        if (value.size() == 8) positions.push_back(events::keys::get_u64(value));
         return true;
       },
       from);
