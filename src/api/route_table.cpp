@@ -14,6 +14,8 @@ constexpr std::array kRules = {
     RouteRule{"GET", "/health", std::nullopt},
     RouteRule{"GET", "/health/live", std::nullopt},
     RouteRule{"GET", "/health/ready", std::nullopt},
+    // This API's OpenAPI description (api/openapi.yaml).
+    RouteRule{"GET", "/openapi.json", std::nullopt},
     RouteRule{"GET", "/metrics", Scope::kMetrics},
     RouteRule{"GET", "/stats", Scope::kMetrics},
     // Orders: commands, and reads from the log and from the orders view.

@@ -15,6 +15,7 @@
 #include "api/audit_trail.h"
 #include "api/idempotency.h"
 #include "api/metrics.h"
+#include "api/openapi_api.h"
 #include "api/operations_api.h"
 #include "api/order_api.h"
 #include "api/saga_api.h"
@@ -229,6 +230,7 @@ int serve(const ServeConfig& config) {
                                  config.ready_lag, &audit},
                                 metrics, *work);
   operations.add_routes(access, router);
+  api::add_openapi_route(access, router);
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   if (roles.has(Role::kOrder)) order_api.add_routes(access, router);
   api::CommandRunner runner(*log, *work, *idempotency, ids);

@@ -260,6 +260,7 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
       {"GET /stats", "/stats", "", 200, {}},
       {"GET /health", "/health", "", 200, {}},
       {"GET /health/live", "/health/live", "", 200, {}},
+      {"GET /openapi.json", "/openapi.json", "", 200, {}},
       {"GET /health/ready", "/health/ready", "", 200,
        [&] { REQUIRE(eventually([&] { return s.http->get("/health/ready").status == 200; })); }},
   };
