@@ -11,7 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libssl-dev libcrypt-dev
   curl openssl jq util-linux
   libnats-dev nats-server
-  python3-yaml
+  python3-yaml python3-jsonschema
 )
 # Benchmarks also need wrk, and gnuplot for bench/soak_plot.sh: `install-deps.sh --bench`.
 # The fuzz targets (scripts/fuzz.sh) need clang and its runtimes (libFuzzer,
