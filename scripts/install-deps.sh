@@ -24,6 +24,12 @@ for option in "$@"; do
   esac
 done
 
+# Linting api/openapi.yaml (scripts/lint-openapi.sh) needs node and npm:
+# Debian's, unless the machine has them already.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

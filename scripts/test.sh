@@ -2,7 +2,8 @@
 # Sets up everything on a fresh Debian 12 machine, builds, and runs every
 # test through ctest. Exits non-zero on any failure.
 #
-#   scripts/test.sh              the Release build in build/
+#   scripts/test.sh              the Release build in build/, then the lint
+#                                of api/openapi.yaml (scripts/lint-openapi.sh)
 #   scripts/test.sh --sanitize   the same suite built with ASan, LeakSanitizer
 #                                and UBSan (every check, no recovery) in
 #                                build-sanitize/; any report fails the run
@@ -11,8 +12,8 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" != "--sanitize" ]; then
   bash scripts/build.sh
-  cd build
-  ctest --output-on-failure --timeout 900 -j "$(nproc)"
+  (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)")
+  bash scripts/lint-openapi.sh
   exit 0
 fi
 
