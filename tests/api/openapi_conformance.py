@@ -20,7 +20,7 @@ Then: the rest of the story (an order that ships and is delivered),
 idempotent replays, documented error cases (bad ids, missing or unknown
 bodies, bad parameters, If-Match), every example in the description against
 its own schema, and a second server with --tokens for the 401 and 403
-answers. Uses Debian's python3 with python3-yaml and python3-jsonschema.
+answers and the 404s of a token bound to another customer. Uses Debian's python3 with python3-yaml and python3-jsonschema.
 """
 import argparse
 import http.client
@@ -428,11 +428,16 @@ def error_cases(checker, server):
 
 
 def access(checker, binary, directory):
-    """With --tokens: 401 without a token, 403 with a token lacking the scope."""
+    """With --tokens: 401 without a token, 403 with a token lacking the scope,
+    404 for another customer's data with a token bound to a customer."""
     tokens = os.path.join(directory, "tokens.jsonl")
     made = subprocess.run([binary, "token", "create", "--file", tokens, "--name", "reader", "--scopes", "orders:read"],
                           capture_output=True, text=True, check=True)
     reader = made.stdout.splitlines()[0]
+    made = subprocess.run([binary, "token", "create", "--file", tokens, "--name", "alice", "--scopes",
+                           "orders:write,orders:read,wallets:write,wallets:read", "--customer", "alice"],
+                          capture_output=True, text=True, check=True)
+    alice = {"Authorization": "Bearer " + made.stdout.splitlines()[0]}
     server = Server(binary, directory, ["--tokens", tokens])
     try:
         for operation_id, (method, path, operation) in checker.operations.items():
@@ -450,6 +455,18 @@ def access(checker, binary, directory):
                 checker.check_answer(operation_id, wrong, 403, " [orders:read only]")
                 if f'scope="{scopes[0]}"' not in wrong.headers.get("www-authenticate", ""):
                     checker.fail(f"{method} {path}: the 403 does not name the scope {scopes[0]}")
+        # A token bound to a customer: another customer's data is 404, as if it did not exist.
+        json_body = {**alice, "Content-Type": "application/json"}
+        order = checker.request_parts("placeOrder")[3].replace('"c-42"', '"bob"')
+        for operation_id, target, body, headers in [
+                ("placeOrder", "/orders", order, json_body),
+                ("depositFunds", "/customers/bob/deposits", '{"amount_cents":1}', json_body),
+                ("getWallet", "/customers/bob/wallet", None, alice),
+                ("getCustomer", "/customers/bob", None, alice),
+                ("listOrders", "/orders?customer_id=bob", None, alice),
+                ("getOrder", "/orders/o-1001", None, alice),
+                ("cancelOrder", "/orders/o-1001/cancel", None, alice)]:
+            checker.send(server, operation_id, target, body, headers, expect=404)
     finally:
         if problem := server.stop():
             checker.fail(problem)
