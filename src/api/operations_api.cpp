@@ -197,8 +197,32 @@ void OperationsApi::audit(const Request& request, Responder respond) const {
   });
 }
 
+namespace {
+
+// GET /: every route of the table, in its order.
+std::string route_index() {
+  nlohmann::ordered_json routes = nlohmann::ordered_json::array();
+  for (const RouteRule& r : route_table()) {
+    nlohmann::ordered_json j;
+    j["method"] = std::string(r.method);
+    j["path"] = std::string(r.pattern);
+    j["scope"] = r.scope ? nlohmann::ordered_json(std::string(auth::scope_name(*r.scope))) : nlohmann::ordered_json();
+    j["service"] = std::string(served_name(r.served));
+    j["summary"] = std::string(r.summary);
+    routes.push_back(std::move(j));
+  }
+  nlohmann::ordered_json j;
+  j["routes"] = std::move(routes);
+  return j.dump();
+}
+
+}  // namespace
+
 void OperationsApi::add_routes(Access& access, http::Router& router) {
   access_ = &access;
+  access.add(router, "GET", "/", [index = route_index()](Request, http::Router::Params, Responder respond) {
+    respond(Response::json(200, index));
+  });
   access.add(router, "GET", "/health", [this](Request, http::Router::Params, const Caller& caller, Responder respond) {
     health(caller.principal.scopes.has(auth::Scope::kMetrics), std::move(respond));
   });

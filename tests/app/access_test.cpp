@@ -258,6 +258,7 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
       {"GET /admin/audit", "/admin/audit", "", 200, {}},
       {"GET /metrics", "/metrics", "", 200, {}},
       {"GET /stats", "/stats", "", 200, {}},
+      {"GET /", "/", "", 200, {}},
       {"GET /health", "/health", "", 200, {}},
       {"GET /health/live", "/health/live", "", 200, {}},
       {"GET /health/ready", "/health/ready", "", 200,
