@@ -78,9 +78,9 @@ void OperationsApi::health(bool full, Responder respond) const {
     nlohmann::ordered_json view;
     view["name"] = slot->spec().name;
     view["generation"] = slot->generation();
+    if (auto failure = v->failure()) view["failure"] = failure->to_string();
     view["position"] = v->position();
     view["lag"] = lag(head, v->position());
-    if (auto failure = v->failure()) view["failure"] = failure->to_string();
     views.push_back(std::move(view));
   }
   j["views"] = std::move(views);
@@ -116,14 +116,14 @@ void OperationsApi::components(Responder respond) const {
     nlohmann::ordered_json c;
     c["name"] = r.name;
     c["state"] = std::string(Supervisor::state_name(r.state));
-    if (r.position) {
-      c["position"] = *r.position;
-      c["lag"] = lag(head, *r.position);
-    }
     c["restarts"] = r.restarts;
     if (!r.last_error.empty()) c["last_error"] = r.last_error;
     if (r.failed_at) c["failed_at"] = *r.failed_at;
     if (r.state == Supervisor::State::kRestarting) c["restart_in_ms"] = r.restart_in_ms;
+    if (r.position) {
+      c["position"] = *r.position;
+      c["lag"] = lag(head, *r.position);
+    }
     list.push_back(std::move(c));
   }
   nlohmann::ordered_json j;
