@@ -4,13 +4,19 @@
 #   scripts/cluster.sh start [DIR]   builds if needed, starts nats-server and
 #                                    the order, payment, inventory, shipping
 #                                    and query services, each with its data
-#                                    in DIR/<service> (default ./cluster)
-#   scripts/cluster.sh stop [DIR]    stops them (SIGTERM, then waits)
+#                                    in DIR/<service> (default ./cluster);
+#                                    fails, naming the service and showing the
+#                                    end of its log, unless each one started
+#                                    is running and listening on its port
+#   scripts/cluster.sh stop [DIR]    stops them all at once (SIGTERM) and
+#                                    waits for each to exit
 #   scripts/cluster.sh status [DIR]  what is running, and each /health
 #
 # Ports: nats 4222; order 8081, payment 8082, inventory 8083, shipping 8084,
 # query 8085 (override the first with ORDERSD_CLUSTER_PORT, the broker's with
-# ORDERSD_NATS_PORT). Logs are DIR/<service>.log.
+# ORDERSD_NATS_PORT). Logs are DIR/<service>.log. Every service knows the
+# others (--peers): any of them is an entry point, answering a route another
+# one serves with a 307 redirect there (curl -L follows it, POSTs included).
 #
 # The broker admits each service as its own user, allowed to publish only
 # its own events: `ordersd bus-users` writes them to DIR/users once (nats.conf
@@ -24,17 +30,67 @@ base=${ORDERSD_CLUSTER_PORT:-8081}
 nats_port=${ORDERSD_NATS_PORT:-4222}
 services=(order payment inventory shipping query)
 
+usage() {
+  [ -z "$command" ] || echo "cluster.sh: unknown command '$command'" >&2
+  # The comment block at the top of this file.
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+  exit 2
+}
+
+port_of() {
+  local port=$base
+  for s in "${services[@]}"; do
+    if [ "$s" = "$1" ]; then echo "$port"; return; fi
+    port=$((port + 1))
+  done
+  echo "$nats_port"
+}
+
 pid_of() { cat "$dir/$1.pid" 2>/dev/null || true; }
-running() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
+# Whether the process in DIR/<name>.pid is alive and is the one this script
+# started (a pid file left behind may name a pid reused by another process).
+running() {
+  local pid; pid=$(pid_of "$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  local cmdline; cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+  if [ "$1" = nats ]; then
+    [[ "$cmdline" == *nats-server*"$dir/users/nats.conf"* ]]
+  else
+    [[ "$cmdline" == *"ordersd serve --data $dir/$1 "*"--roles $1 "* ]]
+  fi
+}
+
 nats_server() { command -v nats-server || echo /usr/sbin/nats-server; }
 
-wait_for_port() {
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# wait_started NAME PID LOG FROM TEXT: waits until the process PID, just
+# started, has written TEXT to LOG past byte FROM (what it writes once it
+# listens). Fails loudly when it exits first or takes longer than 30 s.
+wait_started() {
+  local name=$1 pid=$2 log=$3 from=$4 text=$5
+  for _ in $(seq 1 300); do
+    if tail -c +"$((from + 1))" "$log" 2>/dev/null | grep -qF "$text"; then
+      if kill -0 "$pid" 2>/dev/null; then return 0; fi
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      failed "$name" "$pid" "$log" "$from" "exited as it started"
+    fi
     sleep 0.1
   done
-  echo "cluster: nothing is listening on port $1; see $dir/*.log" >&2
-  return 1
+  failed "$name" "$pid" "$log" "$from" "is not listening on port $(port_of "$name") after 30 s"
+}
+
+failed() {
+  local name=$1 pid=$2 log=$3 from=$4 why=$5
+  {
+    echo "cluster: $name (pid $pid) $why; the end of $log:"
+    tail -c +"$((from + 1))" "$log" 2>/dev/null | tail -n 15 | sed 's/^/  | /'
+    echo "cluster: start failed; what did start is still running (scripts/cluster.sh stop $dir)"
+  } >&2
+  if ! kill -0 "$pid" 2>/dev/null; then rm -f "$dir/$name.pid"; fi
+  exit 1
 }
 
 start() {
@@ -43,47 +99,72 @@ start() {
   if [ ! -f "$dir/users/nats.conf" ]; then
     ./build/ordersd bus-users --dir "$dir/users" > /dev/null
   fi
-  if ! running nats; then
+  if running nats; then
+    echo "broker: already running (pid $(pid_of nats))"
+  else
+    local from; from=$(size_of "$dir/nats.log")
     "$(nats_server)" -c "$dir/users/nats.conf" --jetstream --store_dir "$dir/nats" --addr 127.0.0.1 \
       --port "$nats_port" --log "$dir/nats.log" < /dev/null > /dev/null 2>&1 &
     echo $! > "$dir/nats.pid"
+    wait_started nats $! "$dir/nats.log" "$from" "Listening for client connections on 127.0.0.1:$nats_port"
   fi
-  wait_for_port "$nats_port"
-  local port=$base
-  for s in "${services[@]}"; do
-    if ! running "$s"; then
-      ./build/ordersd serve --data "$dir/$s" --listen "127.0.0.1:$port" --roles "$s" \
-        --bus "nats://127.0.0.1:$nats_port" --bus-creds "$dir/users/$s.creds" < /dev/null >> "$dir/$s.log" 2>&1 &
-      echo $! > "$dir/$s.pid"
-    fi
-    wait_for_port "$port"
-    echo "$s: http://127.0.0.1:$port"
-    port=$((port + 1))
-  done
   echo "broker: nats://127.0.0.1:$nats_port"
+  local peers=""
+  for s in "${services[@]}"; do peers+="${peers:+,}$s=http://127.0.0.1:$(port_of "$s")"; done
+  for s in "${services[@]}"; do
+    local port; port=$(port_of "$s")
+    if running "$s"; then
+      echo "$s: already running (pid $(pid_of "$s")): http://127.0.0.1:$port"
+      continue
+    fi
+    local log="$dir/$s.log" from; from=$(size_of "$dir/$s.log")
+    ./build/ordersd serve --data "$dir/$s" --listen "127.0.0.1:$port" --roles "$s" --peers "$peers" \
+      --bus "nats://127.0.0.1:$nats_port" --bus-creds "$dir/users/$s.creds" < /dev/null >> "$log" 2>&1 &
+    echo $! > "$dir/$s.pid"
+    wait_started "$s" $! "$log" "$from" "listening on 127.0.0.1:$port"
+    echo "$s: http://127.0.0.1:$port"
+  done
+  echo "any service is an entry point: curl -L http://127.0.0.1:$base/ lists every route"
 }
 
-stop() {
-  for s in "${services[@]}" nats; do
+# stop_all NAME...: SIGTERM to each that runs, all at once, then waits for
+# each (SIGKILL after 30 s).
+stop_all() {
+  local -A pids=()
+  for s in "$@"; do
     if running "$s"; then
-      local pid; pid=$(pid_of "$s")
-      kill -TERM "$pid"
-      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-      echo "$s: stopped"
+      pids[$s]=$(pid_of "$s")
+      kill -TERM "${pids[$s]}"
     fi
+    [ -n "${pids[$s]:-}" ] || rm -f "$dir/$s.pid"
+  done
+  local deadline=$((SECONDS + 30))
+  for s in "$@"; do
+    local pid=${pids[$s]:-}
+    [ -n "$pid" ] || continue
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.05; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "$s: still running 30 s after SIGTERM; SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    echo "$s: stopped"
     rm -f "$dir/$s.pid"
   done
 }
 
+stop() {
+  stop_all "${services[@]}"  # the services first, so that what they publish as they stop reaches the broker
+  stop_all nats
+}
+
 status() {
-  local port=$base
   for s in "${services[@]}"; do
+    local port; port=$(port_of "$s")
     if running "$s"; then
       echo "$s (pid $(pid_of "$s")): $(curl -s "http://127.0.0.1:$port/health" || echo 'no answer')"
     else
       echo "$s: not running"
     fi
-    port=$((port + 1))
   done
   if running nats; then echo "nats (pid $(pid_of nats)): nats://127.0.0.1:$nats_port"; else echo "nats: not running"; fi
 }
@@ -92,8 +173,5 @@ case "$command" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
-    exit 2
-    ;;
+  *) usage ;;
 esac

@@ -2,20 +2,51 @@
 # Walks a running server through the saga: deposits and restocks, then five
 # orders that end five different ways, and prints each order's timeline.
 #
-#   scripts/run.sh &          # in another terminal
-#   scripts/demo.sh           # or: ORDERSD_URL=http://127.0.0.1:9000 scripts/demo.sh
+#   scripts/run.sh &                       # in another terminal
+#   scripts/demo.sh                        # http://127.0.0.1:8080
+#   scripts/demo.sh http://127.0.0.1:9000  # or ORDERSD_URL=http://127.0.0.1:9000
+#   scripts/cluster.sh start && scripts/demo.sh http://127.0.0.1:8085   # the five services: any is an entry point
 #
-# Order ids carry the time, so the demo can run again against the same server.
+# Requests follow redirects (curl -L), so against the services of
+# cluster.sh each goes where it is served. An error answer stops the demo
+# with the server's problem detail. Order ids carry the time, so the demo
+# can run again against the same server.
 set -euo pipefail
 
-URL="${ORDERSD_URL:-http://127.0.0.1:8080}"
+URL="${1:-${ORDERSD_URL:-http://127.0.0.1:8080}}"
+URL="${URL%/}"
 RUN="$(date +%s)"
 JSON=(-H 'Content-Type: application/json')
 
 command -v jq >/dev/null || { echo "demo.sh needs jq (scripts/install-deps.sh installs it)" >&2; exit 1; }
-curl -sf "$URL/health" >/dev/null || { echo "no ordersd at $URL: start it with scripts/run.sh" >&2; exit 1; }
+curl -sfL "$URL/health" >/dev/null || { echo "no ordersd at $URL: start it with scripts/run.sh" >&2; exit 1; }
 
-post() { curl -sf "${JSON[@]}" -X POST "$URL$1" -d "${2:-}"; }
+answer="$(mktemp)"
+trap 'rm -f "$answer"' EXIT
+
+# request METHOD PATH [BODY]: the answer's status, its body in $answer; a
+# POST sends BODY (307 redirects keep the method and the body).
+request() {
+  : > "$answer"
+  local args=(-sS -L -o "$answer" -w '%{http_code}')
+  if [ "$1" = POST ]; then args+=("${JSON[@]}" --data-binary "${3-}"); fi
+  curl "${args[@]}" "$URL$2" || true  # -w writes 000 when nothing answered
+}
+
+# call METHOD PATH [BODY]: prints the answer's body; on an error answer, or
+# none, says which and why on stderr and stops the demo.
+call() {
+  local status; status="$(request "$@")"
+  if [ "$status" = 000 ] || [ "$status" -ge 400 ]; then
+    local detail; detail="$(jq -r '.detail // empty' "$answer" 2>/dev/null || true)"
+    [ -n "$detail" ] || detail="$(head -c 300 "$answer" 2>/dev/null || true)"
+    echo "demo: $1 $2: ${status/#000/no answer from $URL}${detail:+: $detail}" >&2
+    exit 1
+  fi
+  cat "$answer"
+}
+
+post() { call POST "$@"; }
 
 # place ORDER CUSTOMER SKU QUANTITY COUNTRY
 place() {
@@ -24,7 +55,7 @@ place() {
       shipping_address: {country: $country, city: "Utrecht", line1: "Oudegracht 1", postal_code: "3511"}}')" >/dev/null
 }
 
-status() { curl -sf "$URL/orders/$1/state" | jq -r .status; }
+status() { call GET "/orders/$1/state" | jq -r .status; }
 
 # Polls until the order's status is one of the given ones (10 s at most).
 wait_for() {
@@ -40,7 +71,7 @@ wait_for() {
 
 timeline() {
   echo "$1 ($2)"
-  curl -sf "$URL/orders/$1/events" | jq -r '.events[] |
+  call GET "/orders/$1/events" | jq -r '.events[] |
     "  \(.version). \(.type)" +
     (if .payload.reason then "  reason=\(.payload.reason)" else "" end) +
     (if .payload.amount_cents then "  amount_cents=\(.payload.amount_cents)" else "" end) +
@@ -81,5 +112,13 @@ timeline "$far" "cannot ship to BR"
 timeline "$midway" "cancelled midway"
 echo
 echo "== afterwards"
-curl -sf "$URL/customers/$ann/wallet" | jq -c '{customer_id, balance_cents, charged_cents}'
-curl -sf "$URL/inventory/$mug" | jq -c '{sku, restocked, available, reserved, shipped}'
+call GET "/customers/$ann/wallet" | jq -c '{customer_id, balance_cents, charged_cents}'
+# The inventory view follows the log (across services, the broker too):
+# wait (10 s at most) until it shows every unit back or shipped.
+for _ in $(seq 1 200); do
+  if [ "$(request GET "/inventory/$mug")" = 200 ] && jq -e '.reserved == 0 and .restocked == 10' "$answer" >/dev/null; then
+    break
+  fi
+  sleep 0.05
+done
+call GET "/inventory/$mug" | jq -c '{sku, restocked, available, reserved, shipped}'

@@ -98,8 +98,49 @@ std::string caller_key(const auth::Principal& principal) {
   return "anonymous";
 }
 
-Access::Access(const auth::Authenticator& authenticator, auth::RateLimit limit, AuditTrail& audit)
-    : authenticator_(authenticator), audit_(audit), by_address_(limit), by_caller_(limit) {}
+Access::Access(const auth::Authenticator& authenticator, auth::RateLimit limit, AuditTrail& audit, bus::Roles roles,
+               Peers peers)
+    : authenticator_(authenticator),
+      audit_(audit),
+      roles_(std::move(roles)),
+      peers_(std::move(peers)),
+      by_address_(limit),
+      by_caller_(limit) {}
+
+Response Access::elsewhere(const RouteRule& rule, bus::Role role, const Request& request) const {
+  std::string route = std::string(rule.method) + " " + std::string(rule.pattern);
+  std::string service(bus::role_name(role));
+  std::string_view base = peers_.url(role);
+  if (base.empty()) {
+    return Response::problem(404, "Not Found",
+                             route + " is served by the " + service + " service; this process runs " +
+                                 roles_.to_string() + " (with --peers it would redirect there)");
+  }
+  // The same path and query; 307 keeps the method and the body.
+  std::string location = std::string(base) + request.target;
+  nlohmann::ordered_json j;
+  j["detail"] = route + " is served by the " + service + " service";
+  j["location"] = location;
+  Response r = Response::json(307, j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  r.set_header("Location", std::move(location));
+  return r;
+}
+
+void Access::add_elsewhere(http::Router& router) {
+  for (const RouteRule& rule : route_table()) {
+    if (added_.count(&rule)) continue;
+    router.add(std::string(rule.method), std::string(rule.pattern),
+               [this, &rule](Request r, http::Router::Params p, Responder respond) {
+                 std::optional<bus::Role> role = serving_role(rule, p);
+                 if (!role || roles_.has(*role)) {
+                   // A route of this process's own that it does not offer (none today).
+                   return respond(not_found(std::string(rule.method) + " " + std::string(rule.pattern) +
+                                            " is not served by this process"));
+                 }
+                 respond(elsewhere(rule, *role, r));
+               });
+  }
+}
 
 void Access::add(http::Router& router, std::string method, std::string pattern, http::Router::Route route) {
   add(router, std::move(method), std::move(pattern),
@@ -111,8 +152,14 @@ void Access::add(http::Router& router, std::string method, std::string pattern, 
 void Access::add(http::Router& router, std::string method, std::string pattern, CallerRoute route) {
   const RouteRule* rule = find_route_rule(method, pattern);
   if (!rule) throw std::logic_error("no access rule for " + method + " " + pattern + " in api/route_table.cpp");
+  if (!serves(*rule, roles_)) return;  // another service's: add_elsewhere() sends the caller there
+  added_.insert(rule);
   router.add(method, pattern, [this, rule, route = std::move(route)](Request r, http::Router::Params p,
                                                                       Responder respond) {
+    // A participant run by another service (pausing inventory at the order service): sent there.
+    if (rule->served == RouteRule::Served::kParticipantInPath) {
+      if (auto role = serving_role(*rule, p); role && !roles_.has(*role)) return respond(elsewhere(*rule, *role, r));
+    }
     if (!is_probe(rule->pattern)) {
       if (auto wait = by_address_.take("address:" + r.remote_address)) {
         ++limited_;

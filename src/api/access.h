@@ -10,13 +10,24 @@
 // and after an admin action has been answered, records it in the audit
 // trail before the answer goes out. Open routes skip 2 to 5; the liveness
 // and readiness probes skip 1 too. Thread-safe once the routes are added.
+//
+// It also settles where a route is served. A process adds only the routes
+// the route table gives to one of its roles (add() skips the others); once
+// every API has added its routes, add_elsewhere() answers each route that is
+// served by another service with 307 and a Location at that service's
+// --peers URL (the same path and query), or, with no peer for it, 404
+// naming the service. A redirect goes only to the service that runs the
+// route's role, whose process serves the route itself: it never loops.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <string>
 
+#include <set>
+
 #include "api/audit_trail.h"
+#include "api/peers.h"
 #include "api/route_table.h"
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
@@ -35,19 +46,32 @@ class Access {
   using CallerRoute = std::function<void(http::Request, http::Router::Params, const Caller&, http::Responder)>;
 
   // `limit` applies per client address and per caller, each on its own.
-  Access(const auth::Authenticator& authenticator, auth::RateLimit limit, AuditTrail& audit);
+  // `roles`: what this process runs; `peers`: where the other services are.
+  Access(const auth::Authenticator& authenticator, auth::RateLimit limit, AuditTrail& audit,
+         bus::Roles roles = bus::Roles::all(), Peers peers = {});
 
   // Adds a route guarded by its row of the route table (logic_error when it
-  // has none). The first form hands the route its caller.
+  // has none), when one of this process's roles serves it; else nothing.
+  // The first form hands the route its caller.
   void add(http::Router& router, std::string method, std::string pattern, CallerRoute route);
   void add(http::Router& router, std::string method, std::string pattern, http::Router::Route route);
+
+  // Adds every route of the table that add() did not: those served by
+  // another service (307 to it, or 404 naming it). Call it last.
+  void add_elsewhere(http::Router& router);
 
   // Requests refused before their route ran, for /metrics.
   std::string render_metrics() const;
 
  private:
+  // The answer to a request for `rule`, served by `role`, which this process does not run.
+  http::Response elsewhere(const RouteRule& rule, bus::Role role, const http::Request& request) const;
+
   const auth::Authenticator& authenticator_;
   AuditTrail& audit_;
+  const bus::Roles roles_;
+  const Peers peers_;
+  std::set<const RouteRule*> added_;
   auth::RateLimiter by_address_;
   auth::RateLimiter by_caller_;
   std::atomic<uint64_t> unauthenticated_{0}, forbidden_{0}, limited_{0}, hidden_{0};

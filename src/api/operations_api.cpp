@@ -78,9 +78,9 @@ void OperationsApi::health(bool full, Responder respond) const {
     nlohmann::ordered_json view;
     view["name"] = slot->spec().name;
     view["generation"] = slot->generation();
+    if (auto failure = v->failure()) view["failure"] = failure->to_string();
     view["position"] = v->position();
     view["lag"] = lag(head, v->position());
-    if (auto failure = v->failure()) view["failure"] = failure->to_string();
     views.push_back(std::move(view));
   }
   j["views"] = std::move(views);
@@ -116,14 +116,14 @@ void OperationsApi::components(Responder respond) const {
     nlohmann::ordered_json c;
     c["name"] = r.name;
     c["state"] = std::string(Supervisor::state_name(r.state));
-    if (r.position) {
-      c["position"] = *r.position;
-      c["lag"] = lag(head, *r.position);
-    }
     c["restarts"] = r.restarts;
     if (!r.last_error.empty()) c["last_error"] = r.last_error;
     if (r.failed_at) c["failed_at"] = *r.failed_at;
     if (r.state == Supervisor::State::kRestarting) c["restart_in_ms"] = r.restart_in_ms;
+    if (r.position) {
+      c["position"] = *r.position;
+      c["lag"] = lag(head, *r.position);
+    }
     list.push_back(std::move(c));
   }
   nlohmann::ordered_json j;
@@ -197,8 +197,32 @@ void OperationsApi::audit(const Request& request, Responder respond) const {
   });
 }
 
+namespace {
+
+// GET /: every route of the table, in its order.
+std::string route_index() {
+  nlohmann::ordered_json routes = nlohmann::ordered_json::array();
+  for (const RouteRule& r : route_table()) {
+    nlohmann::ordered_json j;
+    j["method"] = std::string(r.method);
+    j["path"] = std::string(r.pattern);
+    j["scope"] = r.scope ? nlohmann::ordered_json(std::string(auth::scope_name(*r.scope))) : nlohmann::ordered_json();
+    j["service"] = std::string(served_name(r.served));
+    j["summary"] = std::string(r.summary);
+    routes.push_back(std::move(j));
+  }
+  nlohmann::ordered_json j;
+  j["routes"] = std::move(routes);
+  return j.dump();
+}
+
+}  // namespace
+
 void OperationsApi::add_routes(Access& access, http::Router& router) {
   access_ = &access;
+  access.add(router, "GET", "/", [index = route_index()](Request, http::Router::Params, Responder respond) {
+    respond(Response::json(200, index));
+  });
   access.add(router, "GET", "/health", [this](Request, http::Router::Params, const Caller& caller, Responder respond) {
     health(caller.principal.scopes.has(auth::Scope::kMetrics), std::move(respond));
   });

@@ -32,7 +32,6 @@ void events_array(JsonWriter& w, const std::vector<events::RecordedEvent>& event
 nlohmann::ordered_json state_json(const write::OrderState& s) {
   nlohmann::ordered_json j;
   j["order_id"] = s.order_id;
-  j["version"] = s.version;
   j["status"] = std::string(write::status_name(s.status));
   j["customer_id"] = s.customer_id;
   j["items"] = nlohmann::json::array();
@@ -48,6 +47,7 @@ nlohmann::ordered_json state_json(const write::OrderState& s) {
   j["reserved"] = s.reserved;
   if (s.shipment_id) j["shipment_id"] = *s.shipment_id;
   if (s.cancel_reason) j["cancel_reason"] = *s.cancel_reason;
+  j["version"] = s.version;
   return j;
 }
 
@@ -160,9 +160,9 @@ void OrderApi::order_events(Request, std::string order_id, Responder respond) {
     if (!events) return respond(server_error(events.status()));
     if (events->empty()) return respond(not_found("no order " + order_id));
     JsonWriter w(512 * events->size() + 64);
-    w.open('{').key("order_id").string(order_id).key("version").number(events->back().version()).key("events");
+    w.open('{').key("order_id").string(order_id).key("events");
     events_array(w, *events);
-    w.close('}');
+    w.key("version").number(events->back().version()).close('}');
     Response r = Response::json(200, w.take());
     r.set_header("ETag", "\"" + std::to_string(events->back().version()) + "\"");
     respond(std::move(r));

@@ -20,20 +20,16 @@ Response with_version(Response r, uint64_t version) {
 
 }  // namespace
 
-void PaymentInventoryApi::add_routes(Access& access, http::Router& router, bool wallets, bool stock) {
-  if (wallets) {
-    access.add(router, "POST", "/customers/{id}/deposits", [this](Request r, http::Router::Params p, Responder respond) {
-      deposit(std::move(r), std::move(p[0]), std::move(respond));
-    });
-    access.add(router, "GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
-      get_wallet(std::move(p[0]), std::move(respond));
-    });
-  }
-  if (stock) {
-    access.add(router, "POST", "/inventory/{sku}/restock", [this](Request r, http::Router::Params p, Responder respond) {
-      restock(std::move(r), std::move(p[0]), std::move(respond));
-    });
-  }
+void PaymentInventoryApi::add_routes(Access& access, http::Router& router) {
+  access.add(router, "POST", "/customers/{id}/deposits", [this](Request r, http::Router::Params p, Responder respond) {
+    deposit(std::move(r), std::move(p[0]), std::move(respond));
+  });
+  access.add(router, "GET", "/customers/{id}/wallet", [this](Request, http::Router::Params p, Responder respond) {
+    get_wallet(std::move(p[0]), std::move(respond));
+  });
+  access.add(router, "POST", "/inventory/{sku}/restock", [this](Request r, http::Router::Params p, Responder respond) {
+    restock(std::move(r), std::move(p[0]), std::move(respond));
+  });
 }
 
 void PaymentInventoryApi::get_wallet(std::string customer_id, Responder respond) {

@@ -19,9 +19,9 @@ class PaymentInventoryApi {
   PaymentInventoryApi(write::WalletPipeline& wallets, write::StockPipeline& stock, CommandRunner& runner, write::WorkQueue& work)
       : wallets_(wallets), stock_(stock), runner_(runner), work_(work) {}
 
-  // The wallet routes (deposits, wallet) and the stock route (restock), as
-  // the process runs the payment or the inventory service.
-  void add_routes(Access& access, http::Router& router, bool wallets = true, bool stock = true);
+  // The wallet routes (deposits, wallet) and the stock route (restock);
+  // access adds those of the services the process runs.
+  void add_routes(Access& access, http::Router& router);
 
  private:
   void deposit(http::Request request, std::string customer_id, http::Responder respond);

@@ -72,11 +72,12 @@ Result<Consistency> consistency(std::map<std::string, std::string>& query) {
 // on the calling thread), or nullopt when that is not enough.
 using Read = std::function<std::optional<Response>(bool memory_only)>;
 
-// A row's answer: 200 with it, 404 with `missing`, 500 on a failed read.
-Response row_answer(const Result<std::optional<std::string>>& row, const std::string& missing) {
+// A row's answer: 200 with it as `answer` makes it, 404 with `missing`, 500 on a failed read.
+Response row_answer(const Result<std::optional<std::string>>& row, const std::string& missing,
+                    QueryApi::Answer answer) {
   if (!row) return server_error(row.status());
   if (!*row) return not_found(missing);
-  return Response::json(200, **row);
+  return Response::json(200, answer(**row));
 }
 
 // Answers once the view has reached c.min_position. The answer is read at
@@ -146,12 +147,12 @@ void QueryApi::add_routes(Access& access, http::Router& router) {
   access.add(router, "GET", "/customers/{id}", [this](Request r, http::Router::Params p, Responder respond) {
     respond = positioned(views_.customers, std::move(respond));
     if (!valid_id(p[0])) return respond(bad_id("a customer id"));
-    get_row(r, views_.customers, customer_row_key(p[0]), "no customer " + p[0], std::move(respond));
+    get_row(r, views_.customers, customer_row_key(p[0]), "no customer " + p[0], &customer_answer, std::move(respond));
   });
   access.add(router, "GET", "/inventory/{sku}", [this](Request r, http::Router::Params p, Responder respond) {
     respond = positioned(views_.inventory, std::move(respond));
     if (!valid_id(p[0])) return respond(bad_id("a sku"));
-    get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], std::move(respond));
+    get_row(r, views_.inventory, stock_row_key(p[0]), "no stock of sku " + p[0], &stock_answer, std::move(respond));
   });
   access.add(router, "GET", "/admin/views", [this](Request, http::Router::Params, Responder respond) {
     respond(Response::json(200, views_json().dump()));
@@ -193,22 +194,24 @@ nlohmann::ordered_json QueryApi::views_json() const {
   for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
     std::shared_ptr<Projector> v = slot->current();
     uint64_t at = v->position();
-    nlohmann::ordered_json j = {{"name", slot->spec().name}, {"generation", slot->generation()}, {"position", at},
-                                {"lag", head > at ? head - at : 0}};
+    nlohmann::ordered_json j = {{"name", slot->spec().name}, {"generation", slot->generation()}};
     if (auto failure = v->failure()) j["failure"] = failure->to_string();
     if (auto r = slot->rebuilding()) {
-      j["rebuild"] = {{"generation", r->generation}, {"position", r->position}, {"head", head},
-                      {"percent", head ? 100.0 * static_cast<double>(r->position) / static_cast<double>(head) : 100.0}};
+      j["rebuild"] = {{"generation", r->generation},
+                      {"percent", head ? 100.0 * static_cast<double>(r->position) / static_cast<double>(head) : 100.0},
+                      {"position", r->position}, {"head", head}};
     }
     if (auto f = slot->failed_rebuild()) {
-      j["rebuild_failure"] = {{"generation", f->generation}, {"position", f->position}, {"reason", f->reason}};
+      j["rebuild_failure"] = {{"generation", f->generation}, {"reason", f->reason}, {"position", f->position}};
     }
+    j["position"] = at;
+    j["lag"] = head > at ? head - at : 0;
     list.push_back(std::move(j));
   }
   return {{"views", std::move(list)}};
 }
 
-void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, std::string missing,
+void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, std::string missing, Answer answer,
                        Responder respond) {
   std::shared_ptr<Projector> view = slot.current();
   auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
@@ -217,11 +220,11 @@ void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, 
   if (!c) return respond(bad_request(c.status().message()));
   when_consistent(
       view, *c, post_,
-      [this, space = view->space(), key, missing](bool memory_only) -> std::optional<Response> {
-        if (!memory_only) return row_answer(log_.get(space, key), missing);
+      [this, space = view->space(), key, missing, answer](bool memory_only) -> std::optional<Response> {
+        if (!memory_only) return row_answer(log_.get(space, key), missing, answer);
         auto row = log_.get_from_memory(space, key);
         if (!row) return std::nullopt;
-        return row_answer(*row, missing);
+        return row_answer(*row, missing, answer);
       },
       std::move(respond));
 }
@@ -238,18 +241,36 @@ void QueryApi::get_stats(const Request& request, Responder respond) {
         if (memory_only) return std::nullopt;  // a few reads and some JSON: the work queue's
         auto row = log_.get(space, kStatsRowKey);
         if (!row) return server_error(row.status());
-        nlohmann::ordered_json j = nlohmann::ordered_json::parse(
+        nlohmann::ordered_json stored = nlohmann::ordered_json::parse(
             row->value_or(R"({"orders":{},"revenue_cents":0,"cancellations":{}})"), nullptr, /*allow_exceptions=*/false);
-        if (j.is_discarded() || !j.is_object()) return damaged("the stats row of " + views_.stats.spec().name);
+        if (stored.is_discarded() || !stored.is_object()) return damaged("the stats row of " + views_.stats.spec().name);
+        // In the API's order, whatever the order of the stored row (earlier
+        // builds sorted its keys): orders per status in the order of an
+        // order's life, revenue, cancellations, then the log and projectors.
+        nlohmann::ordered_json j;
+        nlohmann::ordered_json orders = nlohmann::ordered_json::object();
+        if (auto it = stored.find("orders"); it != stored.end() && it->is_object()) {
+          for (events::OrderStatus status : events::kOrderStatuses) {
+            std::string name(events::order_status_name(status));
+            if (auto n = it->find(name); n != it->end()) orders[name] = *n;
+          }
+          for (const auto& [name, n] : it->items()) {
+            if (!orders.contains(name)) orders[name] = n;
+          }
+        }
+        j["orders"] = std::move(orders);
+        j["revenue_cents"] = stored.value("revenue_cents", nlohmann::ordered_json(0));
+        j["cancellations"] = stored.value("cancellations", nlohmann::ordered_json::object());
         uint64_t head = log_.head();
         j["events"] = head;
         nlohmann::ordered_json projectors = nlohmann::ordered_json::array();
         for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
           std::shared_ptr<Projector> v = slot->current();
           uint64_t at = v->position();
-          nlohmann::ordered_json p = {{"name", slot->spec().name}, {"generation", slot->generation()},
-                                      {"position", at}, {"lag", head > at ? head - at : 0}};
+          nlohmann::ordered_json p = {{"name", slot->spec().name}, {"generation", slot->generation()}};
           if (auto failure = v->failure()) p["failure"] = failure->to_string();
+          p["position"] = at;
+          p["lag"] = head > at ? head - at : 0;
           projectors.push_back(std::move(p));
         }
         j["projectors"] = std::move(projectors);
@@ -269,10 +290,10 @@ void QueryApi::get_order(const Request& request, std::string order_id, Responder
       view, *c, post_,
       [this, space = view->space(), order_id](bool memory_only) -> std::optional<Response> {
         std::string missing = "no order " + order_id;
-        if (!memory_only) return row_answer(log_.get(space, order_row_key(order_id)), missing);
+        if (!memory_only) return row_answer(log_.get(space, order_row_key(order_id)), missing, &order_answer);
         auto row = log_.get_from_memory(space, order_row_key(order_id));
         if (!row) return std::nullopt;
-        return row_answer(*row, missing);
+        return row_answer(*row, missing, &order_answer);
       },
       std::move(respond));
 }
@@ -325,7 +346,8 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
                              : row.status();
                 return false;
               }
-              auto j = nlohmann::ordered_json::parse(**row, nullptr, /*allow_exceptions=*/false);
+              auto j = nlohmann::ordered_json::parse(order_answer(std::move(**row)), nullptr,
+                                                     /*allow_exceptions=*/false);
               if (j.is_discarded() || !j.is_object()) {
                 failed = Status::corruption("stored record is damaged: the row of order " + order_id + " in " + space +
                                                 " is not a JSON object",

@@ -45,12 +45,15 @@ class QueryApi {
 
   void add_routes(Access& access, http::Router& router);
 
+  // The answer a route makes of a stored row (read/: order_answer, ...).
+  using Answer = std::string (*)(std::string stored);
+
  private:
   void get_order(const http::Request& request, std::string order_id, http::Responder respond);
   void list_orders(const http::Request& request, http::Responder respond);
-  // A row of a view by key: 200 with it, or 404 with `missing`.
+  // A row of a view by key: 200 with it as `answer` makes it of the stored row, or 404 with `missing`.
   void get_row(const http::Request& request, read::ViewSlot& slot, std::string key, std::string missing,
-               http::Responder respond);
+               Answer answer, http::Responder respond);
   void get_stats(const http::Request& request, http::Responder respond);
   nlohmann::ordered_json views_json() const;
 

@@ -5,6 +5,7 @@
 #include "api/command_bodies.h"
 #include "api/command_runner.h"
 #include "api/problems.h"
+#include "events/event_json.h"
 #include "write/saga/saga_codec.h"
 
 namespace ordersd::api {
@@ -19,18 +20,18 @@ namespace {
 nlohmann::ordered_json saga_json(const std::string& order_id, const write::SagaState& s) {
   nlohmann::ordered_json j;
   j["order_id"] = order_id;
-  j["version"] = s.version;
   j["phase"] = std::string(write::phase_name(s.phase));
   if (s.pending) {
     j["pending_step"] = std::string(write::step_name(*s.pending));
     j["attempt"] = s.attempt;
-    j["deadline_us"] = s.deadline_us;
+    j["deadline"] = events::format_time_us(s.deadline_us);
   }
   if (s.cancel_noted) j["cancel_requested"] = *s.cancel_noted;
   if (!s.cancel_reason.empty()) j["cancel_reason"] = s.cancel_reason;
   j["customer_id"] = s.order.customer_id;
   j["amount_cents"] = s.order.amount_cents;
   j["country"] = s.order.country;
+  j["version"] = s.version;
   return j;
 }
 
@@ -122,16 +123,18 @@ void SagaApi::list_participants(Responder respond) {
   for (const write::Participant* p : saga_.participants()) {
     nlohmann::ordered_json j;
     j["name"] = p->name();
-    j["position"] = p->position();
-    j["lag"] = head > p->position() ? head - p->position() : 0;
-    j["paused"] = p->paused();
     if (auto report = supervisor_.report(p->name())) {
       j["state"] = std::string(events::Supervisor::state_name(report->state));
+      j["paused"] = p->paused();
       j["restarts"] = report->restarts;
       if (!report->last_error.empty()) j["last_error"] = report->last_error;
       if (report->failed_at) j["failed_at"] = *report->failed_at;
+    } else {
+      j["paused"] = p->paused();
     }
     if (auto failure = p->failure()) j["failure"] = failure->to_string();
+    j["position"] = p->position();
+    j["lag"] = head > p->position() ? head - p->position() : 0;
     list.push_back(std::move(j));
   }
   nlohmann::ordered_json j;

@@ -168,6 +168,11 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--bus-tls-ca", serve_config.bus_security.tls_ca_file,
                         "PEM FILE of the CA that signed the broker's certificate: connect to the broker over TLS "
                         "and verify it, and that it names the host (or address) --bus gives");
+  std::string peers;
+  serve_cmd->add_option("--peers", peers,
+                        "ROLE=URL,... where the other services answer (order=http://127.0.0.1:8081,...): a route "
+                        "another service serves is answered 307 with a Location there (without, 404 naming the "
+                        "service). Entries for this process's own roles are not used");
   serve_cmd->add_option("--node", serve_config.node,
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");
@@ -302,6 +307,18 @@ int run_cli(int argc, char** argv) {
     if (serve_config.bus_url.empty() &&
         (!serve_config.bus_security.creds_file.empty() || !serve_config.bus_security.tls_ca_file.empty())) {
       logging::error("cli", "--bus-creds and --bus-tls-ca need --bus");
+      return 2;
+    }
+    auto parsed_peers = api::Peers::parse(peers);
+    if (!parsed_peers) {
+      logging::error("cli", parsed_peers.status().message());
+      return 2;
+    }
+    serve_config.peers = std::move(parsed_peers).value();
+    if (auto role = serve_config.peers.names_itself(serve_config.roles, serve_config.host, serve_config.port)) {
+      logging::error("cli", "--peers gives this process's own address for the " + std::string(bus::role_name(*role)) +
+                                " service, which it does not run: its routes would be redirected here for ever",
+                     {{"listen", listen}, {"roles", serve_config.roles.to_string()}});
       return 2;
     }
     if (serve_config.node.empty()) serve_config.node = serve_config.roles.to_string();

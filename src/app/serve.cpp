@@ -225,19 +225,21 @@ int serve(const ServeConfig& config) {
   api::Metrics metrics;
   http::Router router;
   api::AuditTrail audit(*log);
-  api::Access access(**authenticator, config.rate_limit, audit);
+  api::Access access(**authenticator, config.rate_limit, audit, roles, config.peers);
   api::OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
                                  config.ready_lag, &audit},
                                 metrics, *work);
   operations.add_routes(access, router);
+  // Each API offers its routes; access adds those the route table gives
+  // this process's roles, and afterwards sends the rest to their services.
   api::add_openapi_route(access, router);
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
-  if (roles.has(Role::kOrder)) order_api.add_routes(access, router);
+  order_api.add_routes(access, router);
   api::CommandRunner runner(*log, *work, *idempotency, ids);
   api::PaymentInventoryApi payment_inventory_api(*wallets, *stock, runner, *work);
-  payment_inventory_api.add_routes(access, router, roles.has(Role::kPayment), roles.has(Role::kInventory));
+  payment_inventory_api.add_routes(access, router);
   api::SagaApi saga_api(*log, **saga, *work, ids, supervisor);
-  if (!participants.empty()) saga_api.add_routes(access, router);
+  saga_api.add_routes(access, router);
   std::unique_ptr<api::QueryApi> query_api;
   if (roles.has(Role::kQuery)) {
     auto slot = [&slots](std::string_view name) -> read::ViewSlot& {
@@ -253,6 +255,7 @@ int serve(const ServeConfig& config) {
         [&work](std::function<void()> f) { work->post(std::move(f)); });
     query_api->add_routes(access, router);
   }
+  access.add_elsewhere(router);
 
   http::ServerOptions server_options;
   server_options.host = config.host;
@@ -282,6 +285,7 @@ int serve(const ServeConfig& config) {
     if (!config.bus_security.tls_ca_file.empty()) started.emplace_back("bus_tls_ca", config.bus_security.tls_ca_file);
     started.emplace_back("node", config.node);
   }
+  if (!config.peers.empty()) started.emplace_back("peers", config.peers.to_string());
   started.insert(started.end(), {
       {"listen", config.host + ":" + std::to_string((*server)->port())},
       {"io_threads", std::to_string(config.io_threads ? config.io_threads

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/peers.h"
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
 #include "bus/nats_bus.h"
@@ -38,6 +39,7 @@ struct ServeConfig {
   std::string bus_url;  // "": no broker (only with every role); may carry user:password@, never shown
   bus::BusSecurity bus_security;  // --bus-creds, --bus-tls-ca
   std::string node;     // names this process's consumers on the bus
+  api::Peers peers;     // where the other services answer: routes served there are redirected (--peers)
   uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
   bool access_log = false;  // a log line per HTTP request (--access-log)
   auth::AuthOptions auth;   // --tokens, --jwks and the JWT's issuer and audience

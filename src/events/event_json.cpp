@@ -90,6 +90,45 @@ std::string format_time_us(int64_t time_us) {
   return out;
 }
 
+std::optional<int64_t> parse_time_us(std::string_view text) {
+  // [-]YYYY...-MM-DDTHH:MM:SS.ffffffZ: a fixed tail after a year of any length.
+  constexpr std::string_view kTail = "-00-00T00:00:00.000000Z";
+  if (text.size() < kTail.size() + 1) return std::nullopt;
+  std::string_view year_text = text.substr(0, text.size() - kTail.size());
+  std::string_view tail = text.substr(year_text.size());
+  int64_t parts[6] = {};  // month, day, hour, minute, second, micros
+  size_t part = 0;
+  for (size_t i = 0; i < kTail.size(); ++i) {
+    char want = kTail[i], c = tail[i];
+    if (want == '0') {
+      if (c < '0' || c > '9') return std::nullopt;
+      parts[part] = parts[part] * 10 + (c - '0');
+    } else {
+      if (c != want) return std::nullopt;
+      if (i > 0) ++part;
+    }
+  }
+  bool negative = year_text.starts_with('-');
+  if (negative) year_text.remove_prefix(1);
+  if (year_text.empty() || year_text.size() > 9) return std::nullopt;
+  int64_t year = 0;
+  for (char c : year_text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    year = year * 10 + (c - '0');
+  }
+  if (negative) year = -year;
+  auto [month, day, hour, minute, second, micros] = parts;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  // Days since 1970-01-01 from the civil date (Howard Hinnant's days_from_civil).
+  int64_t y = month <= 2 ? year - 1 : year;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = era * 146097 + doe - 719468;
+  return ((days * 86400 + hour * 3600 + minute * 60 + second) * 1000000) + micros;
+}
+
 std::string event_to_json(const RecordedEvent& event) {
   nlohmann::ordered_json j;
   j["position"] = event.position();
@@ -102,7 +141,7 @@ std::string event_to_json(const RecordedEvent& event) {
   j["causation_id"] = event.causation_id().to_string();
   auto payload = payload_to_json(event.type(), event.payload());
   if (payload) {
-    j["payload"] = nlohmann::json::parse(*payload);
+    j["payload"] = nlohmann::ordered_json::parse(*payload);  // in the schema's field order
   } else {
     j["payload_error"] = payload.status().message();
   }

@@ -2,6 +2,8 @@
 // Thread-safe: each thread keeps its own parsed copy of the payload schema.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,5 +21,8 @@ std::string event_to_json(const RecordedEvent& event);
 
 // "2026-11-26T05:00:53.123456Z"
 std::string format_time_us(int64_t time_us);
+// The microseconds since the epoch of a time format_time_us wrote; nullopt
+// for any other text.
+std::optional<int64_t> parse_time_us(std::string_view text);
 
 }  // namespace ordersd::events

@@ -77,17 +77,22 @@ void Router::dispatch(Request request, Responder respond, std::string* matched) 
     }
   }
 
+  // HEAD is GET without the body: the GET route runs (and sees a GET), the
+  // server leaves the body out and keeps its Content-Length.
+  const bool head = request.method == "HEAD";
   std::string allow;
   for (const Entry& e : entries_) {
     if (!matches(e.segments, segments, nullptr)) continue;
-    if (e.method == request.method) {
+    if (e.method == request.method || (head && e.method == "GET")) {
       Params params;
       matches(e.segments, segments, &params);
       if (matched) *matched = e.pattern;
+      if (head) request.method = "GET";
       return e.route(std::move(request), std::move(params), std::move(respond));
     }
     if (!allow.empty()) allow += ", ";
     allow += e.method;
+    if (e.method == "GET") allow += ", HEAD";
     if (matched) *matched = e.pattern;
   }
   if (!allow.empty()) {

@@ -3,8 +3,10 @@
 // Patterns are literal segments and "{name}" segments that match any one
 // non-empty segment ("/orders/{id}/cancel"); matched segments are passed to
 // the route percent-decoded, in order. A path that matches no pattern gets
-// 404; a path that matches with another method gets 405 with Allow. Routes
-// are added before serving; dispatch() is then thread-safe.
+// 404; a path that matches with another method gets 405 with Allow. HEAD
+// runs the GET route, which sees a GET (the server sends the answer without
+// its body), and Allow names HEAD wherever it names GET. Routes are added
+// before serving; dispatch() is then thread-safe.
 #pragma once
 
 #include <functional>

@@ -365,6 +365,7 @@ class Session : public SessionBase {
 
   void read_header() {
     if (server_->stopping) return do_close();
+    head_ = false;
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
@@ -420,6 +421,7 @@ class Session : public SessionBase {
     request.body = std::move(message.body());
     request.remote_address = address_.to_string();
     bool keep_alive = message.keep_alive();
+    head_ = message.method() == bhttp::verb::head;
 
     busy_ = true;
     lowest().expires_never();  // the handler bounds its own work
@@ -457,9 +459,15 @@ class Session : public SessionBase {
     res->result(static_cast<unsigned>(response.status));
     res->set(bhttp::field::server, "ordersd");
     for (auto& [k, v] : response.headers) res->set(k, v);
-    res->body() = std::move(response.body);
     res->keep_alive(keep_alive && !server_->stopping);
-    res->prepare_payload();
+    if (head_) {
+      // The answer to HEAD is GET's without the body: the same headers,
+      // Content-Length included (RFC 9110 section 9.3.2).
+      res->content_length(response.body.size());
+    } else {
+      res->body() = std::move(response.body);
+      res->prepare_payload();
+    }
     lowest().expires_after(server_->options.read_timeout);
     bhttp::async_write(stream_, *res, [self = self(), res](beast::error_code ec, std::size_t) {
       self->on_write(ec, res->keep_alive());
@@ -518,6 +526,7 @@ class Session : public SessionBase {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool busy_ = false;  // a request is being handled or answered
+  bool head_ = false;  // the request being answered is a HEAD: its answer has no body
   std::array<char, 4096> scratch_;
 };
 

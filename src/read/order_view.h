@@ -143,8 +143,14 @@ Projector::Apply order_projection();
 Status project_orders(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
 Status project_order(const events::RecordedEvent& event, ViewBatch& view);
 
-// The row as the JSON that GET /orders/{id} answers, and back.
+// The row as the JSON that GET /orders/{id} answers, and back. History
+// times are RFC 3339 (`time`); rows stored before carry `time_us` as well,
+// which order_row_from_json reads first.
 std::string to_json(const OrderRow& row);
 Result<OrderRow> order_row_from_json(std::string_view json);
+// A stored row as the API answers it: as stored, or re-encoded by to_json
+// when it is one of those older rows (until its order changes again, or a
+// replay or rebuild rewrites it).
+std::string order_answer(std::string stored);
 
 }  // namespace ordersd::read

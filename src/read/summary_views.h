@@ -12,6 +12,7 @@
 // reading of an order's events (order_view.h).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "events/event.h"
@@ -27,6 +28,13 @@ inline constexpr const char* kStatsViewName = "view-stats";
 std::string customer_row_key(std::string_view customer_id);  // "c/" + id
 std::string stock_row_key(std::string_view sku);             // "s/" + sku
 inline constexpr const char* kStatsRowKey = "stats";
+
+// A stored customer or stock row as GET /customers/{id} and GET
+// /inventory/{sku} answer it: identity first (customer_id, sku), then the
+// figures, orders per status in the order of an order's life. Rows stored
+// in the sorted key order of earlier builds are re-encoded.
+std::string customer_answer(std::string stored);
+std::string stock_answer(std::string stored);
 
 // A fresh Projector::Apply of each view (one per projector or replay). Each
 // keeps its rows in memory between batches (row_cache.h) and writes every row

@@ -99,7 +99,7 @@ TEST_CASE("serve answers /health over HTTP and exits 0 on SIGTERM") {
 
     auto wrong_method = client.request("DELETE", "/health");
     CHECK(wrong_method.status == 405);
-    CHECK(wrong_method.header("allow") == "GET");
+    CHECK(wrong_method.header("allow") == "GET, HEAD");
     CHECK(wrong_method.header("content-type") == "application/problem+json");
 
     auto unknown = client.get("/nothing-here");

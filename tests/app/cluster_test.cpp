@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -42,19 +43,25 @@ namespace {
 const std::vector<std::string> kRoles = {"order", "payment", "inventory", "shipping", "query"};
 
 // The five services and the broker; any one can be killed and started again
-// on its own data directory.
+// on its own data directory and port. Each knows where the others listen
+// (--peers), as cluster.sh starts them.
 class Cluster {
  public:
   Cluster() {
+    for (const auto& role : kRoles) ports_[role] = ordersd::test::free_port();
+    for (const auto& role : kRoles) peers_ += (peers_.empty() ? "" : ",") + role + "=" + url(role);
     for (const auto& role : kRoles) start(role);
   }
 
   void start(const std::string& role) {
     std::lock_guard lk(mu_);
     services_[role] = std::make_unique<ServerProcess>(
-        dir_.sub(role), std::vector<std::string>{"--roles", role, "--bus", nats.url(), "--bus-creds", users.creds(role),
-                                                 "--step-timeout", "2000"});
+        dir_.sub(role), std::vector<std::string>{"--roles", role, "--listen", "127.0.0.1:" + std::to_string(ports_[role]),
+                                                 "--peers", peers_, "--bus", nats.url(), "--bus-creds",
+                                                 users.creds(role), "--step-timeout", "2000"});
   }
+  // Where `role` listens, up or down.
+  std::string url(const std::string& role) { return "http://127.0.0.1:" + std::to_string(ports_.at(role)); }
   void kill(const std::string& role) {
     std::unique_ptr<ServerProcess> dead;
     {
@@ -83,6 +90,8 @@ class Cluster {
 
  private:
   TempDir dir_;
+  std::map<std::string, uint16_t> ports_;
+  std::string peers_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ServerProcess>> services_;
 };
@@ -241,6 +250,98 @@ TEST_CASE("five processes over the broker take orders to every end the saga has"
     CHECK(copy["cancel_reason"] == first["cancel_reason"]);
     CHECK(copy["history"].size() == first["history"].size());
   }
+  c.check_no_refusals();
+}
+
+namespace {
+
+// A Location the services give: "http://127.0.0.1:PORT/path?query".
+std::pair<uint16_t, std::string> split_location(const std::string& location) {
+  const std::string prefix = "http://127.0.0.1:";
+  REQUIRE(location.starts_with(prefix));
+  size_t slash = location.find('/', prefix.size());
+  REQUIRE(slash != std::string::npos);
+  return {static_cast<uint16_t>(std::stoi(location.substr(prefix.size(), slash - prefix.size()))),
+          location.substr(slash)};
+}
+
+// One request at `role`'s service, and the redirect after it followed once
+// (with the same method and body, as 307 says): both answers.
+std::pair<HttpResponse, HttpResponse> follow(Cluster& c, const std::string& role, const std::string& method,
+                                             const std::string& target, const std::string& body = "") {
+  HttpResponse first = HttpClient(c.port(role)).request(method, target, body, {{"Content-Type", "application/json"}});
+  if (first.status != 307) return {first, first};
+  auto [port, there] = split_location(first.header("location"));
+  HttpResponse second = HttpClient(port).request(method, there, body, {{"Content-Type", "application/json"}});
+  return {first, second};
+}
+
+}  // namespace
+
+TEST_CASE("any service is an entry point: another service's route is 307 to it, and scripts/demo.sh runs through one") {
+  Cluster c;
+  // A deposit at the query service lands at the payment service, method and body kept.
+  auto [sent, deposited] = follow(c, "query", "POST", "/customers/ann/deposits", R"({"amount_cents":700})");
+  CHECK(sent.status == 307);
+  CHECK(sent.header("location") == c.url("payment") + "/customers/ann/deposits");
+  CHECK(json::parse(sent.body)["detail"] == "POST /customers/{id}/deposits is served by the payment service");
+  CHECK(deposited.status == 200);
+  CHECK(json::parse(deposited.body)["balance_cents"] == 700);
+  // A read of a view at the order service is sent to the query service, query string and all (once
+  // the deposit has come over the broker).
+  auto until = std::chrono::steady_clock::now() + 30s;
+  for (;;) {
+    auto [to_query, row] = follow(c, "order", "GET", "/customers/ann?wait_ms=0");
+    CHECK(to_query.header("location") == c.url("query") + "/customers/ann?wait_ms=0");
+    if (row.status == 200 || std::chrono::steady_clock::now() > until) {
+      CHECK(row.status == 200);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  // HEAD as GET.
+  CHECK(follow(c, "payment", "HEAD", "/orders/nobody/events").first.header("location") ==
+        c.url("order") + "/orders/nobody/events");
+  // A participant is paused where it runs, whichever service is asked.
+  auto [to_inventory, paused] = follow(c, "order", "POST", "/participants/inventory/pause");
+  CHECK(to_inventory.header("location") == c.url("inventory") + "/participants/inventory/pause");
+  CHECK(json::parse(paused.body) == json{{"name", "inventory"}, {"paused", true}});
+  CHECK(follow(c, "query", "POST", "/participants/inventory/resume").second.status == 200);
+
+  // Every route at every service: served there when the index says so, else
+  // sent to a service that serves it, which answers it itself (no second
+  // redirect, no "no route"). Parameters name nothing, so nothing changes.
+  json index = json::parse(call(c, "shipping", "GET", "/").body);
+  REQUIRE(index["routes"].size() > 25);
+  for (const auto& route : index["routes"]) {
+    std::string method = route["method"], service = route["service"];
+    std::string target = std::regex_replace(route["path"].get<std::string>(), std::regex(R"(\{[a-z]+\})"), "nothing");
+    for (const auto& role : kRoles) {
+      INFO(role << ": " << method << " " << target);
+      auto [first, second] = follow(c, role, method, target);
+      bool here = service == "every" || service == "{name}" || service == role;
+      if (here) {
+        CHECK(first.status != 307);
+        CHECK(first.body.find("no route for") == std::string::npos);
+        continue;
+      }
+      CHECK(first.status == 307);
+      CHECK(first.header("location") == c.url(service) + target);
+      CHECK(second.status != 307);
+      CHECK(second.body.find("no route for") == std::string::npos);
+    }
+  }
+
+  // The demo, entering at the query service: every command and read is sent on to its service.
+  auto started = std::chrono::steady_clock::now();
+  auto demo = ordersd::test::run({"/bin/bash", std::string(ORDERSD_SOURCE_DIR) + "/scripts/demo.sh", c.url("query")});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  MESSAGE("scripts/demo.sh against the five services: " << seconds << " s");
+  INFO(demo.out << demo.err);
+  CHECK(demo.exit_code == 0);
+  CHECK(demo.err.empty());
+  CHECK(std::regex_search(demo.out, std::regex(R"(cancelled-\d+ \(cancelled midway\)\n(  .*\n)*  7\. order\.cancelled\.v1  reason=customer_cancelled)")));
+  CHECK(std::regex_search(demo.out, std::regex(R"(\{"sku":"mug-\d+","restocked":10,"available":8,"reserved":0,"shipped":2\})")));
   c.check_no_refusals();
 }
 

@@ -391,6 +391,56 @@ TEST_CASE("an order's events, the whole log and the order's state at each versio
   CHECK(server.stop() == 0);
 }
 
+TEST_CASE("HEAD on every GET route: GET's status and headers, Content-Length included, and no body") {
+  TempDir dir;
+  Server server(dir.sub("data"));
+  HttpClient client(server.port);
+  auto placed = check_command_answer(place(client, "order-1"), 201, "order-1", "placed", 1);
+  // Once the order view has it, nothing changes while the saga is held.
+  REQUIRE(client.get("/orders/order-1?min_position=" + placed["position"].dump()).status == 200);
+  // The GET routes, as the index lists them (with a value for each parameter).
+  auto index = parse_body(client.get("/"));
+  std::vector<std::string> targets;
+  for (const auto& route : index["routes"]) {
+    if (route["method"] != "GET") continue;
+    std::string path = route["path"];
+    path = std::regex_replace(path, std::regex(R"(\{[a-z]+\})"), "order-1");
+    targets.push_back(path == "/sagas" ? "/sagas?status=stuck" : path);
+  }
+  CHECK(targets.size() > 15);
+  CHECK(index["routes"][0] == json{{"method", "GET"}, {"path", "/"}, {"scope", nullptr}, {"service", "every"},
+                                   {"summary", "this index: every route, its scope, service and summary"}});
+  for (const auto& route : index["routes"]) {
+    CHECK(route.size() == 5);
+    CHECK(route["summary"].get<std::string>().size() > 5);
+  }
+  targets.push_back("/orders/nobody");  // an error answer too
+  for (const auto& target : targets) {
+    INFO(target);
+    // On one connection: a body sent after a HEAD's header would be read as the next answer.
+    HttpResponse head = client.request("HEAD", target);
+    HttpResponse get = client.get(target);
+    CHECK(head.status == get.status);
+    CHECK(head.body.empty());
+    if (target == "/metrics") {  // counts this very request: its length moves
+      CHECK(std::stoul(head.header("content-length")) > 1000);
+    } else {
+      CHECK(head.header("content-length") == std::to_string(get.body.size()));
+    }
+    CHECK(head.header("content-type") == get.header("content-type"));
+    CHECK(head.headers.count("x-position") == get.headers.count("x-position"));
+  }
+  // 405 names HEAD where it names GET; HEAD where only POST is served is 405 too.
+  HttpResponse wrong = client.request("DELETE", "/orders");
+  CHECK(wrong.status == 405);
+  CHECK(wrong.header("allow") == "POST, GET, HEAD");
+  HttpResponse head_of_post = client.request("HEAD", "/orders/order-1/cancel");
+  CHECK(head_of_post.status == 405);
+  CHECK(head_of_post.header("allow") == "POST");
+  CHECK(head_of_post.body.empty());
+  CHECK(client.get("/health").status == 200);  // the connection is still in step
+}
+
 TEST_CASE("cancel and deliver follow the transition table and name the current status when refused") {
   using S = write::OrderStatus;
   const std::vector<std::pair<S, std::string>> statuses = {

@@ -8,6 +8,7 @@
 #include <string>
 
 using ordersd::events::format_time_us;
+using ordersd::events::parse_time_us;
 
 namespace {
 
@@ -36,6 +37,24 @@ TEST_CASE("a time is written as RFC 3339 UTC with microseconds") {
   CHECK(format_time_us(951'782'400'000'000) == "2000-02-29T00:00:00.000000Z");  // a leap day of a century year
   CHECK(format_time_us(4'107'542'399'999'999) == "2100-02-28T23:59:59.999999Z");
   CHECK(format_time_us(4'107'542'400'000'000) == "2100-03-01T00:00:00.000000Z");  // 2100 is not a leap year
+}
+
+TEST_CASE("a time read back is the time written, for any time; other text is none") {
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int64_t> any(-100'000'000'000'000'000, 300'000'000'000'000'000);
+  for (int i = 0; i < 200'000; ++i) {
+    int64_t t = any(rng);
+    REQUIRE(parse_time_us(format_time_us(t)) == t);
+  }
+  for (int64_t t : {int64_t{0}, int64_t{-1}, int64_t{951'782'400'000'000}, int64_t{4'107'542'400'000'000}}) {
+    CHECK(parse_time_us(format_time_us(t)) == t);
+  }
+  for (const char* bad : {"", "2026-11-26T10:35:06Z", "2026-11-26T10:35:06.413015", "2026-11-26 10:35:06.413015Z",
+                          "2026-13-26T10:35:06.413015Z", "2026-11-26T24:35:06.413015Z", "x026-11-26T10:35:06.413015Z",
+                          "-11-26T10:35:06.413015Z", "2026-11-26T10:35:06.41301xZ"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_time_us(bad));
+  }
 }
 
 TEST_CASE("the time writer agrees with the C library from 1900 to 9999") {

@@ -167,7 +167,7 @@ TEST_CASE("a known path with another method gets a 405 whose Allow lists every m
   CHECK(out.answers == 1);
   REQUIRE(out.response);
   CHECK(out.response->status == 405);
-  CHECK(header(*out.response, "Allow") == "GET, POST");
+  CHECK(header(*out.response, "Allow") == "GET, HEAD, POST");
   CHECK(header(*out.response, "Content-Type") == "application/problem+json");
   CHECK(out.matched == "/orders");
   auto j = body_json(*out.response);
@@ -185,7 +185,37 @@ TEST_CASE("a known path with another method gets a 405 whose Allow lists every m
   out = router.dispatch("get", "/health");
   REQUIRE(out.response);
   CHECK(out.response->status == 405);
-  CHECK(header(*out.response, "Allow") == "GET");
+  CHECK(header(*out.response, "Allow") == "GET, HEAD");
+}
+
+TEST_CASE("HEAD runs the GET route, which sees a GET; Allow names HEAD wherever it names GET") {
+  TestRouter router = orders_router();
+  auto out = router.dispatch("HEAD", "/orders/o-1/state?version=1");
+  CHECK(out.route == "GET /orders/{id}/state");
+  CHECK(out.request.method == "GET");  // what the route and its guards see: HEAD is a GET without the body
+  CHECK(out.request.target == "/orders/o-1/state?version=1");
+  CHECK(out.params == Router::Params{"o-1"});
+  CHECK(out.matched == "/orders/{id}/state");
+  CHECK(out.answers == 1);
+  REQUIRE(out.response);
+  CHECK(out.response->status == 200);
+  CHECK(out.response->body == "{}");  // the server leaves it out, keeping its Content-Length
+
+  // Where only POST is served, HEAD is not allowed either.
+  out = router.dispatch("HEAD", "/orders/o-1/cancel");
+  CHECK(out.route.empty());
+  REQUIRE(out.response);
+  CHECK(out.response->status == 405);
+  CHECK(header(*out.response, "Allow") == "POST");
+  // And a path no route has is 404 for HEAD as for GET.
+  out = router.dispatch("HEAD", "/nothing/here");
+  REQUIRE(out.response);
+  CHECK(out.response->status == 404);
+
+  // HEAD itself is named once, after GET.
+  out = router.dispatch("PUT", "/orders");
+  REQUIRE(out.response);
+  CHECK(header(*out.response, "Allow") == "GET, HEAD, POST");
 }
 
 TEST_CASE("the Allow header gathers methods from every pattern that matches the path") {
@@ -196,7 +226,7 @@ TEST_CASE("the Allow header gathers methods from every pattern that matches the 
   auto out = router.dispatch("PATCH", "/items/special");
   REQUIRE(out.response);
   CHECK(out.response->status == 405);
-  CHECK(header(*out.response, "Allow") == "GET, PUT, DELETE");
+  CHECK(header(*out.response, "Allow") == "GET, HEAD, PUT, DELETE");
 
   // The first pattern that matches with the right method wins.
   out = router.dispatch("PUT", "/items/special");

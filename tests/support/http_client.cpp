@@ -20,10 +20,14 @@ struct HttpClient::Impl {
   beast::flat_buffer buffer;
   uint16_t port;
 
-  HttpResponse read_response() {
-    bhttp::response<bhttp::string_body> res;
+  // `head`: the answer to a HEAD, whose Content-Length announces no body.
+  HttpResponse read_response(bool head = false) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(boost::none);
+    parser.skip(head);
     stream.expires_after(std::chrono::seconds(60));
-    bhttp::read(stream, buffer, res);
+    bhttp::read(stream, buffer, parser);
+    auto& res = parser.get();
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
     for (const auto& field : res) {
@@ -58,7 +62,7 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
   req.prepare_payload();
   impl_->stream.expires_after(std::chrono::seconds(60));
   bhttp::write(impl_->stream, req);
-  return impl_->read_response();
+  return impl_->read_response(method == "HEAD");
 }
 
 HttpResponse HttpClient::raw(const std::string& bytes, bool then_close_write) {

@@ -14,8 +14,6 @@
 
 namespace ordersd::test {
 
-namespace {
-
 uint16_t free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -31,6 +29,8 @@ uint16_t free_port() {
   close(fd);
   return ntohs(addr.sin_port);
 }
+
+namespace {
 
 bool accepts(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -14,6 +14,10 @@
 
 namespace ordersd::test {
 
+// A loopback port nothing listens on just now (for a process that must be
+// told its port before it starts, and keep it across restarts).
+uint16_t free_port();
+
 struct NatsServerOptions {
   std::string config_file;              // "": none; else passed as -c FILE
   std::vector<std::string> extra_args;  // e.g. {"--tls", "--tlscert", ..., "--tlskey", ...}

@@ -2,14 +2,16 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ordersd::test {
 
 namespace {
 std::vector<std::string> command(const std::string& data_dir, const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {ORDERSD_BINARY, "serve", "--data", data_dir, "--listen", "127.0.0.1:0",
-                                   "--threads", "2"};
+  std::vector<std::string> argv = {ORDERSD_BINARY, "serve", "--data", data_dir, "--threads", "2"};
+  // A port of the caller's, or a free one.
+  if (std::find(extra.begin(), extra.end(), "--listen") == extra.end()) argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

@@ -15,7 +15,7 @@ struct ServerProcess {
   uint16_t port = 0;
 
   // Starts the server and waits for its "listening on" line; throws when it
-  // does not come.
+  // does not come. On a free port unless `extra_args` give --listen.
   explicit ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
 
   // SIGTERM, then the exit code.
