@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What authentication costs per request: GET /participants (scope admin, an
-# in-memory answer) measured with wrk against four servers, one after the
-# other, each started for its configuration:
+# in-memory answer) measured with wrk against four servers, each started for
+# its configuration:
 #
 #   1. open (no --tokens, no --jwks), no Authorization header: the reference
 #   2. --tokens, an API token
@@ -12,7 +12,13 @@
 # answers at all. Prints requests/s, p50 and p99 latency and the ratio of
 # requests/s to configuration 1, then the same table as markdown.
 #
-#   bench/auth_bench.sh [--connections 64] [--seconds 10] [--binary PATH]
+#   bench/auth_bench.sh [--connections 64] [--seconds 10] [--rounds 1] [--binary PATH]
+#
+# The four servers run side by side (idle but for the one measured).
+# --rounds R measures every configuration R times, round after round, each
+# round in another order, and reports the median of each figure: on a shared
+# machine, load that comes and goes then falls on every configuration alike
+# instead of on whichever ran at the time.
 #
 # --binary measures another build of ordersd (say, a worktree of the commit
 # before a change) instead of this tree's build/ordersd. The keys and JWTs
@@ -23,13 +29,15 @@ cd "$(dirname "$0")/.."
 
 connections=64
 seconds=10
+rounds=1
 binary=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --connections) connections=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --binary) binary=$2; shift 2 ;;
-    *) echo "usage: $0 [--connections N] [--seconds S] [--binary PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--connections N] [--seconds S] [--rounds R] [--binary PATH]" >&2; exit 2 ;;
   esac
 done
 
@@ -41,68 +49,86 @@ else
 fi
 command -v wrk >/dev/null || bash scripts/install-deps.sh --bench
 
+[ "$rounds" -ge 1 ] 2>/dev/null || { echo "auth_bench: --rounds is a number, 1 or more" >&2; exit 2; }
+
 issuer=https://idp.bench.invalid
 audience=ordersd-bench
 work=$(mktemp -d)
-server=""
-stop_server() {
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=""
-  fi
-}
+servers=()
 cleanup() {
-  stop_server
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${servers[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 fail() {
   echo "auth_bench: $*" >&2
-  if [ -f "$work/server.err" ]; then tail -5 "$work/server.err" | sed 's/^/  server: /' >&2; fi
   exit 1
 }
 
 # Credentials: an API token with admin, and an RS256 and an ES256 JWT with
 # "admin metrics" from a JWKS holding both public keys.
-api_token=$("$binary" token create --file "$work/tokens.jsonl" --name bench --scopes admin,metrics)
+api_token=$("$binary" token create --file "$work/tokens.jsonl" --name bench --scopes admin,metrics 2>/dev/null)
 build/bench/mint_tokens --dir "$work/idp" --issuer "$issuer" --audience "$audience"
 rs256=$(cat "$work/idp/rs256.jwt")
 es256=$(cat "$work/idp/es256.jwt")
 
-# Starts a server with the extra options given; sets $url.
+# Starts a server named $1 with the extra options that follow; its URL is
+# ${url[$1]}.
+declare -A url
 start_server() {
-  rm -rf "$work/data"
-  "$binary" serve --data "$work/data" --listen 127.0.0.1:0 --durability async \
-    --paused saga,payment,inventory,shipping "$@" >"$work/server.out" 2>"$work/server.err" &
-  server=$!
-  for _ in $(seq 100); do grep -q listening "$work/server.out" && break; sleep 0.1; done
+  local name=$1; shift
+  "$binary" serve --data "$work/$name.data" --listen 127.0.0.1:0 --durability async \
+    --paused saga,payment,inventory,shipping "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  servers+=($!)
+  for _ in $(seq 100); do grep -q listening "$work/$name.out" && break; sleep 0.1; done
   local port
-  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
-  [ -n "$port" ] || fail "the server did not start ($*)"
-  url="http://127.0.0.1:$port"
-}
-
-status_of() {  # path, curl args...
-  local path=$1; shift
-  curl -s -o /dev/null -w '%{http_code}' "$@" "$url$path"
+  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/$name.out")
+  if [ -z "$port" ]; then
+    tail -5 "$work/$name.err" | sed 's/^/  server: /' >&2
+    fail "the $name server did not start"
+  fi
+  url[$name]="http://127.0.0.1:$port"
 }
 
 # One curl must answer 200 with the header and, on a secured server, 401
 # without it; else the figures would be of refusals.
-sanity() {  # name, expect_401 (yes|no), authorization header or ""
-  local name=$1 secured=$2 header=$3
+sanity() {  # server, secured (yes|no), bearer token or ""
+  local name=$1 secured=$2 token=$3
+  local args=(-s -o /dev/null -w '%{http_code}')
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
   local code
-  if [ -n "$header" ]; then
-    code=$(status_of /participants -H "$header")
-  else
-    code=$(status_of /participants)
-  fi
+  code=$(curl "${args[@]}" "${url[$name]}/participants")
   [ "$code" = 200 ] || fail "$name: GET /participants answered $code, not 200"
   if [ "$secured" = yes ]; then
-    code=$(status_of /participants)
+    code=$(curl -s -o /dev/null -w '%{http_code}' "${url[$name]}/participants")
     [ "$code" = 401 ] || fail "$name: GET /participants without a token answered $code, not 401"
   fi
+}
+
+start_server open
+start_server tokens --tokens "$work/tokens.jsonl"
+jwt_options=(--jwks "$work/idp/jwks.json" --jwt-issuer "$issuer" --jwt-audience "$audience")
+start_server rs256 "${jwt_options[@]}"
+start_server es256 "${jwt_options[@]}"
+sanity open no ""
+sanity tokens yes "$api_token"
+sanity rs256 yes "$rs256"
+sanity es256 yes "$es256"
+
+# The configurations, by index: 0 is the floor, 1 the reference.
+names=("GET /health/live (floor)" "1. open, no header" "2. --tokens, API token" "3. --jwks, RS256 JWT"
+       "4. --jwks, ES256 JWT")
+md_names=("\`GET /health/live\` (open; the floor)" "1. open server, no header" "2. \`--tokens\`, API token"
+          "3. \`--jwks\`, RS256 JWT" "4. \`--jwks\`, ES256 JWT")
+args_of() {  # configuration index: sets args, wrk's arguments (a header, the URL)
+  case "$1" in
+    0) args=("${url[open]}/health/live") ;;
+    1) args=("${url[open]}/participants") ;;
+    2) args=(-H "Authorization: Bearer $api_token" "${url[tokens]}/participants") ;;
+    3) args=(-H "Authorization: Bearer $rs256" "${url[rs256]}/participants") ;;
+    4) args=(-H "Authorization: Bearer $es256" "${url[es256]}/participants") ;;
+  esac
 }
 
 # "Requests/sec:  1234.5" and the "50%"/"99%" lines of --latency, in microseconds.
@@ -123,70 +149,52 @@ measure() {  # name, wrk args...: prints "rps p50 p99"
   [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || fail "$name: cannot read wrk's report"
   echo "$rps $p50 $p99"
 }
-warm_up() { wrk -t2 -c"$connections" -d2s "$@" >/dev/null; }
 
-names=()
+n=${#names[@]}
+for ((i = 0; i < n; i++)); do  # warm-up, not measured
+  args_of "$i"
+  wrk -t2 -c"$connections" -d2s "${args[@]}" >/dev/null
+done
+
+# figures[i] holds one "rps p50 p99" line per round.
 figures=()
-run() {  # name, wrk args...
-  local name=$1; shift
-  echo "measuring $name..." >&2
-  names+=("$name")
-  figures+=("$(measure "$name" "$@")")
-}
+for ((r = 0; r < rounds; r++)); do
+  for ((k = 0; k < n; k++)); do
+    i=$(((k + r) % n))
+    echo "round $((r + 1))/$rounds: ${names[$i]}..." >&2
+    args_of "$i"
+    line=$(measure "${names[$i]}" "${args[@]}")
+    figures[i]+="$line"$'\n'
+  done
+done
 
-# 1. Open, and the floor.
-start_server
-sanity "open" no ""
-warm_up "$url/participants"
-run "GET /health/live (floor)" "$url/health/live"
-run "1. open, no header" "$url/participants"
-stop_server
+# The median of column $2 of the lines in $1.
+median() { awk -v c="$2" 'NF {print $c}' <<<"$1" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+declare -a rps p50 p99
+for ((i = 0; i < n; i++)); do
+  rps[i]=$(median "${figures[$i]}" 1)
+  p50[i]=$(median "${figures[$i]}" 2)
+  p99[i]=$(median "${figures[$i]}" 3)
+done
+ratio() { awk -v r="$1" -v ref="${rps[1]}" 'BEGIN {printf "%.2f", r/ref}'; }
 
-# 2. API tokens.
-start_server --tokens "$work/tokens.jsonl"
-sanity "API token" yes "Authorization: Bearer $api_token"
-warm_up -H "Authorization: Bearer $api_token" "$url/participants"
-run "2. --tokens, API token" -H "Authorization: Bearer $api_token" "$url/participants"
-stop_server
-
-# 3 and 4. JWTs, each against a server of its own.
-jwt_options=(--jwks "$work/idp/jwks.json" --jwt-issuer "$issuer" --jwt-audience "$audience")
-start_server "${jwt_options[@]}"
-sanity "RS256" yes "Authorization: Bearer $rs256"
-warm_up -H "Authorization: Bearer $rs256" "$url/participants"
-run "3. --jwks, RS256 JWT" -H "Authorization: Bearer $rs256" "$url/participants"
-stop_server
-
-start_server "${jwt_options[@]}"
-sanity "ES256" yes "Authorization: Bearer $es256"
-warm_up -H "Authorization: Bearer $es256" "$url/participants"
-run "4. --jwks, ES256 JWT" -H "Authorization: Bearer $es256" "$url/participants"
-stop_server
-
-# The table: the reference is configuration 1 (the second row measured).
-read -r ref_rps _ _ <<<"${figures[1]}"
-ratio() { awk -v r="$1" -v ref="$ref_rps" 'BEGIN {printf "%.2f", r/ref}'; }
-
-printf '\nauth_bench: GET /participants, %d keep-alive connections, %ss per run, 2 wrk threads\n\n' \
-  "$connections" "$seconds"
+what="$seconds s per run"
+[ "$rounds" -gt 1 ] && what="$rounds rounds of $seconds s, medians"
+printf '\nauth_bench: GET /participants, %d keep-alive connections, %s, 2 wrk threads\n\n' "$connections" "$what"
 printf '%-26s %12s %10s %10s %10s\n' "" "requests/s" "p50 us" "p99 us" "vs open"
 order=(1 2 3 4 0)
 for i in "${order[@]}"; do
-  read -r rps p50 p99 <<<"${figures[$i]}"
-  printf '%-26s %12.0f %10.0f %10.0f %10s\n' "${names[$i]}" "$rps" "$p50" "$p99" "$(ratio "$rps")"
+  printf '%-26s %12.0f %10.0f %10.0f %10s\n' "${names[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" "$(ratio "${rps[$i]}")"
 done
+if [ "$rounds" -gt 1 ]; then
+  printf '\nrequests/s by round:\n'
+  for i in "${order[@]}"; do
+    printf '%-26s %s\n' "${names[$i]}" "$(awk 'NF {printf "%s%.0f", (NR>1 ? "  " : ""), $1}' <<<"${figures[$i]}")"
+  done
+fi
 
 printf '\n| configuration | requests/s | p50 µs | p99 µs | vs open |\n'
 printf '| --- | ---: | ---: | ---: | ---: |\n'
 for i in "${order[@]}"; do
-  read -r rps p50 p99 <<<"${figures[$i]}"
-  name=${names[$i]}
-  case "$i" in
-    0) name="\`GET /health/live\` (open; the floor)" ;;
-    1) name="1. open server, no header" ;;
-    2) name="2. \`--tokens\`, API token" ;;
-    3) name="3. \`--jwks\`, RS256 JWT" ;;
-    4) name="4. \`--jwks\`, ES256 JWT" ;;
-  esac
-  printf '| %s | %.0f | %.0f | %.0f | %s |\n' "$name" "$rps" "$p50" "$p99" "$(ratio "$rps")"
+  printf '| %s | %.0f | %.0f | %.0f | %s |\n' "${md_names[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" "$(ratio "${rps[$i]}")"
 done
