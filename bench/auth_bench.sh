@@ -9,8 +9,10 @@
 #   4. --jwks, an ES256 JWT (P-256)
 #
 # and GET /health/live on the first server, the floor of what the server
-# answers at all. Prints requests/s, p50 and p99 latency and the ratio of
-# requests/s to configuration 1, then the same table as markdown.
+# answers at all. Prints requests/s, p50 and p99 latency, the ratio of
+# requests/s to configuration 1, and the server's CPU time (user + system,
+# from /proc) per request, then the same table as markdown. Throughput on a
+# shared machine moves with whatever else runs; CPU per request much less.
 #
 #   bench/auth_bench.sh [--connections 64] [--seconds 10] [--rounds 1] [--binary PATH]
 #
@@ -75,12 +77,13 @@ es256=$(cat "$work/idp/es256.jwt")
 
 # Starts a server named $1 with the extra options that follow; its URL is
 # ${url[$1]}.
-declare -A url
+declare -A url pid
 start_server() {
   local name=$1; shift
   "$binary" serve --data "$work/$name.data" --listen 127.0.0.1:0 --durability async \
     --paused saga,payment,inventory,shipping "$@" >"$work/$name.out" 2>"$work/$name.err" &
   servers+=($!)
+  pid[$name]=$!
   for _ in $(seq 100); do grep -q listening "$work/$name.out" && break; sleep 0.1; done
   local port
   port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/$name.out")
@@ -121,33 +124,41 @@ names=("GET /health/live (floor)" "1. open, no header" "2. --tokens, API token" 
        "4. --jwks, ES256 JWT")
 md_names=("\`GET /health/live\` (open; the floor)" "1. open server, no header" "2. \`--tokens\`, API token"
           "3. \`--jwks\`, RS256 JWT" "4. \`--jwks\`, ES256 JWT")
-args_of() {  # configuration index: sets args, wrk's arguments (a header, the URL)
+args_of() {  # configuration index: sets args, wrk's arguments (a header, the URL), and server
   case "$1" in
-    0) args=("${url[open]}/health/live") ;;
-    1) args=("${url[open]}/participants") ;;
-    2) args=(-H "Authorization: Bearer $api_token" "${url[tokens]}/participants") ;;
-    3) args=(-H "Authorization: Bearer $rs256" "${url[rs256]}/participants") ;;
-    4) args=(-H "Authorization: Bearer $es256" "${url[es256]}/participants") ;;
+    0) server=open; args=("${url[open]}/health/live") ;;
+    1) server=open; args=("${url[open]}/participants") ;;
+    2) server=tokens; args=(-H "Authorization: Bearer $api_token" "${url[tokens]}/participants") ;;
+    3) server=rs256; args=(-H "Authorization: Bearer $rs256" "${url[rs256]}/participants") ;;
+    4) server=es256; args=(-H "Authorization: Bearer $es256" "${url[es256]}/participants") ;;
   esac
 }
 
 # "Requests/sec:  1234.5" and the "50%"/"99%" lines of --latency, in microseconds.
 to_us() { awk '{v=$1; if (v ~ /us$/) {sub("us","",v); print v} else if (v ~ /ms$/) {sub("ms","",v); print v*1000} else {sub("s","",v); print v*1000000}}'; }
-measure() {  # name, wrk args...: prints "rps p50 p99"
-  local name=$1; shift
-  local report
+# A process's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+measure() {  # name, server pid, wrk args...: prints "rps p50 p99 cpu_us_per_request"
+  local name=$1 server_pid=$2; shift 2
+  local report before after
+  before=$(cpu_ticks "$server_pid")
   report=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@")
+  after=$(cpu_ticks "$server_pid")
   if grep -q 'Non-2xx' <<<"$report"; then
     grep 'Non-2xx' <<<"$report" >&2
     fail "$name: wrk counted answers that were not 2xx"
   fi
   if grep -q 'Socket errors' <<<"$report"; then grep 'Socket errors' <<<"$report" | sed "s/^/$name: /" >&2; fi
-  local rps p50 p99
+  local rps p50 p99 requests cpu
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$report")
+  requests=$(awk '/ requests in / {print $1}' <<<"$report")
   p50=$(awk '$1=="50%" {print $2}' <<<"$report" | to_us)
   p99=$(awk '$1=="99%" {print $2}' <<<"$report" | to_us)
-  [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || fail "$name: cannot read wrk's report"
-  echo "$rps $p50 $p99"
+  [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] && [ "${requests:-0}" -gt 0 ] ||
+    fail "$name: cannot read wrk's report"
+  cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN {print t / hz * 1e6 / n}')
+  echo "$rps $p50 $p99 $cpu"
 }
 
 n=${#names[@]}
@@ -156,45 +167,49 @@ for ((i = 0; i < n; i++)); do  # warm-up, not measured
   wrk -t2 -c"$connections" -d2s "${args[@]}" >/dev/null
 done
 
-# figures[i] holds one "rps p50 p99" line per round.
+# figures[i] holds one "rps p50 p99 cpu" line per round.
 figures=()
 for ((r = 0; r < rounds; r++)); do
   for ((k = 0; k < n; k++)); do
     i=$(((k + r) % n))
     echo "round $((r + 1))/$rounds: ${names[$i]}..." >&2
     args_of "$i"
-    line=$(measure "${names[$i]}" "${args[@]}")
+    line=$(measure "${names[$i]}" "${pid[$server]}" "${args[@]}")
     figures[i]+="$line"$'\n'
   done
 done
 
 # The median of column $2 of the lines in $1.
 median() { awk -v c="$2" 'NF {print $c}' <<<"$1" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-declare -a rps p50 p99
+declare -a rps p50 p99 cpu
 for ((i = 0; i < n; i++)); do
   rps[i]=$(median "${figures[$i]}" 1)
   p50[i]=$(median "${figures[$i]}" 2)
   p99[i]=$(median "${figures[$i]}" 3)
+  cpu[i]=$(median "${figures[$i]}" 4)
 done
 ratio() { awk -v r="$1" -v ref="${rps[1]}" 'BEGIN {printf "%.2f", r/ref}'; }
 
 what="$seconds s per run"
 [ "$rounds" -gt 1 ] && what="$rounds rounds of $seconds s, medians"
 printf '\nauth_bench: GET /participants, %d keep-alive connections, %s, 2 wrk threads\n\n' "$connections" "$what"
-printf '%-26s %12s %10s %10s %10s\n' "" "requests/s" "p50 us" "p99 us" "vs open"
+printf '%-26s %12s %10s %10s %10s %16s\n' "" "requests/s" "p50 us" "p99 us" "vs open" "server CPU us/req"
 order=(1 2 3 4 0)
 for i in "${order[@]}"; do
-  printf '%-26s %12.0f %10.0f %10.0f %10s\n' "${names[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" "$(ratio "${rps[$i]}")"
+  printf '%-26s %12.0f %10.0f %10.0f %10s %16.1f\n' "${names[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" \
+    "$(ratio "${rps[$i]}")" "${cpu[$i]}"
 done
 if [ "$rounds" -gt 1 ]; then
-  printf '\nrequests/s by round:\n'
+  printf '\nby round, requests/s (server CPU us/req):\n'
   for i in "${order[@]}"; do
-    printf '%-26s %s\n' "${names[$i]}" "$(awk 'NF {printf "%s%.0f", (NR>1 ? "  " : ""), $1}' <<<"${figures[$i]}")"
+    printf '%-26s %s\n' "${names[$i]}" \
+      "$(awk 'NF {printf "%s%.0f (%.1f)", (NR>1 ? "  " : ""), $1, $4}' <<<"${figures[$i]}")"
   done
 fi
 
-printf '\n| configuration | requests/s | p50 µs | p99 µs | vs open |\n'
-printf '| --- | ---: | ---: | ---: | ---: |\n'
+printf '\n| configuration | requests/s | p50 µs | p99 µs | vs open | server CPU µs/req |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
 for i in "${order[@]}"; do
-  printf '| %s | %.0f | %.0f | %.0f | %s |\n' "${md_names[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" "$(ratio "${rps[$i]}")"
+  printf '| %s | %.0f | %.0f | %.0f | %s | %.1f |\n' "${md_names[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" \
+    "$(ratio "${rps[$i]}")" "${cpu[$i]}"
 done
