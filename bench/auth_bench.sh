@@ -58,8 +58,9 @@ audience=ordersd-bench
 work=$(mktemp -d)
 servers=()
 cleanup() {
-  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${servers[@]}"; do wait "$pid" 2>/dev/null || true; done
+  local p
+  for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${servers[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
