@@ -2,8 +2,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
-#include <unistd.h>
 #include <iostream>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "app/bus_users.h"
 #include "app/check_data.h"
@@ -80,6 +81,13 @@ void configure_logging(const LogOptions& options) {
   logging::configure(level, format);
 }
 
+// Columns of the terminal on stdout; `fallback` when it is none.
+size_t terminal_width(size_t fallback) {
+  winsize size{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return fallback;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -96,7 +104,10 @@ int run_cli(int argc, char** argv) {
   std::string durability = "fsync";
   CLI::App* serve_cmd = app.add_subcommand("serve", "open the event log and serve the HTTP API");
   serve_cmd->add_option("--data", serve_config.data_dir, "data directory (created if missing)")->capture_default_str();
-  serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
+  serve_cmd->add_option("--listen", listen,
+                        "HOST:PORT to listen on: an address (127.0.0.1:8080, [::1]:8080) or a host name, whose "
+                        "first address is bound; port 0 picks a free one")
+      ->capture_default_str();
   serve_cmd->add_option("--threads", serve_config.io_threads, "HTTP I/O threads; 0 = hardware threads")
       ->capture_default_str();
   serve_cmd->add_option("--max-body", serve_config.max_body_bytes, "largest request body in bytes")
@@ -205,19 +216,38 @@ int run_cli(int argc, char** argv) {
 
   PrintEventsConfig events_config;
   std::string stream;
+  std::string order;
   uint64_t limit = 0;
-  CLI::App* events_cmd = app.add_subcommand("events", "print the event log as JSON lines, oldest first");
-  events_cmd->add_option("--data", events_config.data_dir, "data directory")->capture_default_str();
-  events_cmd->add_option("--stream", stream, "only this stream (then --from is a stream version)");
+  std::string events_format = "json";
+  CLI::App* events_cmd = app.add_subcommand(
+      "events", "print the event log, oldest first, as JSON lines or one readable line per event; --follow goes on "
+                "printing what is appended (also while a server runs on the directory)");
+  events_cmd->add_option("--data", events_config.data_dir, "data directory (never created)")->capture_default_str();
+  CLI::Option* stream_opt = events_cmd->add_option(
+      "--stream", stream, "only this stream, by its full name such as order-o-1 or wallet-c-1 (then --from is a "
+                          "stream version)");
+  events_cmd->add_option("--order", order, "only this order's events: its stream, order-ID (then --from is a version)")
+      ->excludes(stream_opt);
+  events_cmd->add_option("--type", events_config.types,
+                         "only events of this type, such as order.placed.v1; repeat it or separate types by commas")
+      ->delimiter(',');
   events_cmd->add_option("--from", events_config.from, "first global position (or stream version) to print")
       ->capture_default_str();
-  CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events");
+  CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events (after --type)");
+  events_cmd->add_flag("--follow,-f", events_config.follow,
+                       "after the last event, wait for more and print them as they are appended, until SIGINT or "
+                       "SIGTERM");
+  events_cmd->add_option("--format", events_format,
+                         "json: one object per line, every field; pretty: position, time, stream@version, type and "
+                         "the payload's fields, one line each, cut to the terminal's width (160 when not a terminal)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "pretty"}));
   add_log_options(events_cmd, log_options);
 
   ReplayConfig replay_config;
   CLI::App* replay_cmd =
       app.add_subcommand("replay", "rebuild views from the start of the log (with the server stopped)");
-  replay_cmd->add_option("--data", replay_config.data_dir, "data directory")->capture_default_str();
+  replay_cmd->add_option("--data", replay_config.data_dir, "data directory (never created)")->capture_default_str();
   replay_cmd->add_option("--view", replay_config.view,
                          "view-orders, view-customers, view-inventory, view-stats, or all")
       ->capture_default_str();
@@ -239,7 +269,7 @@ int run_cli(int argc, char** argv) {
   CheckConfig check_config;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "verify a data directory: every SST checksum, and every event of the log; exits 1 when damaged");
-  check_cmd->add_option("--data", check_config.data_dir, "data directory")->capture_default_str();
+  check_cmd->add_option("--data", check_config.data_dir, "data directory (never created)")->capture_default_str();
   add_log_options(check_cmd, log_options);
 
   try {
@@ -319,8 +349,11 @@ int run_cli(int argc, char** argv) {
   if (bus_users_cmd->parsed()) return bus_users(bus_users_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
+  if (!order.empty()) events_config.stream = "order-" + order;
   if (limit_opt->count()) events_config.limit = limit;
-  return print_events(events_config, std::cout);
+  events_config.format = events_format == "pretty" ? EventsFormat::kPretty : EventsFormat::kJson;
+  events_config.width = terminal_width(160);
+  return print_events(events_config, std::cout, std::cerr);
 }
 
 }  // namespace ordersd::app

@@ -1,11 +1,15 @@
 // The ordersd binary as a user runs it: --help, --version, `serve` over real
-// HTTP on an ephemeral loopback port with SIGTERM shutdown, and `events`.
+// HTTP on an ephemeral loopback port with SIGTERM shutdown, --listen by host
+// name, `events` (by stream, order and type, pretty, following a running
+// server), and the read-only commands on a missing directory.
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/serve.h"
 #include "events/event_log.h"
 #include "support/http_client.h"
 #include "support/process.h"
@@ -259,4 +263,134 @@ TEST_CASE("replay rebuilds every view, or one, with progress; it refuses a direc
   CHECK(held.err.find("in use") != std::string::npos);
   server.process.signal(SIGTERM);
   CHECK(server.process.wait() == 0);
+}
+
+TEST_CASE("--listen takes a host name, binds its first address and says which; an unknown name is refused") {
+  CHECK(app::is_loopback("localhost"));
+  CHECK(app::is_loopback("127.0.0.1"));
+  CHECK(app::is_loopback("127.1.2.3"));
+  CHECK(app::is_loopback("::1"));
+  CHECK(app::is_loopback("::ffff:127.0.0.1"));
+  CHECK_FALSE(app::is_loopback("0.0.0.0"));
+  CHECK_FALSE(app::is_loopback("192.0.2.1"));
+  CHECK_FALSE(app::is_loopback("no-such-host.invalid"));
+  auto resolved = app::resolve_listen_host("localhost");
+  REQUIRE(resolved.is_ok());
+  CHECK(app::is_loopback(resolved->address));
+  CHECK(resolved->candidates.front() == resolved->address);
+
+  TempDir dir;
+  Process server({kBinary, "serve", "--data", dir.sub("data"), "--listen", "localhost:0"});
+  auto line = server.read_line();
+  REQUIRE(line);
+  // Open access is allowed: localhost is loopback.
+  CHECK(line->starts_with("listening on " + resolved->address + ":"));
+  uint16_t port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  if (resolved->address == "127.0.0.1") CHECK(HttpClient(port).get("/health").status == 200);
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+  std::string log = server.read_all_stderr();
+  CHECK(log.find("resolved the --listen host") != std::string::npos);
+  CHECK(log.find("host=localhost address=" + resolved->address) != std::string::npos);
+
+  auto unknown = test::run({kBinary, "serve", "--data", dir.sub("unknown"), "--listen", "no-such-host.invalid:0"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("cannot resolve the --listen host 'no-such-host.invalid'") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.sub("unknown")));
+}
+
+TEST_CASE("events takes an order, types and --format pretty; a stream with no events is an error") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    for (int i = 0; i < 4; ++i) {
+      std::string id = "o-" + std::to_string(i % 2);
+      REQUIRE(log->append("order-" + id, events::ExpectedVersion::any(), {test::order_placed(id)}).is_ok());
+    }
+  }
+  auto order = json_lines(test::run({kBinary, "events", "--data", dir.path(), "--order", "o-1"}).out);
+  REQUIRE(order.size() == 2);
+  CHECK(order[0]["stream"] == "order-o-1");
+  CHECK(order[1]["position"] == 4);
+
+  auto typed = test::run({kBinary, "events", "--data", dir.path(), "--type", "order.placed.v1,order.cancelled.v1",
+                          "--type", "order.delivered.v1", "--limit", "3"});
+  CHECK(typed.exit_code == 0);
+  CHECK(json_lines(typed.out).size() == 3);
+  auto none_of_type = test::run({kBinary, "events", "--data", dir.path(), "--type", "order.cancelled.v1"});
+  CHECK(none_of_type.exit_code == 0);
+  CHECK(none_of_type.out.empty());
+  auto bad_type = test::run({kBinary, "events", "--data", dir.path(), "--type", "order.placed"});
+  CHECK(bad_type.exit_code == 2);
+  CHECK(bad_type.err.find("no event type 'order.placed'") != std::string::npos);
+
+  auto pretty = test::run({kBinary, "events", "--data", dir.path(), "--order", "o-0", "--format", "pretty"});
+  CHECK(pretty.exit_code == 0);
+  std::istringstream lines(pretty.out);
+  std::string first;
+  std::getline(lines, first);
+  CHECK(first.starts_with("1  20"));
+  CHECK(first.find("Z  order-o-0@1  order.placed.v1  ") != std::string::npos);
+  CHECK(first.find("customer_id=") != std::string::npos);
+  CHECK(first.find("items=[") != std::string::npos);
+  CHECK(first.size() <= 160);
+
+  for (const std::vector<std::string>& which : {std::vector<std::string>{"--order", "o-9"},
+                                                std::vector<std::string>{"--stream", "o-1"}}) {
+    std::vector<std::string> argv = {kBinary, "events", "--data", dir.path()};
+    argv.insert(argv.end(), which.begin(), which.end());
+    auto missing = test::run(argv);
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.out.empty());
+    CHECK(missing.err.find("no events in stream '" + std::string(which[0] == "--order" ? "order-o-9" : "o-1") +
+                           "'") != std::string::npos);
+  }
+  auto both = test::run({kBinary, "events", "--data", dir.path(), "--order", "o-1", "--stream", "order-o-1"});
+  CHECK(both.exit_code != 0);
+}
+
+TEST_CASE("events --follow prints what a running server appends, until SIGTERM") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    REQUIRE(log->append("archive-1", events::ExpectedVersion::any(), {test::order_placed("order-1")}).is_ok());
+  }
+  ordersd::test::SagaPausedServer server(dir.path());
+  Process follow({kBinary, "events", "--data", dir.path(), "--follow", "--type", "order.placed.v1"});
+  auto first = follow.read_line(std::chrono::seconds(10));
+  REQUIRE(first);
+  CHECK(nlohmann::json::parse(*first)["stream"] == "archive-1");
+
+  HttpClient client(server.port);
+  nlohmann::json body = {{"order_id", "f-1"},
+                         {"customer_id", "customer-1"},
+                         {"items", {{{"sku", "sku-beans"}, {"quantity", 1}, {"unit_price_cents", 1899}}}},
+                         {"shipping_address",
+                          {{"country", "NL"}, {"city", "Amsterdam"}, {"line1", "Keizersgracht 1"},
+                           {"postal_code", "1015CD"}}}};
+  REQUIRE(client.request("POST", "/orders", body.dump(), {{"Content-Type", "application/json"}}).status == 201);
+  auto appended = follow.read_line(std::chrono::seconds(10));
+  REQUIRE(appended);
+  auto event = nlohmann::json::parse(*appended);
+  CHECK(event["stream"] == "order-f-1");
+  CHECK(event["type"] == "order.placed.v1");
+
+  follow.signal(SIGTERM);
+  CHECK(follow.wait() == 0);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("events, check and replay on a missing directory say so and create nothing") {
+  TempDir dir;
+  std::string missing = dir.sub("missing");
+  for (const char* command : {"events", "check", "replay"}) {
+    INFO(command);
+    auto out = test::run({kBinary, command, "--data", missing});
+    CHECK(out.exit_code == 2);
+    CHECK(out.err.find("no data directory at '" + missing + "'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(missing));
+  }
+  auto follow = test::run({kBinary, "events", "--data", missing, "--follow"});
+  CHECK(follow.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(missing));
 }
