@@ -1,11 +1,13 @@
 // The ordersd binary as a user runs it: --help, --version, `serve` over real
 // HTTP on an ephemeral loopback port with SIGTERM shutdown, --listen by host
-// name, `events` (by stream, order and type, pretty, following a running
-// server), and the read-only commands on a missing directory.
+// name, settings from a config file and the environment, `events` (by
+// stream, order and type, pretty, following a running server), and the
+// read-only commands on a missing directory.
 #include <doctest/doctest.h>
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -27,6 +29,28 @@ namespace {
 const std::string kBinary = ORDERSD_BINARY;
 
 using Server = ordersd::test::ServerProcess;
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// `ordersd ARGS...` with extra environment variables ("NAME=value").
+test::Completed run_with_env(const std::vector<std::string>& env, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(kBinary);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run(argv);
+}
+
+// The `key = value` line --print-config wrote for `key`, or "" when none.
+std::string setting(const std::string& toml, const std::string& key) {
+  std::istringstream in(toml);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(key + " = ")) return line.substr(key.size() + 3);
+  }
+  return "";
+}
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
@@ -393,4 +417,123 @@ TEST_CASE("events, check and replay on a missing directory say so and create not
   auto follow = test::run({kBinary, "events", "--data", missing, "--follow"});
   CHECK(follow.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_CASE("serve's settings come from flags, ORDERSD_* variables and a TOML file, in that order") {
+  TempDir dir;
+  std::string file = dir.sub("ordersd.toml");
+  write_file(file,
+             "# a comment\n"
+             "workers = 3\n"
+             "listen = \"127.0.0.1:9001\"\n"
+             "ship-to = \"NL,DE\"\n"
+             "paused = [\"payment\", \"shipping\"]\n"
+             "access-log = true\n"
+             "durability = \"async\"\n");
+
+  auto defaults = test::run({kBinary, "serve", "--print-config"});
+  REQUIRE(defaults.exit_code == 0);
+  CHECK(setting(defaults.out, "workers") == "2");
+  CHECK(setting(defaults.out, "listen") == "\"127.0.0.1:8080\"");
+  CHECK(setting(defaults.out, "access-log") == "false");
+  CHECK(defaults.out.find("# tokens = (not set)") != std::string::npos);
+
+  auto from_file = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  REQUIRE(from_file.exit_code == 0);
+  CHECK(setting(from_file.out, "workers") == "3");
+  CHECK(setting(from_file.out, "listen") == "\"127.0.0.1:9001\"");
+  CHECK(setting(from_file.out, "ship-to") == "\"NL,DE\"");
+  CHECK(setting(from_file.out, "paused") == "[\"payment\", \"shipping\"]");
+  CHECK(setting(from_file.out, "access-log") == "true");
+  CHECK(setting(from_file.out, "durability") == "\"async\"");
+
+  auto from_env = run_with_env({"ORDERSD_WORKERS=5", "ORDERSD_LISTEN=127.0.0.1:9002", "ORDERSD_CONFIG=" + file,
+                                "ORDERSD_INSECURE=true"},
+                               {"serve", "--print-config"});
+  REQUIRE(from_env.exit_code == 0);
+  CHECK(setting(from_env.out, "workers") == "5");                    // environment over file
+  CHECK(setting(from_env.out, "listen") == "\"127.0.0.1:9002\"");
+  CHECK(setting(from_env.out, "ship-to") == "\"NL,DE\"");             // the file over defaults
+  CHECK(setting(from_env.out, "insecure") == "true");
+
+  auto from_flags = run_with_env({"ORDERSD_WORKERS=5"}, {"serve", "--config", file, "--workers", "7",
+                                                         "--listen", "127.0.0.1:9003", "--print-config"});
+  REQUIRE(from_flags.exit_code == 0);
+  CHECK(setting(from_flags.out, "workers") == "7");                   // the command line over everything
+  CHECK(setting(from_flags.out, "listen") == "\"127.0.0.1:9003\"");
+  CHECK(setting(from_flags.out, "durability") == "\"async\"");
+
+  // --print-config opened nothing: no data directory appeared.
+  auto nothing_opened = test::run({kBinary, "serve", "--data", dir.sub("never"), "--print-config"});
+  CHECK(nothing_opened.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.sub("never")));
+
+  // The help names each variable.
+  CHECK(test::run({kBinary, "serve", "--help"}).out.find("ORDERSD_LISTEN") != std::string::npos);
+}
+
+TEST_CASE("--print-config round-trips through --config and never shows a secret") {
+  TempDir dir;
+  auto first = test::run({kBinary, "serve", "--data", dir.sub("d a t a"), "--listen", "[::1]:9100", "--workers", "4",
+                          "--paused", "saga,inventory", "--ship-to", "US,CA", "--rate-limit", "50:100",
+                          "--insecure", "--log-format", "json", "--jwt-issuer", "https://id.example/realm \"x\"",
+                          "--print-config"});
+  REQUIRE(first.exit_code == 0);
+  std::string file = dir.sub("printed.toml");
+  write_file(file, first.out);
+  auto second = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out == first.out);
+  CHECK(setting(second.out, "jwt-issuer") == "'https://id.example/realm \"x\"'");
+
+  auto secret = test::run({kBinary, "serve", "--roles", "order", "--bus", "nats://orders:s3cr3t@127.0.0.1:4222",
+                           "--print-config"});
+  REQUIRE(secret.exit_code == 0);
+  CHECK(secret.out.find("s3cr3t") == std::string::npos);
+  CHECK(setting(secret.out, "bus") == "\"nats://orders:***@127.0.0.1:4222\"");
+}
+
+TEST_CASE("a config file with an unknown key or a bad value is refused, naming it") {
+  TempDir dir;
+  std::string file = dir.sub("bad.toml");
+  write_file(file, "workers = 2\nlistne = \"127.0.0.1:1\"\n");
+  auto unknown = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("unknown key 'listne'") != std::string::npos);
+
+  write_file(file, "[serve]\nworkers = 2\n");
+  auto section = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  CHECK(section.exit_code == 2);
+  CHECK(section.err.find("unknown key 'serve.workers'") != std::string::npos);
+
+  write_file(file, "durability = \"sometimes\"\n");
+  auto bad = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("durability") != std::string::npos);
+
+  auto absent = test::run({kBinary, "serve", "--config", dir.sub("absent.toml"), "--print-config"});
+  CHECK(absent.exit_code == 2);
+  CHECK(absent.err.find("cannot read the config file") != std::string::npos);
+}
+
+TEST_CASE("a server takes its settings from a config file and the environment") {
+  TempDir dir;
+  std::string file = dir.sub("ordersd.toml");
+  write_file(file, "listen = \"127.0.0.1:0\"\nworkers = 1\n");
+  Process server({"/usr/bin/env", "ORDERSD_DATA=" + dir.sub("data"), kBinary, "serve", "--config", file});
+  auto line = server.read_line();
+  REQUIRE(line);
+  CHECK(line->starts_with("listening on 127.0.0.1:"));
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+  CHECK(std::filesystem::is_directory(dir.sub("data")));
+  CHECK(server.read_all_stderr().find("workers=1") != std::string::npos);
+}
+
+TEST_CASE("packaging/ordersd.toml, the example config, loads") {
+  auto example = test::run({kBinary, "serve", "--config", std::string(ORDERSD_SOURCE_DIR) + "/packaging/ordersd.toml",
+                            "--print-config"});
+  CHECK(example.err == "");
+  REQUIRE(example.exit_code == 0);
+  CHECK(setting(example.out, "data") == "\"/var/lib/ordersd\"");
 }
