@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything on a fresh Debian 12 machine, builds, and runs every
-# test through ctest. Exits non-zero on any failure.
+# test through ctest, then checks packaging/ (scripts/check-packaging.sh).
+# Exits non-zero on any failure.
 #
 #   scripts/test.sh              the Release build in build/
 #   scripts/test.sh --sanitize   the same suite built with ASan, LeakSanitizer
@@ -11,8 +12,8 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" != "--sanitize" ]; then
   bash scripts/build.sh
-  cd build
-  ctest --output-on-failure --timeout 900 -j "$(nproc)"
+  (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)")
+  bash scripts/check-packaging.sh build/ordersd
   exit 0
 fi
 
