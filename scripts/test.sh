@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything on a fresh Debian 12 machine, builds, and runs every
-# test through ctest. Exits non-zero on any failure.
+# test through ctest, lints api/openapi.yaml and checks packaging/.
+# Exits non-zero on any failure.
 #
 #   scripts/test.sh              the Release build in build/, then the lint
 #                                of api/openapi.yaml (scripts/lint-openapi.sh)
@@ -14,6 +15,7 @@ if [ "${1:-}" != "--sanitize" ]; then
   bash scripts/build.sh
   (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)")
   bash scripts/lint-openapi.sh
+  bash scripts/check-packaging.sh build/ordersd
   exit 0
 fi
 

@@ -11,7 +11,7 @@ namespace ordersd::app {
 int check_data(const CheckConfig& config, std::ostream& out, std::ostream& err) {
   std::error_code ec;
   if (!std::filesystem::is_directory(config.data_dir, ec)) {
-    out << "no data directory at '" << config.data_dir << "'\n";
+    err << "no data directory at '" << config.data_dir << "'\n";
     return 2;
   }
   events::EventLogOptions options;

@@ -14,8 +14,8 @@ struct CheckConfig {
 };
 
 // 0 when clean, 1 when damaged (or the directory cannot be opened), 2 when
-// there is no directory. The report goes to `out`; progress of the scan to
-// `err` (about once a second).
+// there is no directory (said on `err`; none is created). The report goes
+// to `out`; progress of the scan to `err` (about once a second).
 int check_data(const CheckConfig& config, std::ostream& out, std::ostream& err);
 
 }  // namespace ordersd::app

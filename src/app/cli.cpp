@@ -2,8 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
-#include <unistd.h>
+#include <fstream>
 #include <iostream>
+#include <set>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "app/bus_users.h"
 #include "app/check_data.h"
@@ -80,6 +83,132 @@ void configure_logging(const LogOptions& options) {
   logging::configure(level, format);
 }
 
+// The serve options that are no settings: neither read from a config file
+// or the environment, nor printed by --print-config.
+const std::set<std::string> kNotSettings = {"help", "config", "print-config"};
+
+bool is_flag(const CLI::Option& option) { return option.get_expected_min() == 0; }
+bool is_list(const CLI::Option& option) { return option.get_expected_max() > 1; }
+
+// ORDERSD_ and the option's long name in capitals, '-' as '_': ORDERSD_MAX_BODY.
+std::string env_name(const std::string& option_name) {
+  std::string out = "ORDERSD_";
+  for (char c : option_name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Every setting of `cmd` may come from its ORDERSD_* variable (CLI11 takes
+// one only for an option the command line did not give).
+void add_env_names(CLI::App* cmd) {
+  for (CLI::Option* option : cmd->get_options()) {
+    const std::string& name = option->get_single_name();
+    if (name == "help" || name == "print-config") continue;
+    option->envname(env_name(name));
+  }
+}
+
+// Sets, from the TOML file at `path`, each option of `cmd` that neither the
+// command line nor the environment set: so flags > environment > file >
+// defaults. Keys are the options' long names, at the top level. An unknown
+// key, or a value its option refuses, is an error naming it.
+Status apply_config_file(CLI::App* cmd, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::invalid_argument("cannot read the config file '" + path + "'");
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_config(in);
+  } catch (const CLI::Error& e) {
+    return Status::invalid_argument("the config file '" + path + "' does not parse: " + e.what());
+  }
+  std::set<std::string> seen;
+  for (const CLI::ConfigItem& item : items) {
+    if (!item.parents.empty() && (item.name == "++" || item.name == "--")) continue;  // a section's bounds
+    const std::string key = item.fullname();
+    CLI::Option* option = item.parents.empty() ? cmd->get_option_no_throw("--" + item.name) : nullptr;
+    if (option == nullptr || kNotSettings.contains(item.name)) {
+      return Status::invalid_argument("unknown key '" + key + "' in the config file '" + path +
+                                      "': its keys are the long names of serve's options, without --, at the top "
+                                      "level (`ordersd serve --print-config` prints them all)");
+    }
+    if (!seen.insert(key).second) {
+      return Status::invalid_argument("the key '" + key + "' appears twice in the config file '" + path + "'");
+    }
+    if (option->count() > 0) continue;  // the command line or the environment said otherwise
+    try {
+      if (is_flag(*option)) {
+        option->add_result(CLI::ConfigTOML().to_flag(item));
+      } else if (!is_list(*option) && item.inputs.size() > 1) {
+        std::string joined;  // "US,CA" is split by the parser; one value it is
+        for (const auto& input : item.inputs) joined += (joined.empty() ? "" : ",") + input;
+        option->add_result(joined);
+      } else {
+        option->add_result(item.inputs);
+      }
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      return Status::invalid_argument("the config file '" + path + "', key '" + key + "': " + e.what());
+    }
+  }
+  return Status::ok();
+}
+
+// A TOML string: "..." unless that needs escapes, then '...' (literal).
+std::string toml_string(const std::string& value) {
+  if (value.find_first_of("\"\\") == std::string::npos) return "\"" + value + "\"";
+  return "'" + value + "'";
+}
+
+// The effective settings of `cmd` as TOML that --config loads again: every
+// option as the command line, the environment, the config file or its
+// default left it; one with no value commented out. Secrets are not shown.
+std::string effective_config(const CLI::App* cmd) {
+  std::string out =
+      "# ordersd serve: the effective settings (command line > ORDERSD_* environment > config file > defaults).\n"
+      "# Load with `ordersd serve --config FILE`; see docs/configuration.md.\n";
+  for (const CLI::Option* option : cmd->get_options()) {
+    const std::string& name = option->get_single_name();
+    if (kNotSettings.contains(name)) continue;
+    std::vector<std::string> values = option->count() > 0 ? option->results() : std::vector<std::string>{};
+    if (values.empty() && !option->get_default_str().empty()) values = {option->get_default_str()};
+    if (is_flag(*option)) {
+      out += name + " = " + (option->count() > 0 && option->as<bool>() ? "true" : "false") + "\n";
+      continue;
+    }
+    if (values.empty() || (values.size() == 1 && values[0].empty())) {
+      out += "# " + name + " = (not set)\n";
+      continue;
+    }
+    if (is_list(*option)) {
+      std::string list;
+      for (const auto& v : values) list += (list.empty() ? "" : ", ") + toml_string(v);
+      out += name + " = [" + list + "]\n";
+      continue;
+    }
+    std::string value = values.back();
+    std::string type = option->get_type_name();
+    if (type.starts_with("UINT") || type.starts_with("INT") || type.starts_with("FLOAT")) {
+      out += name + " = " + value + "\n";
+      continue;
+    }
+    if (name == "bus") {
+      std::string shown = bus::redact_url(value);
+      if (shown != value) {
+        out += "# the password is not shown: put it back, or better give bus-creds\n";
+        value = shown;
+      }
+    }
+    out += name + " = " + toml_string(value) + "\n";
+  }
+  return out;
+}
+
+// Columns of the terminal on stdout; `fallback` when it is none.
+size_t terminal_width(size_t fallback) {
+  winsize size{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return fallback;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -95,8 +224,20 @@ int run_cli(int argc, char** argv) {
   std::string listen = "127.0.0.1:8080";
   std::string durability = "fsync";
   CLI::App* serve_cmd = app.add_subcommand("serve", "open the event log and serve the HTTP API");
+  std::string config_file;
+  serve_cmd->add_option("--config", config_file,
+                        "TOML FILE of settings: each key a long option name without --, such as listen = "
+                        "\"127.0.0.1:8080\". The command line wins over the ORDERSD_* environment, which wins "
+                        "over the file, which wins over the defaults");
+  bool print_config = false;
+  serve_cmd->add_flag("--print-config", print_config,
+                      "print the effective settings as TOML (loadable with --config; secrets not shown) and exit "
+                      "without opening anything");
   serve_cmd->add_option("--data", serve_config.data_dir, "data directory (created if missing)")->capture_default_str();
-  serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one")->capture_default_str();
+  serve_cmd->add_option("--listen", listen,
+                        "HOST:PORT to listen on: an address (127.0.0.1:8080, [::1]:8080) or a host name, whose "
+                        "first address is bound; port 0 picks a free one")
+      ->capture_default_str();
   serve_cmd->add_option("--threads", serve_config.io_threads, "HTTP I/O threads; 0 = hardware threads")
       ->capture_default_str();
   serve_cmd->add_option("--max-body", serve_config.max_body_bytes, "largest request body in bytes")
@@ -207,22 +348,42 @@ int run_cli(int argc, char** argv) {
                       "idempotency_key)");
   LogOptions log_options;
   add_log_options(serve_cmd, log_options);
+  add_env_names(serve_cmd);
 
   PrintEventsConfig events_config;
   std::string stream;
+  std::string order;
   uint64_t limit = 0;
-  CLI::App* events_cmd = app.add_subcommand("events", "print the event log as JSON lines, oldest first");
-  events_cmd->add_option("--data", events_config.data_dir, "data directory")->capture_default_str();
-  events_cmd->add_option("--stream", stream, "only this stream (then --from is a stream version)");
+  std::string events_format = "json";
+  CLI::App* events_cmd = app.add_subcommand(
+      "events", "print the event log, oldest first, as JSON lines or one readable line per event; --follow goes on "
+                "printing what is appended (also while a server runs on the directory)");
+  events_cmd->add_option("--data", events_config.data_dir, "data directory (never created)")->capture_default_str();
+  CLI::Option* stream_opt = events_cmd->add_option(
+      "--stream", stream, "only this stream, by its full name such as order-o-1 or wallet-c-1 (then --from is a "
+                          "stream version)");
+  events_cmd->add_option("--order", order, "only this order's events: its stream, order-ID (then --from is a version)")
+      ->excludes(stream_opt);
+  events_cmd->add_option("--type", events_config.types,
+                         "only events of this type, such as order.placed.v1; repeat it or separate types by commas")
+      ->delimiter(',');
   events_cmd->add_option("--from", events_config.from, "first global position (or stream version) to print")
       ->capture_default_str();
-  CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events");
+  CLI::Option* limit_opt = events_cmd->add_option("--limit", limit, "print at most N events (after --type)");
+  events_cmd->add_flag("--follow,-f", events_config.follow,
+                       "after the last event, wait for more and print them as they are appended, until SIGINT or "
+                       "SIGTERM");
+  events_cmd->add_option("--format", events_format,
+                         "json: one object per line, every field; pretty: position, time, stream@version, type and "
+                         "the payload's fields, one line each, cut to the terminal's width (160 when not a terminal)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "pretty"}));
   add_log_options(events_cmd, log_options);
 
   ReplayConfig replay_config;
   CLI::App* replay_cmd =
       app.add_subcommand("replay", "rebuild views from the start of the log (with the server stopped)");
-  replay_cmd->add_option("--data", replay_config.data_dir, "data directory")->capture_default_str();
+  replay_cmd->add_option("--data", replay_config.data_dir, "data directory (never created)")->capture_default_str();
   replay_cmd->add_option("--view", replay_config.view,
                          "view-orders, view-customers, view-inventory, view-stats, or all")
       ->capture_default_str();
@@ -244,13 +405,20 @@ int run_cli(int argc, char** argv) {
   CheckConfig check_config;
   CLI::App* check_cmd = app.add_subcommand(
       "check", "verify a data directory: every SST checksum, and every event of the log; exits 1 when damaged");
-  check_cmd->add_option("--data", check_config.data_dir, "data directory")->capture_default_str();
+  check_cmd->add_option("--data", check_config.data_dir, "data directory (never created)")->capture_default_str();
   add_log_options(check_cmd, log_options);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (serve_cmd->parsed() && !config_file.empty()) {
+    if (Status s = apply_config_file(serve_cmd, config_file); !s) {
+      configure_logging(log_options);
+      logging::error("cli", s.message());
+      return 2;
+    }
   }
   configure_logging(log_options);
 
@@ -329,6 +497,10 @@ int run_cli(int argc, char** argv) {
       logging::error("cli", "--node is 1 to 64 characters of A-Z a-z 0-9 _ -", {{"node", serve_config.node}});
       return 2;
     }
+    if (print_config) {
+      std::cout << effective_config(serve_cmd) << std::flush;
+      return 0;
+    }
     return serve(serve_config);
   }
   if (token_commands.parsed()) return token_commands.run();
@@ -336,8 +508,11 @@ int run_cli(int argc, char** argv) {
   if (bus_users_cmd->parsed()) return bus_users(bus_users_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;
+  if (!order.empty()) events_config.stream = "order-" + order;
   if (limit_opt->count()) events_config.limit = limit;
-  return print_events(events_config, std::cout);
+  events_config.format = events_format == "pretty" ? EventsFormat::kPretty : EventsFormat::kJson;
+  events_config.width = terminal_width(160);
+  return print_events(events_config, std::cout, std::cerr);
 }
 
 }  // namespace ordersd::app

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <ostream>
 
 #include "events/event_log.h"
@@ -51,7 +52,16 @@ int replay_views(const ReplayConfig& config, bool terminal, std::ostream& out, s
     logging::error("replay", "no view '" + config.view + "'; the views are" + names + " (or all)");
     return 2;
   }
-  auto opened = events::EventLog::open(config.data_dir);
+  // Replay writes views into an existing log; it never makes a data
+  // directory (a mistyped --data would otherwise leave an empty one behind).
+  std::error_code ec;
+  if (!std::filesystem::is_directory(config.data_dir, ec)) {
+    err << "no data directory at '" << config.data_dir << "'\n";
+    return 2;
+  }
+  events::EventLogOptions options;
+  options.create_if_missing = false;
+  auto opened = events::EventLog::open(config.data_dir, options);
   if (!opened) {
     logging::error("replay", opened.status().to_string(), {{"data_dir", config.data_dir}});
     return 1;

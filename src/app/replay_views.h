@@ -12,7 +12,8 @@ struct ReplayConfig {
   std::string view = "all";  // a view's name, or all
 };
 
-// Returns the exit code; progress goes to `err`, a summary per view to `out`, errors
+// Returns the exit code (2 when there is no data directory: replay never
+// creates one); progress goes to `err`, a summary per view to `out`, errors
 // are logged (component "replay").
 int replay_views(const ReplayConfig& config, bool terminal, std::ostream& out, std::ostream& err);
 

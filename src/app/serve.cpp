@@ -1,5 +1,6 @@
 #include "app/serve.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -9,7 +10,9 @@
 #include <sys/resource.h>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "api/access.h"
 #include "api/audit_trail.h"
@@ -81,15 +84,55 @@ http::Handler measured(const http::Router& router, api::Metrics& metrics, bool a
 
 }  // namespace
 
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(host, ec);
-  if (ec) return false;
+namespace {
+
+bool address_is_loopback(const boost::asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
     return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).is_loopback();
   }
   return address.is_loopback();
+}
+
+}  // namespace
+
+Result<ListenAddress> resolve_listen_host(const std::string& host) {
+  boost::system::error_code ec;
+  auto literal = boost::asio::ip::make_address(host, ec);
+  if (!ec) return ListenAddress{literal.to_string(), {literal.to_string()}};
+  if (host.empty()) return Status::invalid_argument("--listen has no host: give HOST:PORT");
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  // Passive and numeric-service: the addresses to bind, no service lookup.
+  auto results = resolver.resolve(host, "0",
+                                  boost::asio::ip::resolver_base::passive |
+                                      boost::asio::ip::resolver_base::numeric_service,
+                                  ec);
+  if (ec) {
+    return Status::invalid_argument("cannot resolve the --listen host '" + host + "': " + ec.message());
+  }
+  ListenAddress out;
+  for (const auto& entry : results) {
+    std::string address = entry.endpoint().address().to_string();
+    if (std::find(out.candidates.begin(), out.candidates.end(), address) == out.candidates.end()) {
+      out.candidates.push_back(std::move(address));
+    }
+  }
+  if (out.candidates.empty()) {
+    return Status::invalid_argument("the --listen host '" + host + "' resolves to no address");
+  }
+  out.address = out.candidates.front();
+  return out;
+}
+
+bool is_loopback(const std::string& host) {
+  auto resolved = resolve_listen_host(host);
+  if (!resolved) return false;
+  for (const auto& candidate : resolved->candidates) {
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(candidate, ec);
+    if (ec || !address_is_loopback(address)) return false;
+  }
+  return true;
 }
 
 int serve(const ServeConfig& config) {
@@ -102,15 +145,30 @@ int serve(const ServeConfig& config) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Where to listen: a host name is resolved once, here, and its first
+  // address bound; whether the server may run open is decided by that.
+  auto listen = resolve_listen_host(config.host);
+  if (!listen) {
+    logging::error("serve", listen.status().message(), {{"listen", config.host}});
+    return 2;
+  }
+  if (listen->address != config.host) {
+    std::string all;
+    for (const auto& c : listen->candidates) all += (all.empty() ? "" : ",") + c;
+    logging::info("serve", "resolved the --listen host; binding its first address",
+                  {{"host", config.host}, {"address", listen->address}, {"addresses", all}});
+  }
+
   // Who may do what, settled before anything is opened.
   auto authenticator = auth::Authenticator::open(config.auth);
   if (!authenticator) {
     logging::error("serve", "cannot load the credentials: " + authenticator.status().to_string());
     return 1;
   }
-  if ((*authenticator)->open_access() && !is_loopback(config.host) && !config.insecure) {
+  if ((*authenticator)->open_access() && !is_loopback(listen->address) && !config.insecure) {
     logging::error("serve",
                    "refusing to serve " + config.host +
+                       (listen->address != config.host ? " (" + listen->address + ")" : std::string()) +
                        " with no authentication: give --tokens FILE or --jwks FILE (or --insecure to run open)");
     return 2;
   }
@@ -258,7 +316,7 @@ int serve(const ServeConfig& config) {
   access.add_elsewhere(router);
 
   http::ServerOptions server_options;
-  server_options.host = config.host;
+  server_options.host = listen->address;
   server_options.port = config.port;
   server_options.threads = config.io_threads;
   server_options.max_body_bytes = config.max_body_bytes;
@@ -268,10 +326,10 @@ int serve(const ServeConfig& config) {
   auto server = http::Server::start(server_options, measured(router, metrics, config.access_log));
   if (!server) {
     logging::error("serve", "cannot start the HTTP server: " + server.status().to_string(),
-                   {{"listen", config.host + ":" + std::to_string(config.port)}});
+                   {{"listen", listen->address + ":" + std::to_string(config.port)}});
     return 1;
   }
-  std::printf("listening on %s:%u\n", config.host.c_str(), (*server)->port());
+  std::printf("listening on %s:%u\n", listen->address.c_str(), (*server)->port());
   std::fflush(stdout);
   logging::Fields started = {
       {"data_dir", config.data_dir},
@@ -287,7 +345,7 @@ int serve(const ServeConfig& config) {
   }
   if (!config.peers.empty()) started.emplace_back("peers", config.peers.to_string());
   started.insert(started.end(), {
-      {"listen", config.host + ":" + std::to_string((*server)->port())},
+      {"listen", listen->address + ":" + std::to_string((*server)->port())},
       {"io_threads", std::to_string(config.io_threads ? config.io_threads
                                                       : std::max(1u, std::thread::hardware_concurrency()))},
       {"workers", std::to_string(config.workers)},

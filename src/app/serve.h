@@ -22,7 +22,7 @@ namespace ordersd::app {
 
 struct ServeConfig {
   std::string data_dir = "./data";
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";  // an address or a host name (resolved by serve())
   uint16_t port = 8080;
   unsigned io_threads = 0;  // 0 = hardware threads
   size_t max_body_bytes = 1 << 20;
@@ -48,7 +48,18 @@ struct ServeConfig {
   std::optional<http::TlsFiles> tls;  // HTTPS (--tls-cert, --tls-key, --tls-client-ca); none: plain HTTP
 };
 
-// Whether `host` is a loopback address or "localhost".
+// What --listen's host stands for: itself when it is an address; for a host
+// name, the addresses the resolver gives (`candidates`, in its order), of
+// which the first is bound (`address`). kInvalidArgument naming the host when
+// it names none.
+struct ListenAddress {
+  std::string address;
+  std::vector<std::string> candidates;
+};
+Result<ListenAddress> resolve_listen_host(const std::string& host);
+
+// Whether `host` is a loopback address, or a name (such as localhost) every
+// address of which is one. A name that resolves to no address is not.
 bool is_loopback(const std::string& host);
 
 // Blocks until a signal asks it to stop; returns the exit code. Prints

@@ -463,6 +463,18 @@ struct EventLog::Impl {
     }
   }
 
+  // The last key of the log family; 0 when it is empty.
+  Result<uint64_t> last_position() const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), log_cf));
+    it->SeekToLast();
+    if (it->Valid()) {
+      if (it->key().size() != 8) return Status::corruption("malformed key in the log family", 0);
+      return keys::get_u64(view(it->key()));
+    }
+    if (!it->status().ok()) return from_rocksdb(it->status(), "finding the head of the log");
+    return uint64_t{0};
+  }
+
   // Reads the directory's name-id scheme (EventLog::name_ids()), recording
   // it when the directory has no record yet: a directory without events is
   // new and takes SHA-1; one with events was written with the legacy ids.
@@ -638,7 +650,16 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   if (impl->options.max_batch_events == 0) impl->options.max_batch_events = 1;
 
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
+  db_options.create_if_missing = impl->options.create_if_missing && !impl->options.read_only;
+  // RocksDB makes the directory for its info log even when it then refuses
+  // to create a database: look first, so that nothing is made.
+  if (!db_options.create_if_missing) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return Status::not_found("no data directory at '" + dir + "'");
+    if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+      return Status::not_found("no event log in '" + dir + "'");
+    }
+  }
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   // One writer thread writes every batch; the hashed ids memtable takes no concurrent writes.
@@ -677,10 +698,18 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   }
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      impl->options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &impl->handles, &raw)
-          : rocksdb::DB::Open(db_options, dir, families, &impl->handles, &raw);
+  rocksdb::Status s;
+  if (!impl->options.follower_dir.empty()) {
+    if (!impl->options.read_only) return Status::invalid_argument("a follower of the event log is read-only");
+    // A secondary instance keeps every table file open: it must not lose
+    // one the primary deletes after a compaction between two catch-ups.
+    db_options.max_open_files = -1;
+    s = rocksdb::DB::OpenAsSecondary(db_options, dir, impl->options.follower_dir, families, &impl->handles, &raw);
+  } else if (impl->options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &impl->handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir, families, &impl->handles, &raw);
+  }
   if (!s.ok()) {
     Status failed = from_rocksdb(s, "opening the event log in '" + dir + "'");
     if (failed.code() != Status::Code::kCorruption) return failed;
@@ -698,15 +727,10 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   impl->write_options.sync = false;
 
   // Recover the head: the last key of the log family.
-  {
-    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), impl->log_cf));
-    it->SeekToLast();
-    if (it->Valid()) {
-      if (it->key().size() != 8) return Status::corruption("malformed key in the log family", 0);
-      impl->head.store(keys::get_u64(view(it->key())));
-    } else if (!it->status().ok()) {
-      return from_rocksdb(it->status(), "finding the head of the log");
-    }
+  if (auto last = impl->last_position(); !last) {
+    return last.status();
+  } else {
+    impl->head.store(*last);
   }
   impl->next_position = impl->head.load() + 1;
   if (Status s = impl->recognise_name_ids(); !s) return s;
@@ -793,6 +817,21 @@ NameIdScheme EventLog::name_ids() const { return impl_->name_ids; }
 Uuid EventLog::name_id(std::string_view name) const { return uuid_from_name(impl_->name_ids, name); }
 
 uint64_t EventLog::head() const { return impl_->head.load(std::memory_order_acquire); }
+
+Result<uint64_t> EventLog::catch_up() {
+  if (impl_->options.follower_dir.empty()) {
+    return Status::invalid_argument("catch_up() needs a log opened as a follower (follower_dir)");
+  }
+  if (Status s = from_rocksdb(impl_->db->TryCatchUpWithPrimary(), "catching up with the log's writer"); !s) return s;
+  auto last = impl_->last_position();
+  if (!last) return last.status();
+  {
+    std::lock_guard lk(impl_->head_mu);
+    if (*last > impl_->head.load(std::memory_order_relaxed)) impl_->head.store(*last, std::memory_order_release);
+  }
+  impl_->head_cv.notify_all();
+  return impl_->head.load(std::memory_order_acquire);
+}
 
 Result<std::vector<RecordedEvent>> EventLog::read_all(uint64_t from_position, size_t max) const {
   auto out = read_all_unnoted(from_position, max);

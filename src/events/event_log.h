@@ -57,6 +57,16 @@ struct EventLogOptions {
   uint64_t max_wal_bytes = uint64_t{128} << 20;
   // Opens without the directory lock and refuses every write.
   bool read_only = false;
+  // With read_only: opens as a follower of the process that holds the
+  // directory (a RocksDB secondary instance), whose own files (an info log)
+  // go to this existing directory; catch_up() then reads what that process
+  // appended since. Empty: a plain read-only open, which sees the log as it
+  // was when opened.
+  std::string follower_dir;
+  // Creates the directory and an empty log when there is none. Without it,
+  // and always with read_only, a missing directory or log is kNotFound and
+  // nothing is created.
+  bool create_if_missing = true;
   // Commit time source, microseconds since the Unix epoch. Default: the system clock.
   std::function<int64_t()> clock_us;
 };
@@ -72,8 +82,9 @@ struct EventLogStats {
 
 class EventLog {
  public:
-  // Opens (creating if needed) the log in `dir`. A directory held by another
-  // process gives kBusy; a damaged database gives kCorruption or kIoError.
+  // Opens the log in `dir`, creating it if needed (see create_if_missing). A
+  // directory held by another process gives kBusy; a damaged database gives
+  // kCorruption or kIoError.
   static Result<std::unique_ptr<EventLog>> open(const std::string& dir, EventLogOptions options = {});
   ~EventLog();  // close()s
 
@@ -120,6 +131,12 @@ class EventLog {
 
   // The last committed position; 0 when the log is empty.
   uint64_t head() const;
+
+  // A log opened with follower_dir: takes in what the process holding the
+  // directory has written since the open or the last catch_up() (which may
+  // be written and not yet fsynced there) and moves head() up to it; returns
+  // the new head. kInvalidArgument for any other log.
+  Result<uint64_t> catch_up();
 
   // Blocks until head() >= position, `deadline` passes or `stop` is
   // requested. Returns whether the head reached `position`.

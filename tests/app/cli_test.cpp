@@ -1,11 +1,17 @@
 // The ordersd binary as a user runs it: --help, --version, `serve` over real
-// HTTP on an ephemeral loopback port with SIGTERM shutdown, and `events`.
+// HTTP on an ephemeral loopback port with SIGTERM shutdown, --listen by host
+// name, settings from a config file and the environment, `events` (by
+// stream, order and type, pretty, following a running server), and the
+// read-only commands on a missing directory.
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/serve.h"
 #include "events/event_log.h"
 #include "support/http_client.h"
 #include "support/process.h"
@@ -23,6 +29,28 @@ namespace {
 const std::string kBinary = ORDERSD_BINARY;
 
 using Server = ordersd::test::ServerProcess;
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// `ordersd ARGS...` with extra environment variables ("NAME=value").
+test::Completed run_with_env(const std::vector<std::string>& env, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(kBinary);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run(argv);
+}
+
+// The `key = value` line --print-config wrote for `key`, or "" when none.
+std::string setting(const std::string& toml, const std::string& key) {
+  std::istringstream in(toml);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(key + " = ")) return line.substr(key.size() + 3);
+  }
+  return "";
+}
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
@@ -259,4 +287,253 @@ TEST_CASE("replay rebuilds every view, or one, with progress; it refuses a direc
   CHECK(held.err.find("in use") != std::string::npos);
   server.process.signal(SIGTERM);
   CHECK(server.process.wait() == 0);
+}
+
+TEST_CASE("--listen takes a host name, binds its first address and says which; an unknown name is refused") {
+  CHECK(app::is_loopback("localhost"));
+  CHECK(app::is_loopback("127.0.0.1"));
+  CHECK(app::is_loopback("127.1.2.3"));
+  CHECK(app::is_loopback("::1"));
+  CHECK(app::is_loopback("::ffff:127.0.0.1"));
+  CHECK_FALSE(app::is_loopback("0.0.0.0"));
+  CHECK_FALSE(app::is_loopback("192.0.2.1"));
+  CHECK_FALSE(app::is_loopback("no-such-host.invalid"));
+  auto resolved = app::resolve_listen_host("localhost");
+  REQUIRE(resolved.is_ok());
+  CHECK(app::is_loopback(resolved->address));
+  CHECK(resolved->candidates.front() == resolved->address);
+
+  TempDir dir;
+  Process server({kBinary, "serve", "--data", dir.sub("data"), "--listen", "localhost:0"});
+  auto line = server.read_line();
+  REQUIRE(line);
+  // Open access is allowed: localhost is loopback.
+  CHECK(line->starts_with("listening on " + resolved->address + ":"));
+  uint16_t port = static_cast<uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+  if (resolved->address == "127.0.0.1") CHECK(HttpClient(port).get("/health").status == 200);
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+  std::string log = server.read_all_stderr();
+  CHECK(log.find("resolved the --listen host") != std::string::npos);
+  CHECK(log.find("host=localhost address=" + resolved->address) != std::string::npos);
+
+  auto unknown = test::run({kBinary, "serve", "--data", dir.sub("unknown"), "--listen", "no-such-host.invalid:0"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("cannot resolve the --listen host 'no-such-host.invalid'") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.sub("unknown")));
+}
+
+TEST_CASE("events takes an order, types and --format pretty; a stream with no events is an error") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    for (int i = 0; i < 4; ++i) {
+      std::string id = "o-" + std::to_string(i % 2);
+      REQUIRE(log->append("order-" + id, events::ExpectedVersion::any(), {test::order_placed(id)}).is_ok());
+    }
+  }
+  auto order = json_lines(test::run({kBinary, "events", "--data", dir.path(), "--order", "o-1"}).out);
+  REQUIRE(order.size() == 2);
+  CHECK(order[0]["stream"] == "order-o-1");
+  CHECK(order[1]["position"] == 4);
+
+  auto typed = test::run({kBinary, "events", "--data", dir.path(), "--type", "order.placed.v1,order.cancelled.v1",
+                          "--type", "order.delivered.v1", "--limit", "3"});
+  CHECK(typed.exit_code == 0);
+  CHECK(json_lines(typed.out).size() == 3);
+  auto none_of_type = test::run({kBinary, "events", "--data", dir.path(), "--type", "order.cancelled.v1"});
+  CHECK(none_of_type.exit_code == 0);
+  CHECK(none_of_type.out.empty());
+  auto bad_type = test::run({kBinary, "events", "--data", dir.path(), "--type", "order.placed"});
+  CHECK(bad_type.exit_code == 2);
+  CHECK(bad_type.err.find("no event type 'order.placed'") != std::string::npos);
+
+  auto pretty = test::run({kBinary, "events", "--data", dir.path(), "--order", "o-0", "--format", "pretty"});
+  CHECK(pretty.exit_code == 0);
+  std::istringstream lines(pretty.out);
+  std::string first;
+  std::getline(lines, first);
+  CHECK(first.starts_with("1  20"));
+  CHECK(first.find("Z  order-o-0@1  order.placed.v1  ") != std::string::npos);
+  CHECK(first.find("customer_id=") != std::string::npos);
+  CHECK(first.find("items=[") != std::string::npos);
+  CHECK(first.size() <= 160);
+
+  for (const std::vector<std::string>& which : {std::vector<std::string>{"--order", "o-9"},
+                                                std::vector<std::string>{"--stream", "o-1"}}) {
+    std::vector<std::string> argv = {kBinary, "events", "--data", dir.path()};
+    argv.insert(argv.end(), which.begin(), which.end());
+    auto missing = test::run(argv);
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.out.empty());
+    CHECK(missing.err.find("no events in stream '" + std::string(which[0] == "--order" ? "order-o-9" : "o-1") +
+                           "'") != std::string::npos);
+  }
+  auto both = test::run({kBinary, "events", "--data", dir.path(), "--order", "o-1", "--stream", "order-o-1"});
+  CHECK(both.exit_code != 0);
+}
+
+TEST_CASE("events --follow prints what a running server appends, until SIGTERM") {
+  TempDir dir;
+  {
+    auto log = events::EventLog::open(dir.path()).value();
+    REQUIRE(log->append("archive-1", events::ExpectedVersion::any(), {test::order_placed("order-1")}).is_ok());
+  }
+  ordersd::test::SagaPausedServer server(dir.path());
+  Process follow({kBinary, "events", "--data", dir.path(), "--follow", "--type", "order.placed.v1"});
+  auto first = follow.read_line(std::chrono::seconds(10));
+  REQUIRE(first);
+  CHECK(nlohmann::json::parse(*first)["stream"] == "archive-1");
+
+  HttpClient client(server.port);
+  nlohmann::json body = {{"order_id", "f-1"},
+                         {"customer_id", "customer-1"},
+                         {"items", {{{"sku", "sku-beans"}, {"quantity", 1}, {"unit_price_cents", 1899}}}},
+                         {"shipping_address",
+                          {{"country", "NL"}, {"city", "Amsterdam"}, {"line1", "Keizersgracht 1"},
+                           {"postal_code", "1015CD"}}}};
+  REQUIRE(client.request("POST", "/orders", body.dump(), {{"Content-Type", "application/json"}}).status == 201);
+  auto appended = follow.read_line(std::chrono::seconds(10));
+  REQUIRE(appended);
+  auto event = nlohmann::json::parse(*appended);
+  CHECK(event["stream"] == "order-f-1");
+  CHECK(event["type"] == "order.placed.v1");
+
+  follow.signal(SIGTERM);
+  CHECK(follow.wait() == 0);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("events, check and replay on a missing directory say so and create nothing") {
+  TempDir dir;
+  std::string missing = dir.sub("missing");
+  for (const char* command : {"events", "check", "replay"}) {
+    INFO(command);
+    auto out = test::run({kBinary, command, "--data", missing});
+    CHECK(out.exit_code == 2);
+    CHECK(out.err.find("no data directory at '" + missing + "'") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(missing));
+  }
+  auto follow = test::run({kBinary, "events", "--data", missing, "--follow"});
+  CHECK(follow.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_CASE("serve's settings come from flags, ORDERSD_* variables and a TOML file, in that order") {
+  TempDir dir;
+  std::string file = dir.sub("ordersd.toml");
+  write_file(file,
+             "# a comment\n"
+             "workers = 3\n"
+             "listen = \"127.0.0.1:9001\"\n"
+             "ship-to = \"NL,DE\"\n"
+             "paused = [\"payment\", \"shipping\"]\n"
+             "access-log = true\n"
+             "durability = \"async\"\n");
+
+  auto defaults = test::run({kBinary, "serve", "--print-config"});
+  REQUIRE(defaults.exit_code == 0);
+  CHECK(setting(defaults.out, "workers") == "2");
+  CHECK(setting(defaults.out, "listen") == "\"127.0.0.1:8080\"");
+  CHECK(setting(defaults.out, "access-log") == "false");
+  CHECK(defaults.out.find("# tokens = (not set)") != std::string::npos);
+
+  auto from_file = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  REQUIRE(from_file.exit_code == 0);
+  CHECK(setting(from_file.out, "workers") == "3");
+  CHECK(setting(from_file.out, "listen") == "\"127.0.0.1:9001\"");
+  CHECK(setting(from_file.out, "ship-to") == "\"NL,DE\"");
+  CHECK(setting(from_file.out, "paused") == "[\"payment\", \"shipping\"]");
+  CHECK(setting(from_file.out, "access-log") == "true");
+  CHECK(setting(from_file.out, "durability") == "\"async\"");
+
+  auto from_env = run_with_env({"ORDERSD_WORKERS=5", "ORDERSD_LISTEN=127.0.0.1:9002", "ORDERSD_CONFIG=" + file,
+                                "ORDERSD_INSECURE=true"},
+                               {"serve", "--print-config"});
+  REQUIRE(from_env.exit_code == 0);
+  CHECK(setting(from_env.out, "workers") == "5");                    // environment over file
+  CHECK(setting(from_env.out, "listen") == "\"127.0.0.1:9002\"");
+  CHECK(setting(from_env.out, "ship-to") == "\"NL,DE\"");             // the file over defaults
+  CHECK(setting(from_env.out, "insecure") == "true");
+
+  auto from_flags = run_with_env({"ORDERSD_WORKERS=5"}, {"serve", "--config", file, "--workers", "7",
+                                                         "--listen", "127.0.0.1:9003", "--print-config"});
+  REQUIRE(from_flags.exit_code == 0);
+  CHECK(setting(from_flags.out, "workers") == "7");                   // the command line over everything
+  CHECK(setting(from_flags.out, "listen") == "\"127.0.0.1:9003\"");
+  CHECK(setting(from_flags.out, "durability") == "\"async\"");
+
+  // --print-config opened nothing: no data directory appeared.
+  auto nothing_opened = test::run({kBinary, "serve", "--data", dir.sub("never"), "--print-config"});
+  CHECK(nothing_opened.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.sub("never")));
+
+  // The help names each variable.
+  CHECK(test::run({kBinary, "serve", "--help"}).out.find("ORDERSD_LISTEN") != std::string::npos);
+}
+
+TEST_CASE("--print-config round-trips through --config and never shows a secret") {
+  TempDir dir;
+  auto first = test::run({kBinary, "serve", "--data", dir.sub("d a t a"), "--listen", "[::1]:9100", "--workers", "4",
+                          "--paused", "saga,inventory", "--ship-to", "US,CA", "--rate-limit", "50:100",
+                          "--insecure", "--log-format", "json", "--jwt-issuer", "https://id.example/realm \"x\"",
+                          "--print-config"});
+  REQUIRE(first.exit_code == 0);
+  std::string file = dir.sub("printed.toml");
+  write_file(file, first.out);
+  auto second = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  REQUIRE(second.exit_code == 0);
+  CHECK(second.out == first.out);
+  CHECK(setting(second.out, "jwt-issuer") == "'https://id.example/realm \"x\"'");
+
+  auto secret = test::run({kBinary, "serve", "--roles", "order", "--bus", "nats://orders:s3cr3t@127.0.0.1:4222",
+                           "--print-config"});
+  REQUIRE(secret.exit_code == 0);
+  CHECK(secret.out.find("s3cr3t") == std::string::npos);
+  CHECK(setting(secret.out, "bus") == "\"nats://orders:***@127.0.0.1:4222\"");
+}
+
+TEST_CASE("a config file with an unknown key or a bad value is refused, naming it") {
+  TempDir dir;
+  std::string file = dir.sub("bad.toml");
+  write_file(file, "workers = 2\nlistne = \"127.0.0.1:1\"\n");
+  auto unknown = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("unknown key 'listne'") != std::string::npos);
+
+  write_file(file, "[serve]\nworkers = 2\n");
+  auto section = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  CHECK(section.exit_code == 2);
+  CHECK(section.err.find("unknown key 'serve.workers'") != std::string::npos);
+
+  write_file(file, "durability = \"sometimes\"\n");
+  auto bad = test::run({kBinary, "serve", "--config", file, "--print-config"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("durability") != std::string::npos);
+
+  auto absent = test::run({kBinary, "serve", "--config", dir.sub("absent.toml"), "--print-config"});
+  CHECK(absent.exit_code == 2);
+  CHECK(absent.err.find("cannot read the config file") != std::string::npos);
+}
+
+TEST_CASE("a server takes its settings from a config file and the environment") {
+  TempDir dir;
+  std::string file = dir.sub("ordersd.toml");
+  write_file(file, "listen = \"127.0.0.1:0\"\nworkers = 1\n");
+  Process server({"/usr/bin/env", "ORDERSD_DATA=" + dir.sub("data"), kBinary, "serve", "--config", file});
+  auto line = server.read_line();
+  REQUIRE(line);
+  CHECK(line->starts_with("listening on 127.0.0.1:"));
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+  CHECK(std::filesystem::is_directory(dir.sub("data")));
+  CHECK(server.read_all_stderr().find("workers=1") != std::string::npos);
+}
+
+TEST_CASE("packaging/ordersd.toml, the example config, loads") {
+  auto example = test::run({kBinary, "serve", "--config", std::string(ORDERSD_SOURCE_DIR) + "/packaging/ordersd.toml",
+                            "--print-config"});
+  CHECK(example.err == "");
+  REQUIRE(example.exit_code == 0);
+  CHECK(setting(example.out, "data") == "\"/var/lib/ordersd\"");
 }

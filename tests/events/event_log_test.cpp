@@ -767,3 +767,46 @@ TEST_CASE("a directory written with the legacy name ids keeps them through resta
     CHECK(log->head() == 2);
   }
 }
+
+TEST_CASE("a follower sees what the writer appends after it opened, once it catches up") {
+  TempDir dir;
+  auto writer = open_log(dir.sub("log"));
+  REQUIRE(writer->append("order-1", ExpectedVersion::no_stream(), {order_placed("order-1")}).is_ok());
+
+  EventLogOptions follow;
+  follow.read_only = true;
+  follow.follower_dir = dir.sub("follower");
+  std::filesystem::create_directories(follow.follower_dir);
+  auto follower = open_log(dir.sub("log"), follow);
+  CHECK(follower->head() == 1);
+
+  REQUIRE(writer->append("order-1", ExpectedVersion::exact(1), {order_placed("order-1")}).is_ok());
+  REQUIRE(writer->append("order-2", ExpectedVersion::no_stream(), {order_placed("order-2")}).is_ok());
+  CHECK(follower->head() == 1);  // nothing moves by itself
+  auto head = follower->catch_up();
+  REQUIRE(head.is_ok());
+  CHECK(*head == 3);
+  CHECK(follower->head() == 3);
+  CHECK(all_events(*follower).size() == 3);
+  auto stream = follower->read_stream("order-1", 1, 10);
+  REQUIRE(stream.is_ok());
+  CHECK(stream->size() == 2);
+  CHECK(follower->stream_version("order-2").value() == 1);
+  CHECK(follower->append("order-3", ExpectedVersion::any(), {order_placed("order-3")}).status().code() ==
+        Status::Code::kInvalidArgument);
+
+  // A log that is no follower has nothing to catch up with.
+  CHECK(writer->catch_up().status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("opening a missing directory read-only, or without create_if_missing, creates nothing") {
+  TempDir dir;
+  EventLogOptions read_only;
+  read_only.read_only = true;
+  CHECK_FALSE(EventLog::open(dir.sub("a"), read_only).is_ok());
+  CHECK_FALSE(std::filesystem::exists(dir.sub("a")));
+  EventLogOptions no_create;
+  no_create.create_if_missing = false;
+  CHECK_FALSE(EventLog::open(dir.sub("b"), no_create).is_ok());
+  CHECK_FALSE(std::filesystem::exists(dir.sub("b")));
+}
