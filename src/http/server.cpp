@@ -16,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -489,9 +490,9 @@ class Session : public SessionBase {
   // read must go); once the route ends it, the rest must be written within
   // the read timeout. Nothing is read from the client meanwhile: the socket
   // is only watched, so that a client that goes away is noticed at once
-  // (EOF, a reset, or with TLS an alert record such as close_notify) rather
-  // than at the next write. A client that sends bytes instead (a pipelined
-  // request) is no longer watched; writes failing tell then.
+  // (EOF, a reset, or with TLS 1.2 an alert record such as close_notify)
+  // rather than at the next write (see stream_hangup_check for a client that
+  // sent bytes).
 
   // What the route holds. It keeps the session alive; the session holds it
   // weakly, so a route that drops it without end() ends the stream.
@@ -559,7 +560,6 @@ class Session : public SessionBase {
       }
       if (hook) hook();
     }
-    bool chunked() const { return chunked_; }
 
    private:
     const std::shared_ptr<Session> session_;
@@ -576,6 +576,7 @@ class Session : public SessionBase {
     busy_ = true;
     streaming_ = true;
     bool chunked = request_version_ >= 11;
+    stream_chunked_ = chunked;
     auto head = std::make_shared<bhttp::response<bhttp::empty_body>>();
     head->version(chunked ? 11 : 10);
     head->result(static_cast<unsigned>(response.status));
@@ -619,7 +620,7 @@ class Session : public SessionBase {
   void stream_end() {
     if (stream_closed_ || stream_ending_) return;
     stream_ending_ = true;
-    if (auto body = body_.lock(); body && body->chunked()) stream_queue_ += "0\r\n\r\n";
+    if (stream_chunked_) stream_queue_ += "0\r\n\r\n";
     // What is left must go within the read timeout, like any answer.
     stream_deadline_.emplace(stream_.get_executor());
     stream_deadline_->expires_after(server_->options.read_timeout);
@@ -659,9 +660,24 @@ class Session : public SessionBase {
       unsigned char first = 0;
       ssize_t n = ::recv(self->lowest().socket().native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->stream_watch();
-      // 21: a TLS alert record (close_notify, or an error).
+      // 21: a TLS 1.2 alert record (close_notify, or an error).
       if (n <= 0 || (kTls && first == 21)) return self->stream_gone();
-      // Bytes from the client: no longer watched (see above).
+      self->stream_hangup_check();
+    });
+  }
+
+  // Bytes from the client wait unread (a pipelined request, or with TLS 1.3
+  // an alert, which looks like data): readiness says nothing more, but the
+  // client closing its end (after them) still shows as POLLRDHUP. Looked
+  // at now, then once a second.
+  void stream_hangup_check() {
+    if (stream_closed_) return;
+    pollfd p{lowest().socket().native_handle(), POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return stream_gone();
+    if (!stream_recheck_) stream_recheck_.emplace(stream_.get_executor());
+    stream_recheck_->expires_after(std::chrono::seconds(1));
+    stream_recheck_->async_wait([self = self()](beast::error_code ec) {
+      if (!ec) self->stream_hangup_check();
     });
   }
 
@@ -671,6 +687,7 @@ class Session : public SessionBase {
     streaming_ = false;
     busy_ = false;
     if (stream_deadline_) stream_deadline_->cancel();
+    if (stream_recheck_) stream_recheck_->cancel();
     beast::error_code ignored;
     lowest().socket().cancel(ignored);  // the watch
     body_.reset();
@@ -684,6 +701,7 @@ class Session : public SessionBase {
     streaming_ = false;
     busy_ = false;
     if (stream_deadline_) stream_deadline_->cancel();
+    if (stream_recheck_) stream_recheck_->cancel();
     stream_queue_.clear();
     if (auto body = body_.lock()) body->closing(true);
     body_.reset();
@@ -745,10 +763,12 @@ class Session : public SessionBase {
   bool stream_writing_ = false;  // a write (the head, or chunks) is in flight
   bool stream_ending_ = false;   // the route ended it
   bool stream_closed_ = false;   // finished or gone: nothing more is written
+  bool stream_chunked_ = true;   // HTTP/1.1: chunks, ended by the last chunk; HTTP/1.0: the close ends it
   std::string stream_queue_;     // framed, not yet handed to a write
   std::string stream_out_;       // the write in flight
   std::weak_ptr<Body> body_;
-  std::optional<net::steady_timer> stream_deadline_;
+  std::optional<net::steady_timer> stream_deadline_;  // for the rest, once ended
+  std::optional<net::steady_timer> stream_recheck_;   // of a hang-up behind unread bytes
 };
 
 void Server::Impl::do_accept() {
