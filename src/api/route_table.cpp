@@ -33,6 +33,7 @@ constexpr std::array kRules = {
     RouteRule{"GET", "/inventory/{sku}", Scope::kInventoryRead},
     // The whole log.
     RouteRule{"GET", "/events", Scope::kEventsRead},
+    RouteRule{"GET", "/events/stream", Scope::kEventsRead},
     // Operators.
     RouteRule{"GET", "/sagas", Scope::kAdmin},
     RouteRule{"GET", "/sagas/{id}", Scope::kAdmin},

@@ -13,6 +13,7 @@
 
 #include "api/access.h"
 #include "api/audit_trail.h"
+#include "api/event_stream_api.h"
 #include "api/idempotency.h"
 #include "api/metrics.h"
 #include "api/operations_api.h"
@@ -230,7 +231,15 @@ int serve(const ServeConfig& config) {
                                 metrics, *work);
   operations.add_routes(access, router);
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
-  if (roles.has(Role::kOrder)) order_api.add_routes(access, router);
+  // The live feed of the log, beside GET /events: its own thread, never an
+  // I/O or work-queue one (event_stream_api.h).
+  std::unique_ptr<api::EventStreamApi> event_streams;
+  if (roles.has(Role::kOrder)) {
+    order_api.add_routes(access, router);
+    event_streams = std::make_unique<api::EventStreamApi>(*log, config.event_streams);
+    event_streams->add_routes(access, router);
+    operations.add_metrics([streams = event_streams.get()] { return streams->render_metrics(); });
+  }
   api::CommandRunner runner(*log, *work, *idempotency, ids);
   api::PaymentInventoryApi payment_inventory_api(*wallets, *stock, runner, *work);
   payment_inventory_api.add_routes(access, router, roles.has(Role::kPayment), roles.has(Role::kInventory));
@@ -330,6 +339,9 @@ int serve(const ServeConfig& config) {
   // Quiesce from the outside in. The log's completions may post work and
   // work may append, so: no new requests; the log completes what is queued
   // and refuses the rest; the work queue runs out; then tear down.
+  // Open event streams end first, each with a last event saying where to
+  // resume, so that the server does not wait its grace period for them.
+  if (event_streams) event_streams->stop();
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
   supervisor.stop();  // nothing restarts while the parts stop
