@@ -234,7 +234,7 @@ int run_cli(int argc, char** argv) {
       app.add_subcommand("replay", "rebuild views from the start of the log (with the server stopped)");
   replay_cmd->add_option("--data", replay_config.data_dir, "data directory")->capture_default_str();
   replay_cmd->add_option("--view", replay_config.view,
-                         "view-orders, view-customers, view-inventory, view-stats, or all")
+                         "view-orders, view-customers, view-inventory, view-stats, view-timeline, or all")
       ->capture_default_str();
   add_log_options(replay_cmd, log_options);
 
