@@ -24,6 +24,7 @@ constexpr std::array kRules = {
     RouteRule{"GET", "/orders", Scope::kOrdersRead, B::kOwnOrders},
     RouteRule{"GET", "/orders/{id}/events", Scope::kOrdersRead, B::kOwnOrders},
     RouteRule{"GET", "/orders/{id}/state", Scope::kOrdersRead, B::kOwnOrders},
+    RouteRule{"GET", "/orders/{id}/timeline", Scope::kOrdersRead, B::kOwnOrders},
     // Wallets and the customer's summary.
     RouteRule{"POST", "/customers/{id}/deposits", Scope::kWalletsWrite, B::kCustomerInPath},
     RouteRule{"GET", "/customers/{id}/wallet", Scope::kWalletsRead, B::kCustomerInPath},

@@ -28,6 +28,7 @@
 #include "read/order_view.h"
 #include "read/projector.h"
 #include "read/summary_views.h"
+#include "read/timeline_view.h"
 #include "api/query_api.h"
 #include "read/view_slot.h"
 #include "read/views.h"
@@ -256,7 +257,7 @@ int serve(const ServeConfig& config) {
     query_api = std::make_unique<api::QueryApi>(
         *log,
         api::QueryApi::Views{slot(read::kOrderViewName), slot(read::kCustomerViewName), slot(read::kInventoryViewName),
-                             slot(read::kStatsViewName)},
+                             slot(read::kStatsViewName), slot(read::kTimelineViewName)},
         [&work](std::function<void()> f) { work->post(std::move(f)); });
     query_api->add_routes(access, router);
   }

@@ -246,6 +246,7 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
       {"GET /orders", "/orders?customer_id=c-1", "", 200, {}},
       {"GET /orders/{id}/events", "/orders/" + placed + "/events", "", 200, {}},
       {"GET /orders/{id}/state", "/orders/" + placed + "/state", "", 200, {}},
+      {"GET /orders/{id}/timeline", "/orders/" + placed + "/timeline", "", 200, {}},
       {"GET /customers/{id}/wallet", "/customers/c-1/wallet", "", 200, {}},
       {"GET /customers/{id}", "/customers/c-1", "", 200, {}},
       {"GET /inventory/{sku}", "/inventory/mug", "", 200, {}},
@@ -339,6 +340,7 @@ TEST_CASE("a token bound to a customer sees and acts on that customer's orders a
   CHECK(as_alice("GET", "/orders/alice-1?min_position=" + std::to_string(position)).status == 200);
   CHECK(as_alice("GET", "/orders/alice-1/state").status == 200);
   CHECK(as_alice("GET", "/orders/alice-1/events").status == 200);
+  CHECK(as_alice("GET", "/orders/alice-1/timeline?min_position=" + std::to_string(position)).status == 200);
   CHECK(as_alice("GET", "/customers/alice/wallet").status == 200);
   auto listed = json::parse(as_alice("GET", "/orders?min_position=" + std::to_string(position)).body)["orders"];
   REQUIRE(listed.size() == 1);  // bob's order is not in her list
@@ -351,6 +353,10 @@ TEST_CASE("a token bound to a customer sees and acts on that customer's orders a
   CHECK(absent.status == 404);
   CHECK(json::parse(hidden.body)["detail"] == "no order bob-1");
   CHECK(json::parse(absent.body)["detail"] == "no order nobody");
+  auto hidden_story = as_alice("GET", "/orders/bob-1/timeline?min_position=" + std::to_string(position));
+  CHECK(hidden_story.status == 404);
+  CHECK(json::parse(hidden_story.body)["detail"] == "no order bob-1");
+  CHECK(s.as_root("GET", "/orders/bob-1/timeline?min_position=" + std::to_string(position)).status == 200);
   for (std::string target : {"/orders/bob-1/state", "/orders/bob-1/events", "/customers/bob",
                                     "/customers/bob/wallet", "/orders?customer_id=bob"}) {
     INFO(target);
