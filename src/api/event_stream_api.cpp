@@ -348,8 +348,9 @@ void EventStreamApi::run(std::stop_token stop) {
             f.waiting_for_room = true;
           } else if (now - *f.full_since >= options_.stall) {
             finish(f, "dropped",
-                   "the client took nothing of the " + std::to_string(f.body->pending()) +
-                       " bytes queued for it for " + std::to_string(options_.stall.count()) + " ms");
+                   "the client left no room for the next event in its queue (" +
+                       std::to_string(f.body->pending()) + " bytes not taken) for " +
+                       std::to_string(options_.stall.count()) + " ms");
             return true;
           }
           // Re-checked once the client takes some (the drain hook), or at the stall deadline.
@@ -397,7 +398,7 @@ std::string EventStreamApi::render_metrics() const {
   metric("ordersd_event_streams_open", "gauge", "GET /events/stream feeds open now.", w.open.load());
   metric("ordersd_event_streams_started_total", "counter", "GET /events/stream feeds started.", w.started.load());
   metric("ordersd_event_stream_dropped_total", "counter",
-         "Feeds ended because their client took nothing of a full queue for the stall time.", w.dropped.load());
+         "Feeds ended because their client left no room for the next event for the stall time.", w.dropped.load());
   metric("ordersd_event_stream_events_total", "counter", "Events sent on the feeds.", w.events_sent.load());
   metric("ordersd_event_stream_queue_peak_bytes", "gauge",
          "The most bytes ever queued for one feed and not yet taken by its client.", w.peak_queue.load());

@@ -199,13 +199,13 @@ int run_cli(int argc, char** argv) {
                         "PEM CA certificates: require a client certificate signed by one of them (needs --tls-cert)");
   serve_cmd->add_option("--event-stream-queue-bytes", serve_config.event_streams.queue_bytes,
                         "bytes GET /events/stream queues for one client that it has not taken yet; a feed "
-                        "waits for room, and is dropped after --event-stream-stall-ms without any")
+                        "waits for room for its next event, and is dropped after --event-stream-stall-ms without")
       ->capture_default_str()
       ->check(CLI::Range(size_t{4096}, size_t{1} << 30));
   uint64_t stall_ms = serve_config.event_streams.stall.count();
   serve_cmd->add_option("--event-stream-stall-ms", stall_ms,
-                        "milliseconds a GET /events/stream client may leave a full queue untaken before its feed "
-                        "is dropped (with a last event saying where to resume)")
+                        "milliseconds a GET /events/stream client may leave no room in its queue for the next "
+                        "event before its feed is dropped (with a last event saying where to resume)")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{24} * 3600 * 1000));
   serve_cmd->add_option("--event-stream-max", serve_config.event_streams.max_streams,

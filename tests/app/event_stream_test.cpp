@@ -449,7 +449,7 @@ TEST_CASE("a client that stops reading is dropped with a last event; its queue n
   auto why = json::parse(last->data);
   CHECK(why["last_event_id"] == expected - 1);
   CHECK(why["from"] == expected);
-  CHECK(why["reason"].get<std::string>().find("took nothing") != std::string::npos);
+  CHECK(why["reason"].get<std::string>().find("no room for the next event") != std::string::npos);
   auto end = slow.next(10s);
   REQUIRE(end);
   CHECK(end->ended);
