@@ -28,6 +28,8 @@ void use_params(const Request& r, const Router::Params& params, const Responder&
   for (const auto& p : params) (void)valid_id(p);
   (void)parse_query(r.query(), {"min_position", "wait_ms"});
   (void)parse_query(r.query(), {"status", "customer_id", "limit", "after"});
+  (void)parse_query(r.query(), {"from", "stream", "type", "heartbeat_ms", "limit", "max_ms"}, {"type"});
+  (void)parse_decimal(r.header("Last-Event-ID"));
   auto numeric = parse_numeric_query(r.query(), {"from", "limit"});
   if (numeric) (void)numeric->size();
   (void)parse_numeric_query(r.query(), {"version"});
@@ -46,7 +48,8 @@ const Router& router() {
         {"GET", "/admin/components"}, {"POST", "/admin/components/{name}/retry"},
         {"POST", "/admin/components/{name}/skip"}, {"POST", "/orders"}, {"POST", "/orders/{id}/cancel"},
         {"POST", "/orders/{id}/deliver"}, {"GET", "/orders/{id}/events"}, {"GET", "/orders/{id}/state"},
-        {"GET", "/events"}, {"POST", "/customers/{id}/deposits"}, {"GET", "/customers/{id}/wallet"},
+        {"GET", "/events"}, {"GET", "/events/stream"}, {"GET", "/orders/{id}/timeline"},
+        {"POST", "/customers/{id}/deposits"}, {"GET", "/customers/{id}/wallet"},
         {"POST", "/inventory/{sku}/restock"}, {"GET", "/orders/{id}"}, {"GET", "/orders"},
         {"GET", "/customers/{id}"}, {"GET", "/inventory/{sku}"}, {"GET", "/admin/views"},
         {"POST", "/admin/views/{name}/rebuild"}, {"GET", "/stats"}, {"GET", "/sagas"}, {"GET", "/sagas/{id}"},

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Walks a running server through the saga: deposits and restocks, then five
-# orders that end five different ways, and prints each order's timeline.
+# orders that end five different ways, and prints each order's timeline:
+# every event of its story (order, saga, wallet, reservation, stock,
+# shipment), from GET /orders/{id}/timeline.
 #
 #   scripts/run.sh &                       # in another terminal
 #   scripts/demo.sh                        # http://127.0.0.1:8080
@@ -69,15 +71,31 @@ wait_for() {
   exit 1
 }
 
+# Waits until the order's saga has ended in the timeline view (10 s at most).
+story_ended() {
+  for _ in $(seq 1 200); do
+    [ "$(request GET "/orders/$1/timeline")" = 200 ] &&
+      jq -e 'any(.events[]; .type == "saga.completed.v1")' "$answer" >/dev/null && return 0
+    sleep 0.05
+  done
+  echo "the saga of order $1 has not ended" >&2
+  exit 1
+}
+
+# The order's whole story: every event of every stream that took part, in
+# log order (GET /orders/{id}/timeline), by position, stream kind and type.
 timeline() {
   echo "$1 ($2)"
-  call GET "/orders/$1/events" | jq -r '.events[] |
-    "  \(.version). \(.type)" +
-    (if .payload.reason then "  reason=\(.payload.reason)" else "" end) +
-    (if .payload.amount_cents then "  amount_cents=\(.payload.amount_cents)" else "" end) +
+  story_ended "$1"
+  call GET "/orders/$1/timeline" | jq -r '.events[] |
+    "  \(.position | tostring | ("     " + .)[-5:])  \((.stream | split("-")[0]) + "            " | .[:12])\(.type)" +
+    (if .payload.outcome then "  outcome=\(.payload.outcome)" else "" end) +
+    (if (.payload.reason // "") != "" then "  reason=\(.payload.reason)" else "" end) +
+    (if .payload.amount_cents and (.type | startswith("saga.") | not) then "  amount_cents=\(.payload.amount_cents)" else "" end) +
     (if .payload.shipment_id then "  shipment_id=\(.payload.shipment_id)" else "" end) +
-    (if (.payload.lines // []) != [] then "  lines=\([.payload.lines[] | "\(.sku) x\(.quantity)"] | join(", "))" else "" end) +
-    (if .payload.sku then "  sku=\(.payload.sku) requested=\(.payload.requested) available=\(.payload.available)" else "" end)'
+    (if (.payload.lines // []) != [] and (.type | startswith("saga.") | not) then "  lines=\([.payload.lines[] | "\(.sku) x\(.quantity)"] | join(", "))" else "" end) +
+    (if .payload.requested then "  sku=\(.payload.sku) requested=\(.payload.requested) available=\(.payload.available)" else "" end) +
+    (if .payload.quantity then "  sku=\(.payload.sku) quantity=\(.payload.quantity)" else "" end)'
 }
 
 ann="ann-$RUN" bob="bob-$RUN" mug="mug-$RUN" lamp="lamp-$RUN"

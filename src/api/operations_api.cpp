@@ -245,6 +245,7 @@ void OperationsApi::add_routes(Access& access, http::Router& router) {
     r.body = metrics_.render(parts_.log, parts_.saga, parts_.views, parts_.relay, parts_.importer, &parts_.supervisor,
                              &parts_.turns);
     if (access_) r.body += access_->render_metrics();
+    for (const auto& render : extra_metrics_) r.body += render();
     r.set_header("Content-Type", "text/plain; version=0.0.4");
     respond(std::move(r));
   });

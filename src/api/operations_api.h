@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ class OperationsApi {
       : parts_(std::move(parts)), metrics_(metrics), work_(work) {}
   void add_routes(Access& access, http::Router& router);
 
+  // Adds text to every /metrics answer (Prometheus lines of another part);
+  // before serving.
+  void add_metrics(std::function<std::string()> render) { extra_metrics_.push_back(std::move(render)); }
+
   // Why the process is not ready (empty when it is).
   std::vector<std::string> not_ready_reasons() const;
   // Why it is degraded (empty when it is not).
@@ -74,6 +79,7 @@ class OperationsApi {
   const Metrics& metrics_;
   write::WorkQueue& work_;
   const Access* access_ = nullptr;  // for its counts in /metrics
+  std::vector<std::function<std::string()>> extra_metrics_;
 };
 
 }  // namespace ordersd::api

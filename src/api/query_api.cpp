@@ -1,5 +1,7 @@
 #include "api/query_api.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "api/problems.h"
@@ -7,6 +9,9 @@
 #include "http/params.h"
 #include "read/order_view.h"
 #include "read/summary_views.h"
+#include "read/timeline_view.h"
+#include "events/event_json.h"
+#include "events/json_writer.h"
 
 namespace ordersd::api {
 
@@ -24,6 +29,7 @@ constexpr uint64_t kDefaultWaitMs = 2000;
 constexpr uint64_t kMaxWaitMs = 30000;
 constexpr uint64_t kDefaultLimit = 50;
 constexpr uint64_t kMaxLimit = 1000;
+constexpr uint64_t kDefaultTimelineLimit = 100;
 
 
 // One of the order's statuses (events/order_lifecycle.h), by name.
@@ -129,6 +135,11 @@ void QueryApi::add_routes(Access& access, http::Router& router) {
                respond = only_own(caller, "no order " + p[0], positioned(views_.orders, std::move(respond)));
                get_order(r, std::move(p[0]), std::move(respond));
              });
+  access.add(router, "GET", "/orders/{id}/timeline",
+             [this](Request r, http::Router::Params p, const Caller& caller, Responder respond) {
+               respond = only_own(caller, "no order " + p[0], positioned(views_.timeline, std::move(respond)));
+               get_timeline(r, std::move(p[0]), std::move(respond));
+             });
   access.add(router, "GET", "/orders", [this](Request r, http::Router::Params, const Caller& caller, Responder respond) {
     respond = positioned(views_.orders, std::move(respond));
     if (const auto& own = caller.principal.customer_id) {
@@ -159,13 +170,12 @@ void QueryApi::add_routes(Access& access, http::Router& router) {
   });
   access.add(router, "POST", "/admin/views/{name}/rebuild", [this](Request r, http::Router::Params p, Responder respond) {
     ViewSlot* slot = nullptr;
-    for (ViewSlot* s : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+    std::string names;
+    for (ViewSlot* s : views_.all()) {
       if (s->spec().name == p[0]) slot = s;
+      names += (names.empty() ? "" : ", ") + s->spec().name;
     }
-    if (!slot) {
-      return respond(Response::problem(
-          404, "Not Found", "no view '" + p[0] + "': there are view-orders, view-customers, view-inventory, view-stats"));
-    }
+    if (!slot) return respond(Response::problem(404, "Not Found", "no view '" + p[0] + "': there are " + names));
     if (!r.body.empty() && r.body != "{}") return respond(bad_request("the rebuild request takes no body (or {})"));
     post_([slot, respond = std::move(respond)] {
       auto building = slot->rebuild();
@@ -191,7 +201,7 @@ void QueryApi::add_routes(Access& access, http::Router& router) {
 nlohmann::ordered_json QueryApi::views_json() const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   uint64_t head = log_.head();
-  for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+  for (const ViewSlot* slot : views_.all()) {
     std::shared_ptr<Projector> v = slot->current();
     uint64_t at = v->position();
     nlohmann::ordered_json j = {{"name", slot->spec().name}, {"generation", slot->generation()}};
@@ -264,7 +274,7 @@ void QueryApi::get_stats(const Request& request, Responder respond) {
         uint64_t head = log_.head();
         j["events"] = head;
         nlohmann::ordered_json projectors = nlohmann::ordered_json::array();
-        for (const ViewSlot* slot : {&views_.orders, &views_.customers, &views_.inventory, &views_.stats}) {
+        for (const ViewSlot* slot : views_.all()) {
           std::shared_ptr<Projector> v = slot->current();
           uint64_t at = v->position();
           nlohmann::ordered_json p = {{"name", slot->spec().name}, {"generation", slot->generation()}};
@@ -366,6 +376,78 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
         j["orders"] = std::move(orders);
         j["next"] = j["orders"].size() == limit ? nlohmann::ordered_json(last) : nlohmann::ordered_json(nullptr);
         return Response::json(200, j.dump());
+      },
+      std::move(respond));
+}
+
+void QueryApi::get_timeline(const Request& request, std::string order_id, Responder respond) {
+  auto query = http::parse_query(request.query(), {"limit", "after", "min_position", "wait_ms"});
+  if (!query) return respond(bad_request(query.status().message()));
+  auto c = consistency(*query);
+  if (!c) return respond(bad_request(c.status().message()));
+  if (!valid_id(order_id)) return respond(bad_id("an order id"));
+  uint64_t limit = kDefaultTimelineLimit;
+  if (query->count("limit")) {
+    auto n = http::parse_decimal((*query)["limit"]);
+    if (!n || *n < 1 || *n > kMaxLimit) return respond(bad_request("limit must be an integer from 1 to 1000"));
+    limit = *n;
+  }
+  uint64_t after = 0;
+  if (query->count("after")) {
+    auto n = http::parse_decimal((*query)["after"]);
+    if (!n || *n == UINT64_MAX) return respond(bad_request("after must be the next cursor of an earlier page (a position)"));
+    after = *n;
+  }
+  std::shared_ptr<Projector> view = views_.timeline.current();
+  when_consistent(
+      view, *c, post_,
+      [this, space = view->space(), order_id, limit, after](bool memory_only) -> std::optional<Response> {
+        if (memory_only) return std::nullopt;  // scans and event reads: the work queue's
+        auto stored = log_.get(space, timeline_order_key(order_id));
+        if (!stored) return server_error(stored.status());
+        if (!*stored) return not_found("no order " + order_id);
+        auto order = timeline_order_from_json(**stored);
+        if (!order) return damaged("the timeline row of order " + order_id + " in " + space);
+        // Both lists are in log order: the story is their merge. One more
+        // than a page is read from each, to know whether a next page exists.
+        std::vector<uint64_t> positions;
+        std::string start = timeline_position_bytes(after + 1);
+        auto list = [&](const std::string& prefix) {
+          size_t taken = 0;
+          return log_.scan(
+              space, prefix,
+              [&](std::string_view key, std::string_view) {
+                positions.push_back(timeline_key_position(key));
+                return ++taken <= limit;
+              },
+              prefix + start);
+        };
+        if (!order->correlation_id.is_nil()) {
+          if (Status s = list(timeline_correlation_prefix(order->correlation_id)); !s) return server_error(s);
+        }
+        if (Status s = list(timeline_order_prefix(order_id)); !s) return server_error(s);
+        std::sort(positions.begin(), positions.end());
+        positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+        bool more = positions.size() > limit;
+        if (more) positions.resize(limit);
+        JsonWriter w(512 * positions.size() + 256);
+        w.open('{').key("order_id").string(order_id).key("customer_id").string(order->customer_id);
+        w.key("correlation_id").string(order->correlation_id.to_string()).key("events").open('[');
+        for (uint64_t p : positions) {
+          auto events = log_.read_all(p, 1);
+          if (!events) return server_error(events.status());
+          if (events->empty() || events->front().position() != p) {
+            return server_error(Status::corruption("the timeline of order " + order_id + " names position " +
+                                                       std::to_string(p) + ", which the log does not hold",
+                                                   p));
+          }
+          w.json(events::event_to_json(events->front()));
+        }
+        w.close(']').key("next");
+        if (more) w.number(positions.back());
+        else w.null();
+        w.close('}');
+        return Response::json(200, w.take());
       },
       std::move(respond));
 }

@@ -1,6 +1,8 @@
 // QueryApi: the read side's HTTP routes, served from the views.
 //
 //   GET /orders/{id}                                   the order's row
+//   GET /orders/{id}/timeline?limit=&after=            the order's whole story: every event of every stream
+//                                                      that took part, in log order (read/timeline_view.h)
 //   GET /orders?status=&customer_id=&limit=&after=     newest first; `next` is the cursor
 //   GET /customers/{id}                                balance, spent, orders per status
 //   GET /inventory/{sku}                               restocked, available, reserved, shipped
@@ -18,6 +20,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -39,6 +42,8 @@ class QueryApi {
     read::ViewSlot& customers;
     read::ViewSlot& inventory;
     read::ViewSlot& stats;
+    read::ViewSlot& timeline;
+    std::vector<read::ViewSlot*> all() const { return {&orders, &customers, &inventory, &stats, &timeline}; }
   };
 
   QueryApi(const events::EventLog& log, Views views, Post post) : log_(log), views_(views), post_(post) {}
@@ -55,6 +60,7 @@ class QueryApi {
   void get_row(const http::Request& request, read::ViewSlot& slot, std::string key, std::string missing,
                Answer answer, http::Responder respond);
   void get_stats(const http::Request& request, http::Responder respond);
+  void get_timeline(const http::Request& request, std::string order_id, http::Responder respond);
   nlohmann::ordered_json views_json() const;
 
   const events::EventLog& log_;

@@ -32,6 +32,8 @@ constexpr std::array kRules = {
     RouteRule{"GET", "/orders/{id}/events", Scope::kOrdersRead, B::kOwnOrders, S::kOrder, "the order's stream"},
     RouteRule{"GET", "/orders/{id}/state", Scope::kOrdersRead, B::kOwnOrders, S::kOrder,
               "the order folded from its stream, up to a version"},
+    RouteRule{"GET", "/orders/{id}/timeline", Scope::kOrdersRead, B::kOwnOrders, S::kQuery,
+              "every event of every stream in the order's story, in log order"},
     // Wallets and the customer's summary.
     RouteRule{"POST", "/customers/{id}/deposits", Scope::kWalletsWrite, B::kCustomerInPath, S::kPayment,
               "deposit into the customer's wallet"},
@@ -45,6 +47,8 @@ constexpr std::array kRules = {
               "the inventory view: restocked, available, reserved, shipped"},
     // The whole log.
     RouteRule{"GET", "/events", Scope::kEventsRead, B::kNone, S::kOrder, "the log in global order, paged"},
+    RouteRule{"GET", "/events/stream", Scope::kEventsRead, B::kNone, S::kOrder,
+              "the log as it grows, as Server-Sent Events, resumable and filtered"},
     // Operators.
     RouteRule{"GET", "/sagas", Scope::kAdmin, B::kNone, S::kOrder, "the stuck sagas"},
     RouteRule{"GET", "/sagas/{id}", Scope::kAdmin, B::kNone, S::kOrder, "an order's saga"},

@@ -343,6 +343,21 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--tls-key", tls.key_file, "PEM private key (unencrypted) of --tls-cert");
   serve_cmd->add_option("--tls-client-ca", tls.client_ca_file,
                         "PEM CA certificates: require a client certificate signed by one of them (needs --tls-cert)");
+  serve_cmd->add_option("--event-stream-queue-bytes", serve_config.event_streams.queue_bytes,
+                        "bytes GET /events/stream queues for one client that it has not taken yet; a feed "
+                        "waits for room for its next event, and is dropped after --event-stream-stall-ms without")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{4096}, size_t{1} << 30));
+  uint64_t stall_ms = serve_config.event_streams.stall.count();
+  serve_cmd->add_option("--event-stream-stall-ms", stall_ms,
+                        "milliseconds a GET /events/stream client may leave no room in its queue for the next "
+                        "event before its feed is dropped (with a last event saying where to resume)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{24} * 3600 * 1000));
+  serve_cmd->add_option("--event-stream-max", serve_config.event_streams.max_streams,
+                        "GET /events/stream feeds open at once; more are answered 503")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   serve_cmd->add_flag("--access-log", serve_config.access_log,
                       "log one line per HTTP request (component http: method, route, status, latency_ms, "
                       "idempotency_key)");
@@ -385,7 +400,7 @@ int run_cli(int argc, char** argv) {
       app.add_subcommand("replay", "rebuild views from the start of the log (with the server stopped)");
   replay_cmd->add_option("--data", replay_config.data_dir, "data directory (never created)")->capture_default_str();
   replay_cmd->add_option("--view", replay_config.view,
-                         "view-orders, view-customers, view-inventory, view-stats, or all")
+                         "view-orders, view-customers, view-inventory, view-stats, view-timeline, or all")
       ->capture_default_str();
   add_log_options(replay_cmd, log_options);
 
@@ -455,6 +470,7 @@ int run_cli(int argc, char** argv) {
     serve_config.idempotency_ttl = std::chrono::seconds(ttl_seconds);
     serve_config.idempotency_reap_interval = std::chrono::milliseconds(reap_ms);
     serve_config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+    serve_config.event_streams.stall = std::chrono::milliseconds(stall_ms);
     serve_config.saga.policy.step_timeout_us = static_cast<int64_t>(step_timeout_ms) * 1000;
     auto countries = parse_countries(ship_to);
     if (!countries) {

@@ -16,6 +16,7 @@
 
 #include "api/access.h"
 #include "api/audit_trail.h"
+#include "api/event_stream_api.h"
 #include "api/idempotency.h"
 #include "api/metrics.h"
 #include "api/openapi_api.h"
@@ -31,6 +32,7 @@
 #include "read/order_view.h"
 #include "read/projector.h"
 #include "read/summary_views.h"
+#include "read/timeline_view.h"
 #include "api/query_api.h"
 #include "read/view_slot.h"
 #include "read/views.h"
@@ -293,6 +295,14 @@ int serve(const ServeConfig& config) {
   api::add_openapi_route(access, router);
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   order_api.add_routes(access, router);
+  // The live feed of the log, beside GET /events: its own thread, never an
+  // I/O or work-queue one (event_stream_api.h).
+  std::unique_ptr<api::EventStreamApi> event_streams;
+  if (roles.has(Role::kOrder)) {
+    event_streams = std::make_unique<api::EventStreamApi>(*log, config.event_streams);
+    event_streams->add_routes(access, router);
+    operations.add_metrics([streams = event_streams.get()] { return streams->render_metrics(); });
+  }
   api::CommandRunner runner(*log, *work, *idempotency, ids);
   api::PaymentInventoryApi payment_inventory_api(*wallets, *stock, runner, *work);
   payment_inventory_api.add_routes(access, router);
@@ -309,7 +319,7 @@ int serve(const ServeConfig& config) {
     query_api = std::make_unique<api::QueryApi>(
         *log,
         api::QueryApi::Views{slot(read::kOrderViewName), slot(read::kCustomerViewName), slot(read::kInventoryViewName),
-                             slot(read::kStatsViewName)},
+                             slot(read::kStatsViewName), slot(read::kTimelineViewName)},
         [&work](std::function<void()> f) { work->post(std::move(f)); });
     query_api->add_routes(access, router);
   }
@@ -394,6 +404,9 @@ int serve(const ServeConfig& config) {
   // Quiesce from the outside in. The log's completions may post work and
   // work may append, so: no new requests; the log completes what is queued
   // and refuses the rest; the work queue runs out; then tear down.
+  // Open event streams end first, each with a last event saying where to
+  // resume, so that the server does not wait its grace period for them.
+  if (event_streams) event_streams->stop();
   (*server)->stop();  // in-flight requests are answered (bounded by the grace period)
   server->reset();
   supervisor.stop();  // nothing restarts while the parts stop

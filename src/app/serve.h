@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/peers.h"
+#include "api/event_stream_api.h"
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
 #include "bus/nats_bus.h"
@@ -46,6 +47,7 @@ struct ServeConfig {
   auth::RateLimit rate_limit;  // per caller and per client address; rate 0 = none
   bool insecure = false;    // serve a non-loopback address with no authentication
   std::optional<http::TlsFiles> tls;  // HTTPS (--tls-cert, --tls-key, --tls-client-ca); none: plain HTTP
+  api::EventStreamOptions event_streams;  // GET /events/stream: --event-stream-queue-bytes, -stall-ms, -max
 };
 
 // What --listen's host stands for: itself when it is an address; for a host

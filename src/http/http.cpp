@@ -59,6 +59,14 @@ Response Response::problem(int status, std::string_view title, std::string_view 
   return r;
 }
 
+Response Response::streamed(int status, std::string content_type, StreamStart start) {
+  Response r;
+  r.status = status;
+  r.stream = std::move(start);
+  r.set_header("Content-Type", std::move(content_type));
+  return r;
+}
+
 std::string origin_form(std::string_view target) {
   size_t scheme = 0;
   if (target.size() >= 7 && strncasecmp(target.data(), "http://", 7) == 0) {

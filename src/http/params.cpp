@@ -67,7 +67,8 @@ std::optional<uint64_t> parse_etag(std::string_view value) {
 }
 
 Result<std::map<std::string, std::string>> parse_query(std::string_view query,
-                                                      std::initializer_list<const char*> names) {
+                                                      std::initializer_list<const char*> names,
+                                                      std::initializer_list<const char*> repeatable) {
   std::map<std::string, std::string> out;
   size_t start = 0;
   while (start < query.size()) {
@@ -85,7 +86,13 @@ Result<std::map<std::string, std::string>> parse_query(std::string_view query,
     bool known = false;
     for (const char* n : names) known = known || name == n;
     if (!known) return Status::invalid_argument("unknown query parameter '" + name + "'");
-    if (out.count(name)) return Status::invalid_argument(name + " is given twice");
+    if (auto it = out.find(name); it != out.end()) {
+      bool repeats = false;
+      for (const char* n : repeatable) repeats = repeats || name == n;
+      if (!repeats) return Status::invalid_argument(name + " is given twice");
+      it->second += "," + value;
+      continue;
+    }
     out[name] = std::move(value);
   }
   return out;

@@ -27,10 +27,12 @@ std::optional<uint64_t> parse_decimal(std::string_view text);
 std::optional<uint64_t> parse_etag(std::string_view value);
 
 // "status=placed&limit=10" -> {status: "placed", limit: "10"}, percent-decoded.
-// kInvalidArgument for a name not in `names`, a name given twice, or a name or
-// value that is not UTF-8 once decoded.
+// kInvalidArgument for a name not in `names`, a name given twice (unless it
+// is in `repeatable`: its values are then joined with commas, "type=a&type=b"
+// -> {type: "a,b"}), or a name or value that is not UTF-8 once decoded.
 Result<std::map<std::string, std::string>> parse_query(std::string_view query,
-                                                      std::initializer_list<const char*> names);
+                                                      std::initializer_list<const char*> names,
+                                                      std::initializer_list<const char*> repeatable = {});
 
 // "from=1&limit=10" -> {from: 1, limit: 10}, percent-decoded. kInvalidArgument
 // for a name not in `names`, a name given twice, or a value that is not a

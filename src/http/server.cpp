@@ -16,6 +16,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
@@ -306,6 +308,7 @@ class Session : public SessionBase {
 
   void close_if_idle() override {
     net::post(stream_.get_executor(), [self = self()] {
+      if (self->streaming_) return self->stream_stopping();
       if (!self->busy_) {
         beast::error_code ignored;
         self->lowest().socket().close(ignored);
@@ -422,6 +425,7 @@ class Session : public SessionBase {
     request.remote_address = address_.to_string();
     bool keep_alive = message.keep_alive();
     head_ = message.method() == bhttp::verb::head;
+    request_version_ = message.version();
 
     busy_ = true;
     lowest().expires_never();  // the handler bounds its own work
@@ -453,6 +457,8 @@ class Session : public SessionBase {
   }
 
   void send(Response response, bool keep_alive) {
+    if (response.stream && head_) return send_stream_head(std::move(response));
+    if (response.stream) return send_stream(std::move(response));
     busy_ = true;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(11);
@@ -482,6 +488,255 @@ class Session : public SessionBase {
     }
     if (!keep_alive) return do_close();
     do_read();
+  }
+
+  // --- A streamed response (Response::stream).
+  //
+  // The head goes out, then each part the route pushes as one chunk
+  // (HTTP/1.1) or as it is (HTTP/1.0, the close ending the body); the
+  // connection closes after the body. While the body is open, writes are not
+  // timed (the route sees pending() and decides when a client that does not
+  // read must go); once the route ends it, the rest must be written within
+  // the read timeout. Nothing is read from the client meanwhile: the socket
+  // is only watched, so that a client that goes away is noticed at once
+  // (EOF, a reset, or with TLS 1.2 an alert record such as close_notify)
+  // rather than at the next write (see stream_hangup_check for a client that
+  // sent bytes).
+
+  // What the route holds. It keeps the session alive; the session holds it
+  // weakly, so a route that drops it without end() ends the stream.
+  class Body final : public BodyStream {
+   public:
+    Body(std::shared_ptr<Session> session, bool chunked) : session_(std::move(session)), chunked_(chunked) {}
+    ~Body() override {
+      if (!ended_.exchange(true)) net::post(session_->stream_.get_executor(), [s = session_] { s->stream_end(); });
+    }
+
+    bool write(std::string bytes) override {
+      if (ended_ || gone_) return false;
+      if (bytes.empty()) return true;
+      if (chunked_) {
+        char size[24];
+        int n = std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
+        bytes.insert(0, size, static_cast<size_t>(n));
+        bytes += "\r\n";
+      }
+      pending_ += bytes.size();
+      net::post(session_->stream_.get_executor(),
+                [s = session_, bytes = std::move(bytes)]() mutable { s->stream_push(std::move(bytes)); });
+      return true;
+    }
+    void end() override {
+      if (ended_.exchange(true)) return;
+      net::post(session_->stream_.get_executor(), [s = session_] { s->stream_end(); });
+    }
+    size_t pending() const override { return pending_; }
+    bool gone() const override { return gone_; }
+    bool stopping() const override { return stopping_; }
+    void on_close(std::function<void()> hook) override {
+      std::unique_lock lk(mu_);
+      if (closed_) {
+        lk.unlock();
+        hook();
+        return;
+      }
+      close_hook_ = std::move(hook);
+    }
+    void on_drain(std::function<void()> hook) override {
+      std::lock_guard lk(mu_);
+      drain_hook_ = std::make_shared<std::function<void()>>(std::move(hook));
+    }
+
+    // The session's side, on its strand.
+    void written(size_t n) {
+      pending_ -= std::min<size_t>(n, pending_);
+      std::shared_ptr<std::function<void()>> hook;
+      {
+        std::lock_guard lk(mu_);
+        hook = drain_hook_;
+      }
+      if (hook && *hook) (*hook)();
+    }
+    void closing(bool gone) {
+      if (gone) gone_ = true;
+      else stopping_ = true;
+      std::function<void()> hook;
+      {
+        std::lock_guard lk(mu_);
+        if (closed_) return;
+        closed_ = true;
+        hook = std::move(close_hook_);
+      }
+      if (hook) hook();
+    }
+
+   private:
+    const std::shared_ptr<Session> session_;
+    const bool chunked_;
+    std::atomic<bool> ended_{false}, gone_{false}, stopping_{false};
+    std::atomic<size_t> pending_{0};
+    std::mutex mu_;
+    bool closed_ = false;  // the close hook ran (or had nothing to run); guarded by mu_
+    std::function<void()> close_hook_;                    // guarded by mu_
+    std::shared_ptr<std::function<void()>> drain_hook_;  // guarded by mu_
+  };
+
+  // HEAD of a streamed route: the head GET would get, then the close (a
+  // stream has no length to announce); the stream itself never starts.
+  void send_stream_head(Response response) {
+    busy_ = true;
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(bhttp::field::server, "ordersd");
+    for (auto& [k, v] : response.headers) res->set(k, v);
+    res->keep_alive(false);
+    lowest().expires_after(server_->options.read_timeout);
+    bhttp::async_write(stream_, *res, [self = self(), res](beast::error_code ec, std::size_t) {
+      self->on_write(ec, false);
+    });
+  }
+
+  void send_stream(Response response) {
+    busy_ = true;
+    streaming_ = true;
+    bool chunked = request_version_ >= 11;
+    stream_chunked_ = chunked;
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    head->version(chunked ? 11 : 10);
+    head->result(static_cast<unsigned>(response.status));
+    head->set(bhttp::field::server, "ordersd");
+    for (auto& [k, v] : response.headers) head->set(k, v);
+    head->keep_alive(false);
+    if (chunked) head->chunked(true);
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    auto body = std::make_shared<Body>(self(), chunked);
+    body_ = body;
+    lowest().expires_never();
+    stream_writing_ = true;  // the head
+    bhttp::async_write_header(stream_, *serializer, [self = self(), head, serializer](beast::error_code ec, std::size_t) {
+      self->stream_writing_ = false;
+      if (ec) {
+        fail(ec, "write");
+        return self->stream_gone();
+      }
+      self->stream_watch();
+      self->stream_next();
+    });
+    if (server_->stopping) stream_stopping();
+    // The route's code, run here on the I/O thread: like a handler, it must
+    // not throw out of it.
+    try {
+      response.stream(std::move(body));
+    } catch (const std::exception& e) {
+      logging::log_limited(logging::Level::kError, "http/stream", "http", "a streamed response's start threw",
+                           {{"error", e.what()}});
+    } catch (...) {
+      logging::log_limited(logging::Level::kError, "http/stream", "http", "a streamed response's start threw", {});
+    }
+  }
+
+  void stream_push(std::string bytes) {
+    if (stream_closed_ || stream_ending_) return;
+    stream_queue_ += bytes;
+    if (!stream_writing_) stream_next();
+  }
+
+  void stream_end() {
+    if (stream_closed_ || stream_ending_) return;
+    stream_ending_ = true;
+    if (stream_chunked_) stream_queue_ += "0\r\n\r\n";
+    // What is left must go within the read timeout, like any answer.
+    stream_deadline_.emplace(stream_.get_executor());
+    stream_deadline_->expires_after(server_->options.read_timeout);
+    stream_deadline_->async_wait([self = self()](beast::error_code ec) {
+      if (!ec) self->stream_gone();
+    });
+    if (!stream_writing_) stream_next();
+  }
+
+  // Writes what is queued; once the body is ended and all written, closes.
+  void stream_next() {
+    if (stream_closed_ || stream_writing_) return;
+    if (stream_queue_.empty()) {
+      if (stream_ending_) stream_finish();
+      return;
+    }
+    stream_out_ = std::move(stream_queue_);
+    stream_queue_.clear();
+    stream_writing_ = true;
+    net::async_write(stream_, net::buffer(stream_out_), [self = self()](beast::error_code ec, std::size_t n) {
+      self->stream_writing_ = false;
+      if (ec) {
+        fail(ec, "write");
+        return self->stream_gone();
+      }
+      if (auto body = self->body_.lock()) body->written(n);
+      self->stream_next();
+    });
+  }
+
+  // Watches the socket for the client going away (see above).
+  void stream_watch() {
+    if (stream_closed_) return;
+    lowest().socket().async_wait(tcp::socket::wait_read, [self = self()](beast::error_code ec) {
+      if (ec == net::error::operation_aborted || self->stream_closed_) return;
+      if (ec) return self->stream_gone();
+      unsigned char first = 0;
+      ssize_t n = ::recv(self->lowest().socket().native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->stream_watch();
+      // 21: a TLS 1.2 alert record (close_notify, or an error).
+      if (n <= 0 || (kTls && first == 21)) return self->stream_gone();
+      self->stream_hangup_check();
+    });
+  }
+
+  // Bytes from the client wait unread (a pipelined request, or with TLS 1.3
+  // an alert, which looks like data): readiness says nothing more, but the
+  // client closing its end (after them) still shows as POLLRDHUP. Looked
+  // at now, then once a second.
+  void stream_hangup_check() {
+    if (stream_closed_) return;
+    pollfd p{lowest().socket().native_handle(), POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return stream_gone();
+    if (!stream_recheck_) stream_recheck_.emplace(stream_.get_executor());
+    stream_recheck_->expires_after(std::chrono::seconds(1));
+    stream_recheck_->async_wait([self = self()](beast::error_code ec) {
+      if (!ec) self->stream_hangup_check();
+    });
+  }
+
+  // The body is written: the connection closes as after any answer.
+  void stream_finish() {
+    stream_closed_ = true;
+    streaming_ = false;
+    busy_ = false;
+    if (stream_deadline_) stream_deadline_->cancel();
+    if (stream_recheck_) stream_recheck_->cancel();
+    beast::error_code ignored;
+    lowest().socket().cancel(ignored);  // the watch
+    body_.reset();
+    do_close();
+  }
+
+  // The client went away, a write failed, or the end took too long.
+  void stream_gone() {
+    if (stream_closed_) return;
+    stream_closed_ = true;
+    streaming_ = false;
+    busy_ = false;
+    if (stream_deadline_) stream_deadline_->cancel();
+    if (stream_recheck_) stream_recheck_->cancel();
+    stream_queue_.clear();
+    if (auto body = body_.lock()) body->closing(true);
+    body_.reset();
+    beast::error_code ignored;
+    lowest().socket().close(ignored);
+  }
+
+  void stream_stopping() {
+    if (stream_closed_) return;
+    if (auto body = body_.lock()) body->closing(false);
   }
 
   // Closes without destroying an answer the client has not read yet. With
@@ -528,6 +783,18 @@ class Session : public SessionBase {
   bool busy_ = false;  // a request is being handled or answered
   bool head_ = false;  // the request being answered is a HEAD: its answer has no body
   std::array<char, 4096> scratch_;
+  unsigned request_version_ = 11;  // of the request being answered: 10 for HTTP/1.0
+  // A streamed response, on the strand (see send_stream).
+  bool streaming_ = false;       // its head is out and it has not ended
+  bool stream_writing_ = false;  // a write (the head, or chunks) is in flight
+  bool stream_ending_ = false;   // the route ended it
+  bool stream_closed_ = false;   // finished or gone: nothing more is written
+  bool stream_chunked_ = true;   // HTTP/1.1: chunks, ended by the last chunk; HTTP/1.0: the close ends it
+  std::string stream_queue_;     // framed, not yet handed to a write
+  std::string stream_out_;       // the write in flight
+  std::weak_ptr<Body> body_;
+  std::optional<net::steady_timer> stream_deadline_;  // for the rest, once ended
+  std::optional<net::steady_timer> stream_recheck_;   // of a hang-up behind unread bytes
 };
 
 void Server::Impl::do_accept() {

@@ -13,6 +13,12 @@
 // file descriptors, accepting pauses briefly instead of spinning.
 // I/O runs on `threads` threads; the handler is called on one of them.
 //
+// A response may be streamed (Response::stream, http.h): the head goes out at
+// once, the route pushes the body as it comes, and the connection closes
+// after it. stop() tells every open stream's route (BodyStream::stopping())
+// and waits for it to end within the shutdown grace period, like any answer
+// in flight.
+//
 // With `tls`, every connection speaks HTTPS (TLS 1.2 or 1.3 only, OpenSSL's
 // default ciphers, no compression, no renegotiation) under the same bounds;
 // the handshake must complete within the header timeout. A failed handshake

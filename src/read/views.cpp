@@ -2,6 +2,7 @@
 
 #include "read/order_view.h"
 #include "read/summary_views.h"
+#include "read/timeline_view.h"
 
 namespace ordersd::read {
 
@@ -11,6 +12,7 @@ const std::vector<ViewSpec>& all_views() {
       {kCustomerViewName, kCustomerViewName, customer_projection},
       {kInventoryViewName, kInventoryViewName, inventory_projection},
       {kStatsViewName, kStatsViewName, stats_projection},
+      {kTimelineViewName, kTimelineViewSpace, timeline_projection},
   };
   return views;
 }

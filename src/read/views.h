@@ -18,7 +18,7 @@ struct ViewSpec {
   std::function<Projector::Apply()> make_apply;
 };
 
-// view-orders, view-customers, view-inventory, view-stats.
+// view-orders, view-customers, view-inventory, view-stats, view-timeline.
 const std::vector<ViewSpec>& all_views();
 const ViewSpec* find_view(std::string_view name);
 

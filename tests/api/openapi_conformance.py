@@ -46,7 +46,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "SUMMARY
 # The status each operation of the story gets on a fresh server, walked in
 # the description's order (the paths' order is the story's).
 STORY = {
-    "getRouteIndex": 200, "getLiveness": 200, "getReadiness": 200, "getHealth": 200, "getOpenApi": 200,
+    "getRouteIndex": 200, "getOrderTimeline": 200, "streamEvents": 200, "getLiveness": 200, "getReadiness": 200, "getHealth": 200, "getOpenApi": 200,
     "depositFunds": 200, "restockSku": 200, "listParticipants": 200, "pauseParticipant": 200,
     "placeOrder": 201, "listOrders": 200, "getOrder": 200,
     "cancelOrder": 202,    # payment is paused: the order is still placed

@@ -246,10 +246,13 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
       {"GET /orders", "/orders?customer_id=c-1", "", 200, {}},
       {"GET /orders/{id}/events", "/orders/" + placed + "/events", "", 200, {}},
       {"GET /orders/{id}/state", "/orders/" + placed + "/state", "", 200, {}},
+      {"GET /orders/{id}/timeline", "/orders/" + placed + "/timeline", "", 200, {}},
       {"GET /customers/{id}/wallet", "/customers/c-1/wallet", "", 200, {}},
       {"GET /customers/{id}", "/customers/c-1", "", 200, {}},
       {"GET /inventory/{sku}", "/inventory/mug", "", 200, {}},
       {"GET /events", "/events?from=1&limit=5", "", 200, {}},
+      // A feed that starts past the head and ends itself after 50 ms.
+      {"GET /events/stream", "/events/stream?from=1000000&max_ms=50", "", 200, {}},
       {"GET /sagas", "/sagas?status=stuck", "", 200, {}},
       {"GET /sagas/{id}", "/sagas/" + placed, "", 200, {}},
       {"GET /participants", "/participants", "", 200, {}},
@@ -302,6 +305,8 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
     auto right = s.http->request(method, call.target, call.body, with_json(bearer(s.only.at(scope))));
     INFO(right.body);
     CHECK(right.status == call.success);
+    // A streamed answer closes its connection when it ends.
+    if (right.header("connection") == "close") s.http = std::make_unique<HttpClient>(s.server->port);
   }
   for (const auto& [route, scope] : enforced) {
     INFO(route << " is not walked");
@@ -337,6 +342,7 @@ TEST_CASE("a token bound to a customer sees and acts on that customer's orders a
   CHECK(as_alice("GET", "/orders/alice-1?min_position=" + std::to_string(position)).status == 200);
   CHECK(as_alice("GET", "/orders/alice-1/state").status == 200);
   CHECK(as_alice("GET", "/orders/alice-1/events").status == 200);
+  CHECK(as_alice("GET", "/orders/alice-1/timeline?min_position=" + std::to_string(position)).status == 200);
   CHECK(as_alice("GET", "/customers/alice/wallet").status == 200);
   auto listed = json::parse(as_alice("GET", "/orders?min_position=" + std::to_string(position)).body)["orders"];
   REQUIRE(listed.size() == 1);  // bob's order is not in her list
@@ -349,6 +355,10 @@ TEST_CASE("a token bound to a customer sees and acts on that customer's orders a
   CHECK(absent.status == 404);
   CHECK(json::parse(hidden.body)["detail"] == "no order bob-1");
   CHECK(json::parse(absent.body)["detail"] == "no order nobody");
+  auto hidden_story = as_alice("GET", "/orders/bob-1/timeline?min_position=" + std::to_string(position));
+  CHECK(hidden_story.status == 404);
+  CHECK(json::parse(hidden_story.body)["detail"] == "no order bob-1");
+  CHECK(s.as_root("GET", "/orders/bob-1/timeline?min_position=" + std::to_string(position)).status == 200);
   for (std::string target : {"/orders/bob-1/state", "/orders/bob-1/events", "/customers/bob",
                                     "/customers/bob/wallet", "/orders?customer_id=bob"}) {
     INFO(target);

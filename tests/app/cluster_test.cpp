@@ -316,6 +316,7 @@ TEST_CASE("any service is an entry point: another service's route is 307 to it, 
   for (const auto& route : index["routes"]) {
     std::string method = route["method"], service = route["service"];
     std::string target = std::regex_replace(route["path"].get<std::string>(), std::regex(R"(\{[a-z]+\})"), "nothing");
+    if (target == "/events/stream") target += "?max_ms=50";  // a live feed: ended at once
     for (const auto& role : kRoles) {
       INFO(role << ": " << method << " " << target);
       auto [first, second] = follow(c, role, method, target);
@@ -340,7 +341,7 @@ TEST_CASE("any service is an entry point: another service's route is 307 to it, 
   INFO(demo.out << demo.err);
   CHECK(demo.exit_code == 0);
   CHECK(demo.err.empty());
-  CHECK(std::regex_search(demo.out, std::regex(R"(cancelled-\d+ \(cancelled midway\)\n(  .*\n)*  7\. order\.cancelled\.v1  reason=customer_cancelled)")));
+  CHECK(std::regex_search(demo.out, std::regex(R"(cancelled-\d+ \(cancelled midway\)\n(  .*\n)*  +\d+  order +order\.cancelled\.v1  reason=customer_cancelled)")));
   CHECK(std::regex_search(demo.out, std::regex(R"(\{"sku":"mug-\d+","restocked":10,"available":8,"reserved":0,"shipped":2\})")));
   c.check_no_refusals();
 }

@@ -420,6 +420,17 @@ TEST_CASE("query parameters that are not UTF-8 once decoded are refused") {
   CHECK(good->at("from") == "\xc3\xa9");
 }
 
+TEST_CASE("a repeatable query parameter's values are joined with commas; any other given twice is refused") {
+  using ordersd::http::parse_query;
+  auto joined = parse_query("type=a&from=1&type=b%2Cc", {"type", "from"}, {"type"});
+  REQUIRE(joined);
+  CHECK(joined->at("type") == "a,b,c");
+  CHECK(joined->at("from") == "1");
+  auto twice = parse_query("type=a&from=1&from=2", {"type", "from"}, {"type"});
+  REQUIRE_FALSE(twice);
+  CHECK(twice.status().message() == "from is given twice");
+}
+
 TEST_CASE("an absolute-form target becomes origin form") {
   using ordersd::http::origin_form;
   CHECK(origin_form("http://127.0.0.1:8080/health") == "/health");

@@ -193,12 +193,13 @@ TEST_CASE("GET /admin/views shows a failed rebuild with its reason and position"
   TempDir dir;
   auto log = events::EventLog::open(dir.path()).value();
   for (int n = 0; n < 5; ++n) place(*log, n);
-  CountingView a("a", {1}), b("b"), c("c"), d("d");
+  CountingView a("a", {1}), b("b"), c("c"), d("d"), e("e");
   auto sa = read::ViewSlot::open(*log, a.spec).value();
   auto sb = read::ViewSlot::open(*log, b.spec).value();
   auto sc = read::ViewSlot::open(*log, c.spec).value();
   auto sd = read::ViewSlot::open(*log, d.spec).value();
-  api::QueryApi api(*log, {*sa, *sb, *sc, *sd}, [](std::function<void()> f) { f(); });
+  auto se = read::ViewSlot::open(*log, e.spec).value();
+  api::QueryApi api(*log, {*sa, *sb, *sc, *sd, *se}, [](std::function<void()> f) { f(); });
   http::Router router;
   auto open_access = auth::Authenticator::open({}).value();  // no credentials: every caller may do anything
   api::AuditTrail audit(*log);
