@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "events/encoding.h"
 #include "events/event_types.h"
 #include "events/keys.h"
 #include "events/logging.h"
@@ -17,23 +18,6 @@ namespace {
 
 constexpr const char* kSpace = "audit";
 constexpr size_t kKeyBytes = 8 + 16;
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-std::string from_hex(std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
-  return out;
-}
 
 }  // namespace
 
@@ -83,7 +67,7 @@ void AuditTrail::record(const AuditEntry& entry, std::function<void()> done) {
 Result<AuditTrail::Page> AuditTrail::list(const std::string& cursor, size_t limit) const {
   std::vector<uint64_t> positions;
   Page page;
-  const std::string from = from_hex(cursor);
+  const std::string from = from_hex(cursor).value_or("");  // valid_cursor() vetted it
   Status s = log_.scan(
       kSpace, "",
       [&](std::string_view key, std::string_view value) {

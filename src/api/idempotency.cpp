@@ -8,6 +8,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "events/encoding.h"
 #include "events/keys.h"
 #include "events/logging.h"
 
@@ -70,13 +71,7 @@ std::string IdempotencyStore::fingerprint(std::string_view method, std::string_v
   ok = ok && EVP_DigestFinal_ex(ctx, digest, &size) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) throw std::runtime_error("SHA-256 failed in libcrypto");
-  static const char* digits = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(digits[digest[i] >> 4]);
-    out.push_back(digits[digest[i] & 0xf]);
-  }
-  return out;
+  return "sha256:" + to_hex(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 bool IdempotencyStore::same_request(std::string_view stored, std::string_view method, std::string_view path,

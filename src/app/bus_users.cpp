@@ -12,6 +12,7 @@
 #include <ostream>
 
 #include "bus/broker_users.h"
+#include "events/encoding.h"
 #include "bus/roles.h"
 #include "events/status.h"
 
@@ -31,14 +32,8 @@ Result<std::string> random_password() {
     if (n < 0) return Status::io_error(std::string("no random bytes: ") + std::strerror(errno));
     got += static_cast<size_t>(n);
   }
-  // base64url without padding: 32 characters, none of them special anywhere.
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  for (size_t i = 0; i < sizeof bytes; i += 3) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
-  }
-  return out;
+  // base64url: 32 characters, none of them special anywhere.
+  return base64url(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 Result<std::string> bcrypt(const std::string& password) {

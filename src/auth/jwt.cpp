@@ -15,6 +15,8 @@
 #include <variant>
 #include <nlohmann/json.hpp>
 
+#include "events/encoding.h"
+
 namespace ordersd::auth {
 
 namespace {
@@ -41,34 +43,6 @@ enum class KeyType { kRsa, kEc };
 
 constexpr size_t kMinRsaBits = 2048;
 constexpr size_t kP256CoordinateBytes = 32;
-
-// Strict base64url (RFC 4648 §5) without padding: any character outside the
-// alphabet, a "=", an impossible length or non-zero unused bits is refused,
-// so each byte string has exactly one encoding.
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    uint32_t v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-  return out;
-}
 
 // The object `text` holds, or nullopt when it is not JSON or not an object.
 std::optional<json> parse_object(std::string_view text) {

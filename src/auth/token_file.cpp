@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -16,6 +17,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "events/encoding.h"
 
 namespace ordersd::auth {
 
@@ -34,49 +37,15 @@ Digest sha256(std::string_view text) {
   return d;
 }
 
-std::string hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 15]);
-  }
-  return out;
-}
-
 std::optional<Digest> unhex_digest(std::string_view text) {
-  if (text.size() != 64) return std::nullopt;
+  auto bytes = from_hex(text);
+  if (!bytes || bytes->size() != Digest().size()) return std::nullopt;
   Digest d{};
-  for (size_t i = 0; i < 32; ++i) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    d[i] = static_cast<unsigned char>(hi * 16 + lo);
-  }
+  std::copy(bytes->begin(), bytes->end(), d.begin());
   return d;
 }
 
-std::string base64url(const unsigned char* bytes, size_t n) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    acc = (acc << 8) | bytes[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
+std::string_view as_text(const unsigned char* bytes, size_t n) { return {reinterpret_cast<const char*>(bytes), n}; }
 
 std::string now_utc() {
   std::time_t t = std::time(nullptr);
@@ -247,15 +216,15 @@ Result<std::string> create_token(const std::string& path, const std::string& nam
   }
   unsigned char random[kIdBytes + kSecretBytes];
   if (RAND_bytes(random, sizeof random) != 1) return Status::io_error("no randomness for a token");
-  std::string id = hex(random, kIdBytes);
-  std::string token = std::string(kPrefix) + id + "_" + base64url(random + kIdBytes, kSecretBytes);
+  std::string id = to_hex(as_text(random, kIdBytes));
+  std::string token = std::string(kPrefix) + id + "_" + base64url(as_text(random + kIdBytes, kSecretBytes));
   OPENSSL_cleanse(random, sizeof random);
   Digest digest = sha256(token);
   nlohmann::ordered_json record;
   record["op"] = "create";
   record["id"] = id;
   record["name"] = name;
-  record["sha256"] = hex(digest.data(), digest.size());
+  record["sha256"] = to_hex(as_text(digest.data(), digest.size()));
   record["scopes"] = nlohmann::json::array();
   for (Scope s : scopes.list()) record["scopes"].push_back(std::string(scope_name(s)));
   if (customer_id) record["customer_id"] = *customer_id;
