@@ -25,6 +25,7 @@
 #include "api/route_table.h"
 #include "auth/scopes.h"
 #include "events/event_log.h"
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/jwt_signer.h"
 #include "support/process.h"
@@ -39,6 +40,8 @@ using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -76,16 +79,6 @@ json order(const std::string& id, const std::string& customer, int quantity = 1)
           {"customer_id", customer},
           {"items", {{{"sku", "mug"}, {"quantity", quantity}, {"unit_price_cents", 1000}}}},
           {"shipping_address", {{"country", "NL"}, {"city", "Utrecht"}}}};
-}
-
-// Polls `done` until it holds or 20 s pass.
-bool eventually(const std::function<bool()>& done) {
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(10ms);  // between polls of a server that offers no push
-  }
-  return true;
 }
 
 // The README's route table: "METHOD PATTERN" -> scope ("open" for open routes).

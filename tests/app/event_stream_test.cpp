@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -40,6 +41,8 @@ using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -242,15 +245,6 @@ uint64_t metric(HttpClient& http, const std::string& name) {
   size_t at = text.find("\n" + name + " ");
   REQUIRE_MESSAGE(at != std::string::npos, name << " is not in /metrics");
   return std::stoull(text.substr(at + name.size() + 2));
-}
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within = 20s) {
-  auto until = std::chrono::steady_clock::now() + within;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
 }
 
 json order(const std::string& id, const std::string& customer) {

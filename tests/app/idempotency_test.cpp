@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "support/eventually.h"
 #include "support/sample_events.h"
 #include "support/temp_dir.h"
 
@@ -25,6 +26,8 @@ using ordersd::events::EventLog;
 using ordersd::events::EventLogOptions;
 using ordersd::events::SideWrites;
 using ordersd::test::TempDir;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -106,16 +109,6 @@ size_t purge(IdempotencyStore& store, size_t max) {
   auto purged = store.purge_expired(max);
   REQUIRE_MESSAGE(purged.is_ok(), purged.status().to_string());
   return *purged;
-}
-
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(2ms);  // polling interval, not synchronisation
-  }
-  return done();
 }
 
 }  // namespace

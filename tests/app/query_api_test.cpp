@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -30,6 +31,8 @@ using ordersd::test::SagaPausedServer;
 using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -95,16 +98,6 @@ std::vector<std::string> history_statuses(const json& row) {
   std::vector<std::string> out;
   for (const auto& h : row["history"]) out.push_back(h["status"]);
   return out;
-}
-
-// Polls `done` until it holds or 10 s pass.
-bool eventually(const std::function<bool()>& done) {
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(5ms);  // between polls of a server that offers no push
-  }
-  return true;
 }
 
 // Every row of GET /orders?`filter`, page by page with `limit`.

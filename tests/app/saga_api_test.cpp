@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -18,6 +19,8 @@ using ordersd::test::HttpResponse;
 using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -34,16 +37,6 @@ json get_json(HttpClient& client, const std::string& target) {
   INFO(target << " -> " << r.status << " " << r.body);
   REQUIRE(r.status == 200);
   return json::parse(r.body);
-}
-
-// Polls `done` (each poll is one request) until it holds or 10 s pass.
-bool eventually(const std::function<bool()>& done) {
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(5ms);  // between polls of a server that offers no push
-  }
-  return true;
 }
 
 std::string status_of(HttpClient& client, const std::string& order_id) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "events/event_log.h"
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/sample_events.h"
 #include "support/server_process.h"
@@ -34,19 +35,11 @@ using ordersd::test::TempDir;
 using namespace std::chrono_literals;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+using ordersd::test::eventually;
+
 namespace {
 
 const Headers kJson = {{"Content-Type", "application/json"}};
-
-// Polls `condition` until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);  // between polls of a condition only HTTP can see
-  }
-  return condition();
-}
 
 json get_json(HttpClient& http, const std::string& target) {
   HttpResponse r = http.get(target);

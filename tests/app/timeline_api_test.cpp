@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.h"
 #include "support/http_client.h"
 #include "support/process.h"
 #include "support/server_process.h"
@@ -26,6 +27,8 @@ using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
 using json = nlohmann::ordered_json;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -49,15 +52,6 @@ uint64_t post(HttpClient& http, const std::string& target, const json& body, int
   INFO(target << " -> " << r.status << " " << r.body);
   REQUIRE(r.status == expected);
   return json::parse(r.body).value("position", uint64_t{0});
-}
-
-bool eventually(const std::function<bool()>& done) {
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);  // between polls of a server that offers no push for this
-  }
-  return true;
 }
 
 // Waits until the order's saga has ended (saga.completed.v1 in its stream);

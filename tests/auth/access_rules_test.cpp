@@ -180,6 +180,6 @@ TEST_CASE("rate limits: a burst, then the rate; Retry-After says when; idle buck
   CHECK_FALSE(RateLimit::parse("ten"));
   CHECK_FALSE(RateLimit::parse("10:0.5"));
   CHECK_FALSE(RateLimit::parse("10:"));
-  CHECK_FALSE(RateLimit(RateLimit{}).rate);
+  CHECK(RateLimit::parse("2.5:4")->rate == 2.5);  // fractions of a request a second
   CHECK_FALSE(RateLimiter(RateLimit{}).take("x"));  // no limit configured
 }

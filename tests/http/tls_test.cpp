@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.h"
 #include "support/process.h"
 #include "support/raw_socket.h"
 #include "support/server_process.h"
@@ -24,6 +25,8 @@ using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+
+using ordersd::test::eventually;
 
 namespace {
 
@@ -131,16 +134,6 @@ Fetched fetch(uint16_t port, std::vector<std::string> args) {
     }
   }
   return out;
-}
-
-// True once `condition` holds, polled until `deadline` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline = 10s) {
-  auto until = Clock::now() + deadline;
-  for (;;) {
-    if (condition()) return true;
-    if (Clock::now() > until) return false;
-    std::this_thread::sleep_for(20ms);  // between polls of a file or a server nothing signals
-  }
 }
 
 size_t count(const std::string& text, const std::string& what) {

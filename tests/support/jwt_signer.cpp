@@ -123,6 +123,7 @@ std::string JwtSigner::signature(std::string_view signing_input, EcdsaForm form)
   return bn_bytes(ECDSA_SIG_get0_r(parsed.get()), 32) + bn_bytes(ECDSA_SIG_get0_s(parsed.get()), 32);
 }
 
+// Its own encoder, not events/encoding.h: tokens are not made by the code that reads them.
 std::string JwtSigner::base64url(std::string_view bytes) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
