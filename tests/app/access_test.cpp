@@ -26,6 +26,7 @@
 #include "auth/scopes.h"
 #include "events/event_log.h"
 #include "support/eventually.h"
+#include "support/order_body.h"
 #include "support/http_client.h"
 #include "support/jwt_signer.h"
 #include "support/process.h"
@@ -43,6 +44,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 using ordersd::test::eventually;
 
+using ordersd::test::order_body;
 namespace {
 
 const std::vector<std::string> kAllScopes = {"orders:write", "orders:read",    "wallets:write", "wallets:read",
@@ -74,12 +76,6 @@ Headers with_json(Headers h) {
   return h;
 }
 
-json order(const std::string& id, const std::string& customer, int quantity = 1) {
-  return {{"order_id", id},
-          {"customer_id", customer},
-          {"items", {{{"sku", "mug"}, {"quantity", quantity}, {"unit_price_cents", 1000}}}},
-          {"shipping_address", {{"country", "NL"}, {"city", "Utrecht"}}}};
-}
 
 // The README's route table: "METHOD PATTERN" -> scope ("open" for open routes).
 std::map<std::string, std::string> readme_routes() {
@@ -217,7 +213,7 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
       {"POST /customers/{id}/deposits", "/customers/c-1/deposits", R"({"amount_cents":100000})", 200,
        skip_every_failed_view},
       {"POST /inventory/{sku}/restock", "/inventory/mug/restock", R"({"quantity":100})", 200, {}},
-      {"POST /orders", "/orders", order(placed, "c-1").dump(), 201, {}},
+      {"POST /orders", "/orders", order_body(placed, "c-1").dump(), 201, {}},
       {"POST /orders/{id}/deliver", "/orders/" + placed + "/deliver", "", 200,
        [&] {
          REQUIRE(eventually(
@@ -228,7 +224,7 @@ TEST_CASE("every route: no token 401, a bad token 401, the wrong scopes 403, its
       // With payment held, an order stays placed (cancellable), and its
       // charge and then its refund time out: its saga is stuck.
       {"POST /orders/{id}/cancel", "/orders/" + cancelled + "/cancel", "", 202,
-       [&] { REQUIRE(s.as_root("POST", "/orders", order(cancelled, "c-1").dump()).status == 201); }},
+       [&] { REQUIRE(s.as_root("POST", "/orders", order_body(cancelled, "c-1").dump()).status == 201); }},
       {"POST /sagas/{id}/retry", "/sagas/{stuck}/retry", "", 202,
        [&] {
          REQUIRE(eventually([&] { return !s.root_json("/sagas?status=stuck")["sagas"].empty(); }));
@@ -322,12 +318,12 @@ TEST_CASE("a token bound to a customer sees and acts on that customer's orders a
   REQUIRE(eventually([&] { return http.request("GET", "/customers/alice/wallet", "", bearer(alice)).status != 401; }));
 
   REQUIRE(s.as_root("POST", "/customers/bob/deposits", R"({"amount_cents":5000})").status == 200);
-  REQUIRE(s.as_root("POST", "/orders", order("bob-1", "bob").dump()).status == 201);
+  REQUIRE(s.as_root("POST", "/orders", order_body("bob-1", "bob").dump()).status == 201);
   auto as_alice = [&](const std::string& method, const std::string& target, const std::string& body = "") {
     return http.request(method, target, body, with_json(bearer(alice)));
   };
   REQUIRE(as_alice("POST", "/customers/alice/deposits", R"({"amount_cents":7000})").status == 200);
-  auto mine = as_alice("POST", "/orders", order("alice-1", "alice").dump());
+  auto mine = as_alice("POST", "/orders", order_body("alice-1", "alice").dump());
   REQUIRE(mine.status == 201);
   uint64_t position = json::parse(mine.body)["position"];
 
@@ -362,7 +358,7 @@ TEST_CASE("a token bound to a customer sees and acts on that customer's orders a
   // Nor can she act on them: nothing changes.
   CHECK(as_alice("POST", "/orders/bob-1/cancel").status == 404);
   CHECK(as_alice("POST", "/customers/bob/deposits", R"({"amount_cents":100})").status == 404);
-  CHECK(as_alice("POST", "/orders", order("for-bob", "bob").dump()).status == 404);
+  CHECK(as_alice("POST", "/orders", order_body("for-bob", "bob").dump()).status == 404);
   CHECK(s.root_json("/orders/bob-1/state")["status"] == "placed");
   CHECK(s.root_json("/customers/bob/wallet")["balance_cents"] == 5000);
   CHECK(s.as_root("GET", "/orders/for-bob/state").status == 404);
@@ -510,8 +506,8 @@ TEST_CASE("OAuth2 access tokens (JWT) from a JWKS: scopes from the scope claim, 
   CHECK(audit["entries"][0]["payload"]["credential"] == "jwt");
 
   // A customer's token: its own orders only, and never an admin, whatever it claims.
-  CHECK(http.request("POST", "/orders", order("carol-1", "carol").dump(), with_json(bearer(carol))).status == 201);
-  CHECK(http.request("POST", "/orders", order("dave-1", "dave").dump(), with_json(bearer(carol))).status == 404);
+  CHECK(http.request("POST", "/orders", order_body("carol-1", "carol").dump(), with_json(bearer(carol))).status == 201);
+  CHECK(http.request("POST", "/orders", order_body("dave-1", "dave").dump(), with_json(bearer(carol))).status == 404);
   CHECK(http.request("GET", "/participants", "", bearer(carol)).status == 403);
 
   // Refused: expired, another issuer, tampered, unsigned.

@@ -29,6 +29,7 @@
 
 #include "events/event_log.h"
 #include "support/eventually.h"
+#include "support/order_body.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -44,6 +45,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 using ordersd::test::eventually;
 
+using ordersd::test::order_body;
 namespace {
 
 // One block of an event stream: an event (id, event, data), a heartbeat
@@ -247,12 +249,6 @@ uint64_t metric(HttpClient& http, const std::string& name) {
   return std::stoull(text.substr(at + name.size() + 2));
 }
 
-json order(const std::string& id, const std::string& customer) {
-  return {{"order_id", id},
-          {"customer_id", customer},
-          {"items", {{{"sku", "mug"}, {"quantity", 1}, {"unit_price_cents", 1000}}}},
-          {"shipping_address", {{"country", "NL"}, {"city", "Utrecht"}}}};
-}
 
 }  // namespace
 
@@ -340,7 +336,7 @@ TEST_CASE("filters: a stream name prefix, types repeated or comma-separated; a h
 
   deposit(http, "ann");                                                                       // 1
   REQUIRE(http.request("POST", "/inventory/mug/restock", R"({"quantity":5})").status == 200);  // 2
-  REQUIRE(http.request("POST", "/orders", order("o-1", "ann").dump()).status == 201);          // 3
+  REQUIRE(http.request("POST", "/orders", order_body("o-1", "ann").dump()).status == 201);          // 3
   deposit(http, "bob");                                                                       // 4
 
   auto o = orders.next_event();

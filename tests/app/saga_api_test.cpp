@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/eventually.h"
+#include "support/order_body.h"
 #include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -22,15 +23,9 @@ using namespace std::chrono_literals;
 
 using ordersd::test::eventually;
 
+using ordersd::test::order_body;
 namespace {
 
-json order(const std::string& id, const std::string& customer, const std::string& sku, int quantity,
-           const std::string& country = "NL") {
-  return {{"order_id", id},
-          {"customer_id", customer},
-          {"items", {{{"sku", sku}, {"quantity", quantity}, {"unit_price_cents", 1000}}}},
-          {"shipping_address", {{"country", country}, {"city", "Utrecht"}}}};
-}
 
 json get_json(HttpClient& client, const std::string& target) {
   auto r = client.get(target);
@@ -66,7 +61,7 @@ TEST_CASE("an order placed over HTTP is carried to shipment_initiated and the op
   HttpClient client(server.port);
   REQUIRE(client.request("POST", "/customers/ann/deposits", R"({"amount_cents": 50000})").status == 200);
   REQUIRE(client.request("POST", "/inventory/mug/restock", R"({"quantity": 10})").status == 200);
-  REQUIRE(client.request("POST", "/orders", order("o-1", "ann", "mug", 3).dump()).status == 201);
+  REQUIRE(client.request("POST", "/orders", order_body("o-1", "ann", "mug", 3).dump()).status == 201);
   REQUIRE(final_status(client, "o-1"));
 
   auto state = get_json(client, "/orders/o-1/state");
@@ -114,7 +109,7 @@ TEST_CASE("a paused participant times a step out; a stuck saga is listed, counte
   CHECK(json::parse(paused.body)["paused"] == true);
   CHECK(get_json(client, "/participants")["participants"][1]["paused"] == true);
 
-  REQUIRE(client.request("POST", "/orders", order("o-1", "ann", "mug", 1).dump()).status == 201);
+  REQUIRE(client.request("POST", "/orders", order_body("o-1", "ann", "mug", 1).dump()).status == 201);
   // The charge times out, its void (a refund) times out too: parked.
   REQUIRE(eventually([&] { return get_json(client, "/sagas?status=stuck")["sagas"].size() == 1; }));
   auto stuck = get_json(client, "/sagas?status=stuck")["sagas"][0];
@@ -153,8 +148,8 @@ TEST_CASE("--ship-to decides which destinations ship") {
   HttpClient client(server.port);
   REQUIRE(client.request("POST", "/customers/ann/deposits", R"({"amount_cents": 50000})").status == 200);
   REQUIRE(client.request("POST", "/inventory/mug/restock", R"({"quantity": 10})").status == 200);
-  REQUIRE(client.request("POST", "/orders", order("to-br", "ann", "mug", 1, "BR").dump()).status == 201);
-  REQUIRE(client.request("POST", "/orders", order("to-us", "ann", "mug", 1, "US").dump()).status == 201);
+  REQUIRE(client.request("POST", "/orders", order_body("to-br", "ann", "mug", 1, "BR").dump()).status == 201);
+  REQUIRE(client.request("POST", "/orders", order_body("to-us", "ann", "mug", 1, "US").dump()).status == 201);
   REQUIRE(final_status(client, "to-br"));
   REQUIRE(final_status(client, "to-us"));
   CHECK(status_of(client, "to-br") == "shipment_initiated");

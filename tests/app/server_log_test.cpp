@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "support/http_client.h"
+#include "support/order_body.h"
 #include "support/process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -23,6 +24,7 @@ using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
 
+using ordersd::test::order_body;
 namespace {
 
 const std::regex kTimestamp(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
@@ -68,12 +70,6 @@ std::optional<json> wait_for_line(const Process& p, const std::function<bool(con
   }
 }
 
-json order(const std::string& id, const std::string& customer) {
-  return {{"order_id", id},
-          {"customer_id", customer},
-          {"items", {{{"sku", "mug"}, {"quantity", 1}, {"unit_price_cents", 1000}}}},
-          {"shipping_address", {{"country", "NL"}, {"city", "Utrecht"}}}};
-}
 
 }  // namespace
 
@@ -141,7 +137,7 @@ TEST_CASE("the saga logs an order it cancels, with the reason") {
   HttpClient client(server.port);
   REQUIRE(client.request("POST", "/inventory/mug/restock", R"({"quantity": 10})").status == 200);
   // No deposit: the charge is declined and the saga cancels the order.
-  REQUIRE(client.request("POST", "/orders", order("o-broke", "broke").dump()).status == 201);
+  REQUIRE(client.request("POST", "/orders", order_body("o-broke", "broke").dump()).status == 201);
   auto cancelled = wait_for_line(server.process, [](const json& j) {
     return j["component"] == "saga" && j.value("order_id", "") == "o-broke";
   });

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/eventually.h"
+#include "support/order_body.h"
 #include "support/http_client.h"
 #include "support/process.h"
 #include "support/server_process.h"
@@ -30,15 +31,9 @@ using json = nlohmann::ordered_json;
 
 using ordersd::test::eventually;
 
+using ordersd::test::order_body;
 namespace {
 
-json order(const std::string& id, const std::string& customer, const std::string& sku, int quantity,
-           const std::string& country = "NL") {
-  return {{"order_id", id},
-          {"customer_id", customer},
-          {"items", {{{"sku", sku}, {"quantity", quantity}, {"unit_price_cents", 1000}}}},
-          {"shipping_address", {{"country", country}, {"city", "Utrecht"}}}};
-}
 
 json get_json(HttpClient& http, const std::string& target) {
   auto r = http.get(target);
@@ -139,8 +134,8 @@ TEST_CASE("a shipped order's timeline: its order, saga, wallet, reservation, sto
   HttpClient http(server.port);
   post(http, "/customers/ann/deposits", {{"amount_cents", 100'000}}, 200);
   post(http, "/inventory/mug/restock", {{"quantity", 10}}, 200);
-  post(http, "/orders", order("o-ships", "ann", "mug", 2), 201);
-  post(http, "/orders", order("o-other", "ann", "mug", 1), 201);  // another story, interleaved
+  post(http, "/orders", order_body("o-ships", "ann", "mug", 2), 201);
+  post(http, "/orders", order_body("o-other", "ann", "mug", 1), 201);  // another story, interleaved
   uint64_t head = saga_ended(http, "o-ships");
   saga_ended(http, "o-other");
 
@@ -173,7 +168,7 @@ TEST_CASE("declined, out of stock, cancelled midway: the decline, the compensati
   post(http, "/inventory/mug/restock", {{"quantity", 10}}, 200);
   post(http, "/inventory/lamp/restock", {{"quantity", 1}}, 200);
 
-  post(http, "/orders", order("declined", "bob", "mug", 1), 201);
+  post(http, "/orders", order_body("declined", "bob", "mug", 1), 201);
   uint64_t head = saga_ended(http, "declined");
   auto declined = timeline(http, "declined", head);
   CHECK(declined["events"] == expected_story(http, "declined"));
@@ -185,7 +180,7 @@ TEST_CASE("declined, out of stock, cancelled midway: the decline, the compensati
   CHECK(declined["events"].back()["type"] == "order.cancelled.v1");
   CHECK(declined["events"].back()["payload"]["reason"] == "payment_declined");
 
-  post(http, "/orders", order("short", "ann", "lamp", 3), 201);
+  post(http, "/orders", order_body("short", "ann", "lamp", 3), 201);
   head = saga_ended(http, "short");
   auto short_ = timeline(http, "short", head);
   CHECK(short_["events"] == expected_story(http, "short"));
@@ -202,7 +197,7 @@ TEST_CASE("declined, out of stock, cancelled midway: the decline, the compensati
   // the reservation is under way. The cancel is a command of its own (another
   // correlation id) and is in the story all the same.
   REQUIRE(http.request("POST", "/participants/inventory/pause").status == 200);
-  post(http, "/orders", order("midway", "ann", "mug", 1), 201);
+  post(http, "/orders", order_body("midway", "ann", "mug", 1), 201);
   REQUIRE(eventually([&] { return get_json(http, "/orders/midway/state")["status"] == "payment_processed"; }));
   post(http, "/orders/midway/cancel", json::object(), 202);
   REQUIRE(http.request("POST", "/participants/inventory/resume").status == 200);
@@ -229,7 +224,7 @@ TEST_CASE("paging through a timeline gives every event once; read-your-writes; u
   ServerProcess server(dir.sub("data"), {"--paused", "payment"});
   HttpClient http(server.port);
   // Read-your-writes: right after placing, with the placement's position.
-  uint64_t placed = post(http, "/orders", order("o-1", "ann", "mug", 1), 201);
+  uint64_t placed = post(http, "/orders", order_body("o-1", "ann", "mug", 1), 201);
   auto now = timeline(http, "o-1", placed);
   REQUIRE(now["events"].size() >= 1);
   CHECK(now["events"][0]["type"] == "order.placed.v1");
@@ -280,8 +275,8 @@ TEST_CASE("the timeline index rebuilt by ordersd replay, and while serving, is t
     HttpClient http(server.port);
     post(http, "/customers/ann/deposits", {{"amount_cents", 100'000}}, 200);
     post(http, "/inventory/mug/restock", {{"quantity", 10}}, 200);
-    post(http, "/orders", order("o-1", "ann", "mug", 1), 201);
-    post(http, "/orders", order("o-2", "ann", "mug", 1, "BR"), 201);  // cannot ship: compensated
+    post(http, "/orders", order_body("o-1", "ann", "mug", 1), 201);
+    post(http, "/orders", order_body("o-2", "ann", "mug", 1, "BR"), 201);  // cannot ship: compensated
     head = saga_ended(http, "o-1");
     head = std::max(head, saga_ended(http, "o-2"));
     before = json{{"o-1", timeline(http, "o-1", head)}, {"o-2", timeline(http, "o-2", head)}};
