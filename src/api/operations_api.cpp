@@ -219,7 +219,7 @@ std::string route_index() {
 }  // namespace
 
 void OperationsApi::add_routes(Access& access, http::Router& router) {
-  access_ = &access;
+  add_metrics([&access] { return access.render_metrics(); });
   access.add(router, "GET", "/", [index = route_index()](Request, http::Router::Params, Responder respond) {
     respond(Response::json(200, index));
   });
@@ -244,7 +244,6 @@ void OperationsApi::add_routes(Access& access, http::Router& router) {
     Response r;
     r.body = metrics_.render(parts_.log, parts_.saga, parts_.views, parts_.relay, parts_.importer, &parts_.supervisor,
                              &parts_.turns);
-    if (access_) r.body += access_->render_metrics();
     for (const auto& render : extra_metrics_) r.body += render();
     r.set_header("Content-Type", "text/plain; version=0.0.4");
     respond(std::move(r));

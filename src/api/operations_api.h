@@ -78,7 +78,6 @@ class OperationsApi {
   OperationsParts parts_;
   const Metrics& metrics_;
   write::WorkQueue& work_;
-  const Access* access_ = nullptr;  // for its counts in /metrics
   std::vector<std::function<std::string()>> extra_metrics_;
 };
 
