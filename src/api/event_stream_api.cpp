@@ -1,5 +1,7 @@
 #include "api/event_stream_api.h"
 
+#include "events/thread_name.h"
+
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
@@ -115,7 +117,10 @@ struct EventStreamApi::Feed {
 
 EventStreamApi::EventStreamApi(const events::EventLog& log, EventStreamOptions options)
     : log_(log), options_(options), wake_(std::make_shared<Wake>()),
-      thread_([this](std::stop_token stop) { run(stop); }) {}
+      thread_([this](std::stop_token stop) {
+        events::name_this_thread("event-feed");
+        run(stop);
+      }) {}
 
 EventStreamApi::~EventStreamApi() { stop(); }
 

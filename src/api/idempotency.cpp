@@ -1,5 +1,7 @@
 #include "api/idempotency.h"
 
+#include "events/thread_name.h"
+
 #include <openssl/evp.h>
 
 #include <cstdio>
@@ -269,6 +271,7 @@ void IdempotencyStore::start_reaper(std::chrono::milliseconds interval) {
     reaper_failure_.reset();
   }
   reaper_ = std::jthread([this, interval](std::stop_token stop) {
+    events::name_this_thread("idem-reaper");
     std::mutex m;
     std::condition_variable_any cv;
     while (!stop.stop_requested()) {

@@ -1,5 +1,7 @@
 #include "bus/importer.h"
 
+#include "events/thread_name.h"
+
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -59,8 +61,12 @@ Status Importer::start() {
     if (!consumer) return consumer.status();
     consumers_.push_back(std::move(consumer).value());
   }
+  auto kind = kinds_.begin();  // consumers_ were made in the order of kinds_
   for (auto& consumer : consumers_) {
-    threads_.emplace_back([this, c = consumer.get()](std::stop_token stop) { run(stop, *c); });
+    threads_.emplace_back([this, c = consumer.get(), name = "import-" + *kind++](std::stop_token stop) {
+      events::name_this_thread(name);
+      run(stop, *c);
+    });
   }
   return Status::ok();
 }

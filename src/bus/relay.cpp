@@ -1,5 +1,7 @@
 #include "bus/relay.h"
 
+#include "events/thread_name.h"
+
 #include <algorithm>
 #include <condition_variable>
 
@@ -30,7 +32,10 @@ void Relay::start() {
     std::lock_guard lk(mu_);
     failure_.reset();
   }
-  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    events::name_this_thread("relay");
+    run(stop);
+  });
 }
 
 void Relay::stop() {

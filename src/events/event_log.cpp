@@ -24,6 +24,7 @@
 #include "events/keys.h"
 #include "events/logging.h"
 #include "events/stream_heads.h"
+#include "events/thread_name.h"
 
 namespace ordersd::events {
 
@@ -737,8 +738,14 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
 
   auto log = std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
   if (!log->impl_->options.read_only) {
-    log->impl_->writer = std::thread([raw_impl = log->impl_.get()] { raw_impl->run_writer(); });
-    log->impl_->syncer = std::thread([raw_impl = log->impl_.get()] { raw_impl->run_syncer(); });
+    log->impl_->writer = std::thread([raw_impl = log->impl_.get()] {
+      name_this_thread("log-writer");
+      raw_impl->run_writer();
+    });
+    log->impl_->syncer = std::thread([raw_impl = log->impl_.get()] {
+      name_this_thread("log-syncer");
+      raw_impl->run_syncer();
+    });
   }
   return log;
 }

@@ -1,5 +1,7 @@
 #include "events/subscription.h"
 
+#include "events/thread_name.h"
+
 namespace ordersd::events {
 
 namespace {
@@ -140,6 +142,7 @@ Status Subscription::handle_one_by_one(const std::vector<RecordedEvent>& batch) 
 }
 
 void Subscription::run(std::stop_token stop) {
+  name_this_thread(name_);
   using Clock = std::chrono::steady_clock;
   uint64_t next = position() + 1;
   const std::vector<RecordedEvent> no_events;

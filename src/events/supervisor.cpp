@@ -1,5 +1,7 @@
 #include "events/supervisor.h"
 
+#include "events/thread_name.h"
+
 #include <algorithm>
 #include <flatbuffers/flatbuffers.h>
 
@@ -41,7 +43,10 @@ void Supervisor::add(Component component) {
 }
 
 void Supervisor::start() {
-  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    name_this_thread("supervisor");
+    run(stop);
+  });
 }
 
 void Supervisor::stop() {

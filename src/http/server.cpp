@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "events/thread_name.h"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -897,7 +899,12 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler han
   }
   impl->do_accept();
   unsigned n = impl->options.threads ? impl->options.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) impl->threads.emplace_back([raw = impl.get()] { raw->ioc.run(); });
+  for (unsigned i = 0; i < n; ++i) {
+    impl->threads.emplace_back([raw = impl.get(), i] {
+      events::name_this_thread("http-io-" + std::to_string(i + 1));
+      raw->ioc.run();
+    });
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

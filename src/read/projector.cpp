@@ -1,5 +1,7 @@
 #include "read/projector.h"
 
+#include "events/thread_name.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -59,7 +61,10 @@ void Projector::start() {
       },
       options);
   reached(subscription_->position());
-  timer_ = std::jthread([this](std::stop_token stop) { run_timer(stop); });
+  timer_ = std::jthread([this](std::stop_token stop) {
+    events::name_this_thread("timer-" + name_);
+    run_timer(stop);
+  });
 }
 
 void Projector::stop() {

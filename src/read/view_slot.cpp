@@ -1,5 +1,7 @@
 #include "read/view_slot.h"
 
+#include "events/thread_name.h"
+
 #include "events/logging.h"
 #include "read/replay.h"
 
@@ -110,7 +112,10 @@ Result<uint64_t> ViewSlot::rebuild() {
     failed_.reset();
   }
   builder_ = std::jthread(
-      [this, owner = next.owner, generation](std::stop_token stop) { build(stop, owner, generation); });
+      [this, owner = next.owner, generation](std::stop_token stop) {
+        events::name_this_thread("rebuild-" + spec_.name);
+        build(stop, owner, generation);
+      });
   return generation;
 }
 

@@ -1,5 +1,7 @@
 #include "write/pipeline/work_queue.h"
 
+#include "events/thread_name.h"
+
 #include <exception>
 #include <string>
 
@@ -8,7 +10,10 @@
 namespace ordersd::write {
 
 WorkQueue::WorkQueue(unsigned threads) {
-  for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this] { run(); });
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this, i] {
+    events::name_this_thread("worker-" + std::to_string(i + 1));
+    run();
+  });
 }
 
 WorkQueue::~WorkQueue() {
