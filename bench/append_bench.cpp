@@ -7,8 +7,8 @@
 //   log cb: the same appends through append_async with that many appends in
 //        flight, each completion callback issuing the caller's next append --
 //        how the HTTP server calls the log (a few I/O threads, many requests);
-//   raw: each appender builds its own WriteBatch with the same four Puts (log,
-//        streams, ids, heads; the keys of keys.h, the value a real envelope) and calls
+//   raw: each appender builds its own WriteBatch with the same three Puts (log,
+//        streams, ids; the keys of keys.h, the value a real envelope) and calls
 //        DB::Write itself, so only RocksDB's own write grouping applies.
 // Reads: read_all(from, 1024) paging over a populated log against a raw RocksDB
 // iterator over the same files that copies every value into a std::string.
@@ -270,7 +270,7 @@ rocksdb::DBOptions db_options() {
 // A raw RocksDB with the families of the event log that the benchmark touches.
 class RawDb {
  public:
-  // Read-write with default, log, streams, ids and heads; or read-only with default and log.
+  // Read-write with default, log, streams and ids; or read-only with default and log.
   RawDb(const std::string& dir, bool read_only) {
     auto cache = rocksdb::NewLRUCache(64 << 20);
     std::vector<rocksdb::ColumnFamilyDescriptor> families = {
@@ -280,7 +280,6 @@ class RawDb {
     if (!read_only) {
       families.push_back({events::keys::kStreamsFamily, family_options(cache, true)});
       families.push_back({events::keys::kIdsFamily, family_options(cache, true)});
-      families.push_back({events::keys::kHeadsFamily, family_options(cache, true)});
     }
     rocksdb::DB* db = nullptr;
     check(read_only ? rocksdb::DB::OpenForReadOnly(db_options(), dir, families, &handles_, &db)
@@ -299,7 +298,6 @@ class RawDb {
   rocksdb::ColumnFamilyHandle* log() { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* streams() { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* ids() { return handles_[3]; }
-  rocksdb::ColumnFamilyHandle* heads() { return handles_[4]; }
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
@@ -334,7 +332,6 @@ Throughput raw_appends(int threads, bool sync, double seconds, const std::string
     check(batch.Put(raw.log(), position, value), "batching");
     check(batch.Put(raw.streams(), events::keys::stream_key(names[t][k], ++versions[t][k]), position), "batching");
     check(batch.Put(raw.ids(), events::keys::id_key(ids.next()), position), "batching");
-    check(batch.Put(raw.heads(), names[t][k], events::keys::position_key(versions[t][k])), "batching");
     check(raw.db().Write(write_options, &batch), "writing");
   });
 }

@@ -10,6 +10,7 @@
 
 #include "app/bus_users.h"
 #include "app/check_data.h"
+#include "app/upgrade_data.h"
 #include "app/print_events.h"
 #include "app/replay_views.h"
 #include "app/serve.h"
@@ -423,6 +424,13 @@ int run_cli(int argc, char** argv) {
   check_cmd->add_option("--data", check_config.data_dir, "data directory (never created)")->capture_default_str();
   add_log_options(check_cmd, log_options);
 
+  UpgradeConfig upgrade_config;
+  CLI::App* upgrade_cmd = app.add_subcommand(
+      "upgrade", "rewrite a data directory written by an earlier ordersd into this version's format, in place "
+                 "(stop every process using it first; back it up if you may want the earlier version back)");
+  upgrade_cmd->add_option("--data", upgrade_config.data_dir, "data directory (never created)")->capture_default_str();
+  add_log_options(upgrade_cmd, log_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -521,6 +529,7 @@ int run_cli(int argc, char** argv) {
   }
   if (token_commands.parsed()) return token_commands.run();
   if (check_cmd->parsed()) return check_data(check_config, std::cout, std::cerr);
+  if (upgrade_cmd->parsed()) return upgrade_data(upgrade_config, std::cout, std::cerr);
   if (bus_users_cmd->parsed()) return bus_users(bus_users_config, std::cout, std::cerr);
   if (replay_cmd->parsed()) return replay_views(replay_config, isatty(STDERR_FILENO), std::cout, std::cerr);
   if (!stream.empty()) events_config.stream = stream;

@@ -10,6 +10,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -103,6 +104,13 @@ int64_t system_clock_us() {
       .count();
 }
 
+// A recorded format number; 0 when it is not one.
+int parse_format(std::string_view text) {
+  int format = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), format);
+  return ec == std::errc() && end == text.data() + text.size() && format > 0 ? format : 0;
+}
+
 }  // namespace
 
 struct EventLog::Impl {
@@ -129,7 +137,6 @@ struct EventLog::Impl {
   rocksdb::ColumnFamilyHandle* ids_cf = nullptr;
   rocksdb::ColumnFamilyHandle* state_cf = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints_cf = nullptr;
-  rocksdb::ColumnFamilyHandle* heads_cf = nullptr;
   rocksdb::WriteOptions write_options;
   NameIdScheme name_ids = NameIdScheme::kSha1;
 
@@ -301,20 +308,15 @@ struct EventLog::Impl {
                          {{"what", what}});
   }
 
-  // The version a stream is at in written data, through the head cache.
+  // The version a stream is at in written data: from the head cache, or
+  // the last key of the stream's prefix (everything written counts here,
+  // durable or not: the writer orders appends after what it wrote).
   Result<uint64_t> committed_version(std::string_view stream) {
     if (auto cached = heads.get(stream)) return *cached;
-    std::string value;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), heads_cf, slice(stream), &value);
-    uint64_t version = 0;
-    if (s.ok() && value.size() == 8) {
-      version = keys::get_u64(value);
-    } else if (!s.IsNotFound()) {
-      return s.ok() ? Status::corruption("malformed head of stream '" + std::string(stream) + "'", 0)
-                    : from_rocksdb(s, "reading the head of stream '" + std::string(stream) + "'");
-    }
-    heads.put(stream, version);
-    return version;
+    auto version = seek_stream_version(stream, std::numeric_limits<uint64_t>::max());
+    if (!version) return noted(version.status());
+    heads.put(stream, *version);
+    return *version;
   }
 
   // The version of the stream's last event at or below `max_position`;
@@ -435,7 +437,6 @@ struct EventLog::Impl {
         result.last_position = position;
         ++position;
       }
-      if (!part.events.empty()) wb.Put(heads_cf, part.stream, keys::position_key(version));
       overlay[part.stream] = version;
       result.stream_versions.push_back(version);
     }
@@ -479,6 +480,32 @@ struct EventLog::Impl {
   // Reads the directory's name-id scheme (EventLog::name_ids()), recording
   // it when the directory has no record yet: a directory without events is
   // new and takes SHA-1; one with events was written with the legacy ids.
+  // Refuses a directory in any format but the current one, naming what to
+  // do; records the current format in a directory that holds nothing yet.
+  Status recognise_format(bool has_format1_heads) {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[0], keys::kFormatKey, &value);
+    if (!s.ok() && !s.IsNotFound()) return from_rocksdb(s, "reading the data directory's format");
+    if (s.IsNotFound() && !has_format1_heads && head.load() == 0) {
+      if (options.read_only) return Status::ok();  // nothing written yet: nothing to misread
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      return from_rocksdb(db->Put(sync, handles[0], keys::kFormatKey, std::to_string(keys::kCurrentFormat)),
+                          "recording the data directory's format");
+    }
+    int format = s.IsNotFound() ? 1 : parse_format(value);
+    if (format == keys::kCurrentFormat) return Status::ok();
+    if (format > 0 && format < keys::kCurrentFormat) {
+      return Status::invalid_argument("the data directory '" + dir + "' is in format " + std::to_string(format) +
+                                      "; this ordersd uses format " + std::to_string(keys::kCurrentFormat) +
+                                      ": stop every process using it and run `ordersd upgrade --data " +
+                                      dir + "` once (it rewrites the directory in place)");
+    }
+    return Status::invalid_argument("the data directory '" + dir + "' is in format '" + value +
+                                    "', written by a later ordersd; this one reads format " +
+                                    std::to_string(keys::kCurrentFormat) + " only: run the later version");
+  }
+
   Status recognise_name_ids() {
     std::string value;
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), handles[0], keys::kNameIdsKey, &value);
@@ -686,14 +713,15 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
       {keys::kIdsFamily, ids_family_options(cache)},
       {keys::kStateFamily, family_options(cache, true)},
       {keys::kCheckpointsFamily, family_options(cache, true)},
-      {keys::kHeadsFamily, family_options(cache, true)},
   };
   // A database written by a later version may hold families we do not know; open them too.
   std::vector<std::string> existing;
+  bool has_format1_heads = false;
   if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
     for (const auto& name : existing) {
       bool known = false;
       for (const auto& f : families) known = known || f.name == name;
+      has_format1_heads = has_format1_heads || name == keys::kFormat1HeadsFamily;
       if (!known) families.push_back({name, rocksdb::ColumnFamilyOptions()});
     }
   }
@@ -722,7 +750,6 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   impl->ids_cf = impl->handles[3];
   impl->state_cf = impl->handles[4];
   impl->checkpoints_cf = impl->handles[5];
-  impl->heads_cf = impl->handles[6];
   // Appends are written without sync and fsynced by the syncer (SyncWAL);
   // side writes through write() sync themselves.
   impl->write_options.sync = false;
@@ -734,6 +761,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
     impl->head.store(*last);
   }
   impl->next_position = impl->head.load() + 1;
+  if (Status s = impl->recognise_format(has_format1_heads); !s) return s;
   if (Status s = impl->recognise_name_ids(); !s) return s;
 
   auto log = std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
@@ -748,6 +776,71 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
     });
   }
   return log;
+}
+
+Result<int> EventLog::upgrade(const std::string& dir, const std::function<void(const std::string&)>& progress) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return Status::not_found("no event log in '" + dir + "'");
+  }
+  rocksdb::DBOptions db_options;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  std::vector<std::string> names;
+  if (rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &names); !s.ok()) {
+    return from_rocksdb(s, "listing the column families in '" + dir + "'");
+  }
+  // Every family as it is: only the default one is read and written here,
+  // and RocksDB needs no table options to drop a family.
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : names) families.push_back({name, rocksdb::ColumnFamilyOptions()});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (rocksdb::Status s = rocksdb::DB::Open(db_options, dir, families, &handles, &raw); !s.ok()) {
+    return from_rocksdb(s, "opening '" + dir + "' to upgrade it");
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto release = [&] {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    db->Close().PermitUncheckedError();
+  };
+  std::string value;
+  rocksdb::Status got = db->Get(rocksdb::ReadOptions(), handles[0], keys::kFormatKey, &value);
+  if (!got.ok() && !got.IsNotFound()) {
+    release();
+    return from_rocksdb(got, "reading the format of '" + dir + "'");
+  }
+  int format = got.IsNotFound() ? 1 : parse_format(value);
+  if (format == keys::kCurrentFormat) {
+    progress("'" + dir + "' is in format " + std::to_string(format) + " already: nothing to do");
+    release();
+    return format;
+  }
+  if (format <= 0 || format > keys::kCurrentFormat) {
+    release();
+    return Status::invalid_argument("'" + dir + "' is in format '" + value + "', written by a later ordersd; this one writes format " +
+                                    std::to_string(keys::kCurrentFormat));
+  }
+  // 1 -> 2: the stream heads are implied by the "streams" family.
+  progress("'" + dir + "' is in format 1; upgrading to format " + std::to_string(keys::kCurrentFormat));
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != keys::kFormat1HeadsFamily) continue;
+    progress("dropping the stream-heads family ('heads': a fourth key per event, implied by 'streams')");
+    if (rocksdb::Status s = db->DropColumnFamily(handles[i]); !s.ok()) {
+      release();
+      return from_rocksdb(s, "dropping the 'heads' family of '" + dir + "'");
+    }
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status put = db->Put(sync, handles[0], keys::kFormatKey, std::to_string(keys::kCurrentFormat));
+  // Leaves no write-ahead log to replay, so the next open starts clean.
+  if (put.ok()) put = db->Flush(rocksdb::FlushOptions(), handles[0]);
+  release();
+  if (!put.ok()) return from_rocksdb(put, "recording format " + std::to_string(keys::kCurrentFormat) + " in '" + dir + "'");
+  progress("'" + dir + "' is in format " + std::to_string(keys::kCurrentFormat));
+  return format;
 }
 
 EventLog::EventLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

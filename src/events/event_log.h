@@ -88,6 +88,13 @@ class EventLog {
   static Result<std::unique_ptr<EventLog>> open(const std::string& dir, EventLogOptions options = {});
   ~EventLog();  // close()s
 
+  // Rewrites the data directory in `dir`, written in an older format (see
+  // keys.h), into the one this version reads, in place; `progress` hears
+  // each step. Returns the format it found (the current one: nothing was
+  // done). kBusy when another process holds the directory; a later format
+  // is kInvalidArgument. open() refuses any other format, naming this.
+  static Result<int> upgrade(const std::string& dir, const std::function<void(const std::string&)>& progress);
+
   // Commits and completes every append already queued, stops the writer and
   // the syncer, and flushes; later appends fail at once with kShuttingDown.
   // Reads and write() keep working until destruction. Idempotent; call it

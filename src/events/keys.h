@@ -9,14 +9,20 @@
 //   column family "ids":      event_id:16 (hi:u64 lo:u64)        -> position:u64
 //   column family "state":    len:u8 space:len key:*             -> value (caller's bytes)
 //   column family "checkpoints": name:*                          -> position:u64
-//   column family "heads":    stream:*                           -> version:u64
 //   default column family:    "format/name-ids"                  -> "sha1-v5" | "legacy-fnv"
 //     (how the directory derives event ids from names; see EventLog::name_ids())
+//                             "format/version"                   -> decimal format number
 //
-// "heads" holds each stream's latest written version, for the writer's
-// expected-version checks (one point lookup, bloom-filtered). Readers, who
-// must not see a version before it is durable, take the last key of the
-// stream's prefix in "streams" whose position is at or below the head.
+// A stream's version is the last key of its prefix in "streams": the writer
+// seeks it when its in-memory StreamHeads has forgotten the stream; readers,
+// who must not see a version before it is durable, take the last one whose
+// position is at or below the head.
+//
+// Formats (the "format/version" value; a directory without one is format 1):
+//   1: also a column family "heads" (stream -> version), written with every
+//      append: a fourth key per event that the "streams" family already
+//      implies. `ordersd upgrade` drops it.
+//   2: the layout above.
 #pragma once
 
 #include <cstdint>
@@ -34,11 +40,14 @@ inline constexpr const char* kStreamsFamily = "streams";
 inline constexpr const char* kIdsFamily = "ids";
 inline constexpr const char* kStateFamily = "state";
 inline constexpr const char* kCheckpointsFamily = "checkpoints";
-inline constexpr const char* kHeadsFamily = "heads";
+// Format 1's stream heads; only `ordersd upgrade` names it, to drop it.
+inline constexpr const char* kFormat1HeadsFamily = "heads";
 
 inline constexpr const char* kNameIdsKey = "format/name-ids";
 inline constexpr const char* kNameIdsSha1 = "sha1-v5";
 inline constexpr const char* kNameIdsLegacy = "legacy-fnv";
+inline constexpr const char* kFormatKey = "format/version";
+inline constexpr int kCurrentFormat = 2;
 
 inline constexpr size_t kMaxStreamLength = 255;
 inline constexpr size_t kMaxSpaceLength = 255;
