@@ -104,6 +104,13 @@ int64_t system_clock_us() {
       .count();
 }
 
+// Reads within one stream's prefix, so the prefix bloom filters apply.
+rocksdb::ReadOptions within_stream() {
+  rocksdb::ReadOptions read;
+  read.prefix_same_as_start = true;
+  return read;
+}
+
 // A recorded format number; 0 when it is not one.
 int parse_format(std::string_view text) {
   int format = 0;
@@ -322,7 +329,7 @@ struct EventLog::Impl {
   // The version of the stream's last event at or below `max_position`;
   // readers pass head() and so never see an append before it is durable.
   Result<uint64_t> seek_stream_version(std::string_view stream, uint64_t max_position) const {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), streams_cf));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(within_stream(), streams_cf));
     std::string prefix = keys::stream_prefix(stream);
     for (it->SeekForPrev(keys::stream_key(stream, std::numeric_limits<uint64_t>::max()));
          it->Valid() && it->key().starts_with(prefix); it->Prev()) {
@@ -630,6 +637,29 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
   return cf;
 }
 
+// A stream's keys share the prefix len:u8 stream (keys::stream_prefix).
+class StreamPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "ordersd.StreamPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), 1 + static_cast<uint8_t>(key[0]));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return !key.empty() && key.size() >= 1 + static_cast<size_t>(static_cast<uint8_t>(key[0]));
+  }
+};
+
+// Every stream is read within its prefix, and the writer asks for the last
+// version of streams that are mostly new (each order starts four): a prefix
+// bloom filter, in the memtable and in every table file, answers "no such
+// stream" without searching either.
+rocksdb::ColumnFamilyOptions streams_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf = family_options(cache, true);
+  cf.prefix_extractor = std::make_shared<StreamPrefix>();
+  cf.memtable_whole_key_filtering = false;
+  return cf;
+}
+
 // Positions only grow: an insert hint per 6-byte prefix (one per 65,536
 // positions) makes each memtable insert start where the last one ended.
 rocksdb::ColumnFamilyOptions log_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -709,7 +739,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family_options(cache, false)},
       {keys::kLogFamily, log_family_options(cache)},
-      {keys::kStreamsFamily, family_options(cache, true)},
+      {keys::kStreamsFamily, streams_family_options(cache)},
       {keys::kIdsFamily, ids_family_options(cache)},
       {keys::kStateFamily, family_options(cache, true)},
       {keys::kCheckpointsFamily, family_options(cache, true)},
@@ -996,7 +1026,7 @@ Result<std::vector<RecordedEvent>> EventLog::read_stream_unnoted(std::string_vie
   if (stream.empty() || stream.size() > keys::kMaxStreamLength || max == 0) return out;
   uint64_t limit = head();
   std::string prefix = keys::stream_prefix(stream);
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->streams_cf));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(within_stream(), impl_->streams_cf));
   std::vector<std::string> position_keys;
   uint64_t expected = std::max<uint64_t>(from_version, 1);
   for (it->Seek(keys::stream_key(stream, expected)); it->Valid() && position_keys.size() < max; it->Next()) {
