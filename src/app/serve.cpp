@@ -214,11 +214,13 @@ int serve(const ServeConfig& config) {
   if (roles.has(Role::kInventory)) participants.push_back("inventory");
   if (roles.has(Role::kShipping)) participants.push_back("shipping");
   (*saga)->start(config.paused, participants);
-  // The read side: one projector per view, each on a thread of its own.
+  // The read side: one projector per view, all driven by one thread that
+  // reads the log once for them (declared first: it outlives the slots).
+  read::ProjectorGroup projectors(*log);
   std::vector<std::unique_ptr<read::ViewSlot>> slots;
   for (const auto& spec : read::all_views()) {
     if (!roles.has(Role::kQuery)) break;
-    auto slot = read::ViewSlot::open(*log, spec);
+    auto slot = read::ViewSlot::open(*log, spec, &projectors);
     if (!slot) {
       logging::error("serve", "cannot open a view: " + slot.status().to_string(), {{"view", spec.name}});
       return 1;

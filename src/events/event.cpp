@@ -34,6 +34,16 @@ void SideWrites::erase(std::string_view space, std::string_view key) {
 
 void SideWrites::erase_space(std::string_view space) { ops_.push_back({Op::Kind::kEraseSpace, std::string(space), {}, {}}); }
 
+void SideWrites::append(SideWrites&& other) {
+  if (ops_.empty()) {
+    ops_ = std::move(other.ops_);
+  } else {
+    ops_.reserve(ops_.size() + other.ops_.size());
+    for (auto& op : other.ops_) ops_.push_back(std::move(op));
+  }
+  other.ops_.clear();
+}
+
 void SideWrites::set_checkpoint(std::string_view name, uint64_t position) {
   ops_.push_back({Op::Kind::kCheckpoint, {}, std::string(name), keys::position_key(position)});
 }

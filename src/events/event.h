@@ -69,6 +69,8 @@ class SideWrites {
   // placed it. The writer stages these bytes; it runs no caller code.
   void put_last_position(std::string_view space, std::string_view key);
   bool empty() const { return ops_.empty(); }
+  // Moves every op of `other` after this one's (one commit for several readers).
+  void append(SideWrites&& other);
 
   struct Op {
     enum class Kind { kPut, kErase, kEraseSpace, kCheckpoint, kPutLastPosition } kind;

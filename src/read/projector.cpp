@@ -31,13 +31,21 @@ events::SideWrites ViewBatch::take_writes() {
 }
 
 Projector::Projector(events::EventLog& log, std::string name, std::string space, Apply apply,
-                     std::function<Apply()> make_apply)
+                     std::function<Apply()> make_apply, ProjectorGroup* group)
     : log_(log), name_(std::move(name)), space_(std::move(space)), apply_(std::move(apply)),
-      make_apply_(std::move(make_apply)) {}
+      make_apply_(std::move(make_apply)), group_(group) {}
 
 Projector::~Projector() { stop(); }
 
 void Projector::start() {
+  if (group_) {
+    start_timer();
+    if (Status s = load_checkpoint(); !s) return fail(s);
+    reached(position());
+    group_->join(this);
+    joined_ = true;
+    return;
+  }
   events::Subscription::Options options;
   options.progressed = [this](uint64_t position) { reached(position); };
   // A batch the projection applied but that did not commit left its rows in
@@ -61,14 +69,66 @@ void Projector::start() {
       },
       options);
   reached(subscription_->position());
+  start_timer();
+}
+
+void Projector::start_timer() {
   timer_ = std::jthread([this](std::stop_token stop) {
     events::name_this_thread("timer-" + name_);
     run_timer(stop);
   });
 }
 
+Status Projector::load_checkpoint() {
+  auto saved = log_.checkpoint(name_);
+  if (!saved) return saved.status();
+  {
+    std::lock_guard lk(state_mu_);
+    position_ = saved->value_or(0);
+    failure_.reset();
+  }
+  progress_cv_.notify_all();
+  return Status::ok();
+}
+
+Result<events::SideWrites> Projector::apply_batch(const std::vector<events::RecordedEvent>& batch) {
+  ViewBatch view(log_, space_);
+  if (Status s = apply_(batch, view); !s) return s;
+  applied_uncommitted_ = true;
+  return view.take_writes();
+}
+
+void Projector::committed_through(uint64_t position) {
+  applied_uncommitted_ = false;
+  {
+    std::lock_guard lk(state_mu_);
+    position_ = position;
+  }
+  progress_cv_.notify_all();
+  reached(position);
+}
+
+// As a subscription's `abandoned` hook: rows applied but not committed are
+// forgotten, and the next try reads them from the log.
+void Projector::abandoned() {
+  if (applied_uncommitted_ && make_apply_) apply_ = make_apply_();
+  applied_uncommitted_ = false;
+}
+
+void Projector::fail(Status status) {
+  {
+    std::lock_guard lk(state_mu_);
+    failure_ = std::move(status);
+  }
+  progress_cv_.notify_all();
+}
+
 void Projector::stop() {
   if (subscription_) subscription_->stop();
+  if (joined_) {
+    group_->leave(this);
+    joined_ = false;
+  }
   if (timer_.joinable()) {
     timer_.request_stop();
     timer_.join();
@@ -82,6 +142,20 @@ void Projector::stop() {
 }
 
 Status Projector::restart() {
+  if (group_) {
+    if (!timer_.joinable()) return Status::invalid_argument("projector '" + name_ + "' was never started");
+    if (joined_) group_->leave(this);
+    joined_ = false;
+    if (make_apply_) apply_ = make_apply_();
+    applied_uncommitted_ = false;
+    if (Status s = load_checkpoint(); !s) {
+      fail(s);
+      return s;
+    }
+    group_->join(this);
+    joined_ = true;
+    return Status::ok();
+  }
   if (!subscription_) return Status::invalid_argument("projector '" + name_ + "' was never started");
   subscription_->stop();
   if (make_apply_) apply_ = make_apply_();
@@ -90,12 +164,24 @@ Status Projector::restart() {
   return Status::ok();
 }
 
-uint64_t Projector::position() const { return subscription_ ? subscription_->position() : 0; }
+uint64_t Projector::position() const {
+  if (subscription_) return subscription_->position();
+  std::lock_guard lk(state_mu_);
+  return position_;
+}
 
-std::optional<Status> Projector::failure() const { return subscription_ ? subscription_->failure() : std::nullopt; }
+std::optional<Status> Projector::failure() const {
+  if (subscription_) return subscription_->failure();
+  std::lock_guard lk(state_mu_);
+  return failure_;
+}
 
 bool Projector::wait_for(uint64_t position, std::chrono::milliseconds timeout) const {
-  return subscription_ && subscription_->wait_for(position, timeout);
+  if (subscription_) return subscription_->wait_for(position, timeout);
+  if (!group_) return false;
+  std::unique_lock lk(state_mu_);
+  progress_cv_.wait_for(lk, timeout, [&] { return position_ >= position || failure_.has_value(); });
+  return position_ >= position;
 }
 
 void Projector::when_reached(uint64_t position, std::chrono::milliseconds wait, std::function<void(bool)> done) {

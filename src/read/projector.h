@@ -1,4 +1,5 @@
-// Projector: keeps one view up to date with the log, on a thread of its own.
+// Projector: keeps one view up to date with the log, on a thread of its own
+// or as a member of a ProjectorGroup, which drives several on one thread.
 //
 // It reads the log from the view's checkpoint and applies each event to the
 // view's rows through a ViewBatch; the rows a batch changed and the new
@@ -24,6 +25,7 @@
 
 #include "events/event_log.h"
 #include "events/subscription.h"
+#include "read/projector_group.h"
 
 namespace ordersd::read {
 
@@ -55,12 +57,15 @@ class Projector {
   // `name` names the checkpoint; the rows live in side space `space`.
   // `make_apply` gives a fresh Apply for a restart (an Apply may keep rows in
   // memory that a failed commit left behind); without it the same one is kept.
+  // With `group`, the group's thread drives it (see projector_group.h);
+  // without, a Subscription of its own.
   Projector(events::EventLog& log, std::string name, std::string space, Apply apply,
-            std::function<Apply()> make_apply = {});
+            std::function<Apply()> make_apply = {}, ProjectorGroup* group = nullptr);
   ~Projector();  // stop()s
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
 
+  // Starts after its checkpoint (a checkpoint it cannot read is its failure).
   void start();
   void stop();
   // Starts reading again after its checkpoint, after a failure (a
@@ -82,12 +87,23 @@ class Projector {
   void when_reached(uint64_t position, std::chrono::milliseconds wait, std::function<void(bool)> done);
 
  private:
+  friend class ProjectorGroup;
+  // For the group's thread: the rows `batch` changes (nothing committed
+  // yet), then exactly one of committed_through() or abandoned().
+  Result<events::SideWrites> apply_batch(const std::vector<events::RecordedEvent>& batch);
+  void committed_through(uint64_t position);
+  void abandoned();
+  void fail(Status status);
+  // The checkpoint, into position_ (grouped only).
+  Status load_checkpoint();
+
   struct Waiter {
     uint64_t position;
     std::chrono::steady_clock::time_point deadline;
     std::function<void(bool)> done;
   };
   void reached(uint64_t position);
+  void start_timer();
   void run_timer(std::stop_token stop);
 
   events::EventLog& log_;
@@ -96,7 +112,15 @@ class Projector {
   Apply apply_;  // the subscription's thread only
   bool applied_uncommitted_ = false;  // the subscription's thread only
   const std::function<Apply()> make_apply_;
-  std::unique_ptr<events::Subscription> subscription_;
+  std::unique_ptr<events::Subscription> subscription_;  // when it runs alone
+  ProjectorGroup* const group_;                         // when it is a member
+  bool joined_ = false;                                 // of group_; the controlling thread's
+
+  // Grouped: what a subscription would keep.
+  mutable std::mutex state_mu_;
+  mutable std::condition_variable progress_cv_;
+  uint64_t position_ = 0;           // guarded by state_mu_
+  std::optional<Status> failure_;   // guarded by state_mu_
 
   std::mutex mu_;
   std::condition_variable_any timer_cv_;

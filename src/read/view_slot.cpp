@@ -18,7 +18,7 @@ std::string suffix(uint64_t generation) { return generation == 0 ? "" : "#" + st
 
 }  // namespace
 
-Result<std::unique_ptr<ViewSlot>> ViewSlot::open(events::EventLog& log, const ViewSpec& spec) {
+Result<std::unique_ptr<ViewSlot>> ViewSlot::open(events::EventLog& log, const ViewSpec& spec, ProjectorGroup* group) {
   std::unique_ptr<ViewSlot> slot(new ViewSlot(log, spec));
   auto recorded = log.get(kViewGenerationsSpace, spec.name);
   if (!recorded) return recorded.status();
@@ -31,17 +31,17 @@ Result<std::unique_ptr<ViewSlot>> ViewSlot::open(events::EventLog& log, const Vi
                                 0);
     }
   }
-  slot->current_ = slot->make(slot->generation_);
+  slot->current_ = slot->make(slot->generation_, group);
   slot->current_.owner->start();
   return slot;
 }
 
 ViewSlot::~ViewSlot() { stop(); }
 
-ViewSlot::Generation ViewSlot::make(uint64_t generation) const {
+ViewSlot::Generation ViewSlot::make(uint64_t generation, ProjectorGroup* group) const {
   Generation g;
   g.owner = std::make_shared<Projector>(log_, spec_.name + suffix(generation), spec_.space + suffix(generation),
-                                        spec_.make_apply(), spec_.make_apply);
+                                        spec_.make_apply(), spec_.make_apply, group);
   g.released = std::make_shared<Generation::Released>();
   // Each lease shares the projector: a query (or a job it queued) that still
   // holds one keeps it alive, even past a swap and a shutdown. The projector

@@ -31,8 +31,12 @@ namespace ordersd::read {
 
 class ViewSlot {
  public:
-  // Opens the view at the generation recorded in the log (0 when none) and starts its projector.
-  static Result<std::unique_ptr<ViewSlot>> open(events::EventLog& log, const ViewSpec& spec);
+  // Opens the view at the generation recorded in the log (0 when none) and
+  // starts its projector: a member of `group` when one is given (it must
+  // outlive the slot), else on a thread of its own. A rebuild always runs on
+  // its own thread, and the generation it built keeps it.
+  static Result<std::unique_ptr<ViewSlot>> open(events::EventLog& log, const ViewSpec& spec,
+                                                ProjectorGroup* group = nullptr);
   ~ViewSlot();  // stops the rebuild, if any, and the projector
 
   std::shared_ptr<Projector> current() const;
@@ -77,7 +81,7 @@ class ViewSlot {
   };
 
   ViewSlot(events::EventLog& log, const ViewSpec& spec) : log_(log), spec_(spec) {}
-  Generation make(uint64_t generation) const;
+  Generation make(uint64_t generation, ProjectorGroup* group = nullptr) const;
   void build(std::stop_token stop, std::shared_ptr<Projector> next, uint64_t generation);
   // Lets go of a rebuild that cannot finish, recording why.
   void abandon(std::shared_ptr<Projector> next, uint64_t generation, std::string reason);
