@@ -30,6 +30,7 @@ constexpr uint64_t kMaxWaitMs = 30000;
 constexpr uint64_t kDefaultLimit = 50;
 constexpr uint64_t kMaxLimit = 1000;
 constexpr uint64_t kDefaultTimelineLimit = 100;
+constexpr size_t kStreamPage = 256;  // events of an order's own stream read at a time
 
 
 // One of the order's statuses (events/order_lifecycle.h), by name.
@@ -401,15 +402,19 @@ void QueryApi::get_timeline(const Request& request, std::string order_id, Respon
   std::shared_ptr<Projector> view = views_.timeline.current();
   when_consistent(
       view, *c, post_,
-      [this, space = view->space(), order_id, limit, after](bool memory_only) -> std::optional<Response> {
+      [this, view, space = view->space(), order_id, limit, after](bool memory_only) -> std::optional<Response> {
         if (memory_only) return std::nullopt;  // scans and event reads: the work queue's
         auto stored = log_.get(space, timeline_order_key(order_id));
         if (!stored) return server_error(stored.status());
         if (!*stored) return not_found("no order " + order_id);
         auto order = timeline_order_from_json(**stored);
         if (!order) return damaged("the timeline row of order " + order_id + " in " + space);
-        // Both lists are in log order: the story is their merge. One more
-        // than a page is read from each, to know whether a next page exists.
+        // The view's lists and the order's own streams are each in log
+        // order: the story is their merge, up to where the view has come
+        // (so no page shows a later event before an earlier one the view
+        // has yet to list). One more than a page is read from each, to know
+        // whether a next page exists.
+        const uint64_t through = view->position();
         std::vector<uint64_t> positions;
         std::string start = timeline_position_bytes(after + 1);
         auto list = [&](const std::string& prefix) {
@@ -426,6 +431,19 @@ void QueryApi::get_timeline(const Request& request, std::string order_id, Respon
           if (Status s = list(timeline_correlation_prefix(order->correlation_id)); !s) return server_error(s);
         }
         if (Status s = list(timeline_order_prefix(order_id)); !s) return server_error(s);
+        for (const std::string& stream : timeline_own_streams(order_id)) {
+          size_t taken = 0;
+          for (uint64_t version = 1; taken <= limit;) {
+            auto events = log_.read_stream(stream, version, kStreamPage);
+            if (!events) return server_error(events.status());
+            for (const auto& e : *events) {
+              if (e.position() > through) break;
+              if (e.position() > after && taken++ <= limit) positions.push_back(e.position());
+            }
+            if (events->size() < kStreamPage || events->back().position() > through) break;
+            version = events->back().version() + 1;
+          }
+        }
         std::sort(positions.begin(), positions.end());
         positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
         bool more = positions.size() > limit;

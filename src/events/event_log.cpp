@@ -637,9 +637,8 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
   return cf;
 }
 
-// The length-prefixed name that starts a key: a stream's keys share len:u8
-// stream (keys::stream_prefix), a space's len:u8 space (keys::state_key).
-class LengthPrefix final : public rocksdb::SliceTransform {
+// A stream's keys share the prefix len:u8 stream (keys::stream_prefix).
+class StreamPrefix final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "ordersd.StreamPrefix"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
@@ -656,17 +655,8 @@ class LengthPrefix final : public rocksdb::SliceTransform {
 // stream" without searching either.
 rocksdb::ColumnFamilyOptions streams_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf = family_options(cache, true);
-  cf.prefix_extractor = std::make_shared<LengthPrefix>();
+  cf.prefix_extractor = std::make_shared<StreamPrefix>();
   cf.memtable_whole_key_filtering = false;
-  return cf;
-}
-
-// Readers write their rows a batch at a time, in key order within each
-// space (ViewBatch::take_writes): an insert hint per space makes each insert
-// start where the previous one of that space ended.
-rocksdb::ColumnFamilyOptions state_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::ColumnFamilyOptions cf = family_options(cache, true);
-  cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<LengthPrefix>();
   return cf;
 }
 
@@ -751,7 +741,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
       {keys::kLogFamily, log_family_options(cache)},
       {keys::kStreamsFamily, streams_family_options(cache)},
       {keys::kIdsFamily, ids_family_options(cache)},
-      {keys::kStateFamily, state_family_options(cache)},
+      {keys::kStateFamily, family_options(cache, true)},
       {keys::kCheckpointsFamily, family_options(cache, true)},
   };
   // A database written by a later version may hold families we do not know; open them too.

@@ -15,6 +15,9 @@ namespace {
 
 namespace s = ordersd::schema;
 
+// The streams named after an order (see timeline_own_streams).
+constexpr std::string_view kOwnStreamPrefixes[] = {"order-", "saga-", "reservation-", "shipment-"};
+
 // The order a per-order stream belongs to: "saga-o-1" -> "o-1" for the
 // prefix "saga-"; "" for another stream.
 std::string_view order_of(std::string_view stream, std::string_view prefix) {
@@ -72,72 +75,44 @@ Result<TimelineOrder> timeline_order_from_json(std::string_view text) {
   }
 }
 
-Status TimelineProjection::operator()(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-  Status s = apply_batch(batch, view);
-  if (!s) correlations_.clear();
-  return s;
+std::vector<std::string> timeline_own_streams(std::string_view order_id) {
+  std::vector<std::string> streams;
+  for (std::string_view prefix : kOwnStreamPrefixes) streams.push_back(std::string(prefix) + std::string(order_id));
+  return streams;
 }
 
-Result<Uuid> TimelineProjection::placement_correlation(const std::string& order_id, uint64_t position,
-                                                       ViewBatch& view) {
-  if (auto it = correlations_.find(order_id); it != correlations_.end()) return it->second;
-  auto stored = view.get(timeline_order_key(order_id));
-  if (!stored) return stored.status();
-  Uuid correlation;
-  if (*stored) {
-    auto row = timeline_order_from_json(**stored);
-    if (!row) return Status::corruption(row.status().message() + " (order " + order_id + ")", position);
-    correlation = row->correlation_id;
-  }
-  if (correlations_.size() >= kOrdersKept) correlations_.clear();
-  correlations_.emplace(order_id, correlation);
-  return correlation;
-}
-
-Status TimelineProjection::apply_batch(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
+Status project_timeline(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
   for (const auto& e : batch) {
-    const Uuid correlation = e.correlation_id();
-    const std::string at = timeline_position_bytes(e.position());
-    if (!correlation.is_nil()) view.put(timeline_correlation_prefix(correlation) + at, "");
-
-    std::string_view order_id;  // the order this event's stream belongs to, when it carries not that order's X
-    if (std::string_view id = order_of(e.stream(), "order-"); !id.empty()) {
-      std::string order(id);
+    const std::string_view stream = e.stream();
+    if (std::string_view id = order_of(stream, "order-"); !id.empty()) {
       const events::EventTypeInfo* info = events::find_event_type(e.type());
       if (info && info->type == events::EventType::kOrderPlaced && e.version() == 1) {
         auto* placed = events::payload_root<s::OrderPlaced>(e);
-        TimelineOrder row{correlation, events::string_of(placed->customer_id()), e.position()};
-        view.put(timeline_order_key(order), to_json(row));
-        if (correlations_.size() >= kOrdersKept) correlations_.clear();
-        correlations_.insert_or_assign(order, correlation);
+        TimelineOrder row{e.correlation_id(), events::string_of(placed->customer_id()), e.position()};
+        view.put(timeline_order_key(id), to_json(row));
       }
-      auto placement = placement_correlation(order, e.position(), view);
-      if (!placement) return placement.status();
-      if (placement->is_nil() || correlation != *placement) order_id = id;
-    } else if (std::string_view id = order_of(e.stream(), "operator-"); !id.empty()) {
+      continue;
+    }
+    bool own = false;
+    for (std::string_view prefix : kOwnStreamPrefixes) own = own || !order_of(stream, prefix).empty();
+    if (own) continue;  // the query reads these streams from the log
+    if (std::string_view id = order_of(stream, "operator-"); !id.empty()) {
       // operator-{order} holds an operator's retries of the order's saga
       // (operator-component-..., operator-audit:... hold other events).
       const events::EventTypeInfo* info = events::find_event_type(e.type());
-      if (info && info->type == events::EventType::kSagaRetryRequested) order_id = id;
-    } else if (correlation.is_nil()) {
-      for (std::string_view prefix : {"saga-", "reservation-", "shipment-"}) {
-        if (std::string_view id = order_of(e.stream(), prefix); !id.empty()) order_id = id;
+      if (info && info->type == events::EventType::kSagaRetryRequested) {
+        view.put(timeline_order_prefix(id) + timeline_position_bytes(e.position()), "");
+        continue;
       }
     }
-    if (!order_id.empty()) view.put(timeline_order_prefix(order_id) + at, "");
+    const Uuid correlation = e.correlation_id();
+    if (!correlation.is_nil()) {
+      view.put(timeline_correlation_prefix(correlation) + timeline_position_bytes(e.position()), "");
+    }
   }
   return Status::ok();
 }
 
-Projector::Apply timeline_projection() {
-  auto projection = std::make_shared<TimelineProjection>();
-  return [projection](const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-    return (*projection)(batch, view);
-  };
-}
-
-Status project_timeline(const std::vector<events::RecordedEvent>& batch, ViewBatch& view) {
-  return TimelineProjection()(batch, view);
-}
+Projector::Apply timeline_projection() { return project_timeline; }
 
 }  // namespace ordersd::read

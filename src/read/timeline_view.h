@@ -9,32 +9,33 @@
 // order-{order}; the participants copy the correlation id of the request they
 // answer onto their answers (wallet-{customer}, reservation-{order},
 // sku-{sku}, shipment-{order}); the bus carries it across processes. So the
-// story is, first, every event that carries X. But not all of it:
+// story is:
 //
-//  - a cancel or a deliver is a command of its own: its event, in
-//    order-{order}, carries that command's correlation id, not X;
+//  - every event of the order's own streams, order-, saga-, reservation-
+//    and shipment-{order} (a cancel or a deliver, commands of their own,
+//    carry their command's correlation id, not X; a log written without
+//    correlation ids carries none);
+//  - every event of any other stream that carries X (a wallet's charge and
+//    refund, a sku's reservation and shipment);
 //  - an operator's retry of a stuck saga (saga.retry_requested.v1 in
-//    operator-{order}) carries none;
-//  - a log written without correlation ids (X nil) links nothing by them.
+//    operator-{order}), which carries no correlation id.
 //
-// Those belong to the order by the stream they are in. So the view keeps
-// two lists, both keyed by position so that key order is log order, and the
-// query merges them:
+// The log indexes the first by stream already: the query reads those four
+// streams, and the view keeps only what the log cannot find by name, keyed
+// by position so that key order is log order; the query merges the lists:
 //
 //   "o/{order_id}"                          -> {"correlation_id","customer_id","placed_position"}
 //                                              (the order's placement: what links it to X)
-//   "t/{correlation_id}/{position:u64be}"   -> ""  every event that carries a correlation id
-//   "e/{order_id}/{position:u64be}"         -> ""  an order's events that do not carry its X:
-//        order-{id} events whose correlation id is not the placement's (all of them when X is nil),
-//        saga.retry_requested.v1 in operator-{id}, and with no correlation id at all,
-//        the events of saga-{id}, reservation-{id} and shipment-{id}
+//   "t/{correlation_id}/{position:u64be}"   -> ""  an event outside the own streams of any
+//                                                   order that carries a correlation id
+//   "e/{order_id}/{position:u64be}"         -> ""  saga.retry_requested.v1 in operator-{id}
 //
 // Indexing by correlation id, rather than looking up an order for each
 // event, needs no order of arrival across streams: in a query process fed
 // over the bus, a participant's answer may land in the log before the
-// placement it descends from, and is still found. The price is a key for
-// every event that carries a correlation id (deposits and restocks
-// included), about 50 bytes each.
+// placement it descends from, and is still found. The price is a key of
+// about 50 bytes for each such event (deposits and restocks included):
+// three for an order of one item, where indexing every event took fifteen.
 //
 // The read side has its own reading of the events: nothing here includes
 // src/write/.
@@ -72,27 +73,11 @@ struct TimelineOrder {
 std::string to_json(const TimelineOrder& order);
 Result<TimelineOrder> timeline_order_from_json(std::string_view json);
 
-// The view's Projector::Apply. It keeps each order's correlation id in
-// memory (up to kOrdersKept), so an order's later events need no read; that
-// memory is only right while this is the sole writer of its space and each
-// batch it applied is committed before the next (true of a projector and of
-// a replay). A batch it refuses clears it.
-class TimelineProjection {
- public:
-  static constexpr size_t kOrdersKept = 65536;
-  Status operator()(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
+// The streams named after an order, whose every event is in its story.
+std::vector<std::string> timeline_own_streams(std::string_view order_id);
 
- private:
-  Status apply_batch(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
-  // The correlation id of the order's placement; nil when it carries none
-  // or the order was never placed.
-  Result<Uuid> placement_correlation(const std::string& order_id, uint64_t position, ViewBatch& view);
-  std::unordered_map<std::string, Uuid> correlations_;
-};
-
-// A fresh TimelineProjection as a Projector::Apply (one per projector or replay).
+// The view's Projector::Apply; it keeps nothing between batches.
 Projector::Apply timeline_projection();
-// One batch through a projection of its own: no memory between calls.
 Status project_timeline(const std::vector<events::RecordedEvent>& batch, ViewBatch& view);
 
 }  // namespace ordersd::read
