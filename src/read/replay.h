@@ -1,12 +1,16 @@
-// Replay: rebuilds a view from the start of the log, with the server stopped.
-// The view's rows are erased, then every event is applied again in batches,
-// each committed with the view's checkpoint, so an interrupted replay resumes
-// where it stopped when the server (or another replay) starts.
+// Replay: rebuilds views from the start of the log, with the server stopped.
+// The views' rows are erased, then every event is applied again in batches,
+// each committed with the views' checkpoints, so an interrupted replay
+// resumes where it stopped when the server (or another replay) starts.
+// Several views are rebuilt in one pass: the log is read once (a batch
+// ahead, on a thread of its own), each batch is applied to the views side
+// by side, one thread per view, and their rows go out in one write.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "events/event_log.h"
 #include "read/views.h"
@@ -20,6 +24,8 @@ struct ReplayProgress {
 };
 
 // `progress` is called after each batch.
+Status replay(events::EventLog& log, const std::vector<const ViewSpec*>& views,
+              const std::function<void(const ReplayProgress&)>& progress);
 Status replay(events::EventLog& log, const ViewSpec& view, const std::function<void(const ReplayProgress&)>& progress);
 
 }  // namespace ordersd::read
