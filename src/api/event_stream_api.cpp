@@ -3,6 +3,8 @@
 #include "events/thread_name.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 
@@ -389,6 +391,16 @@ void EventStreamApi::run(std::stop_token stop) {
       }
     }
     if (busy) continue;
+    if (feeds.empty()) {
+      // No stream open: the log's commits are none of this thread's business
+      // (waiting on the log would wake it on every one) until a stream
+      // starts or the server stops, which kick it.
+      std::mutex idle;
+      std::condition_variable_any never_notified;
+      std::unique_lock lk(idle);
+      never_notified.wait_until(lk, kicked, wake_at, [] { return false; });
+      continue;
+    }
     log_.wait_for(wait_position, wake_at, kicked);
   }
 }
