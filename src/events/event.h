@@ -35,7 +35,7 @@ struct ExpectedVersion {
 };
 
 struct NewEvent {
-  Uuid id;                  // unique; appending the same id again is a retry
+  Uuid id;                  // unique; appending the same id again is a retry (unless unique_id)
   std::string type;         // a stored type name from event_types.h
   std::string payload;      // FlatBuffer whose root table matches `type`
   Uuid correlation_id;      // the conversation this event belongs to (may be nil)
@@ -43,6 +43,14 @@ struct NewEvent {
   // 0: the time of the commit. Set by a copy of an event from another log,
   // which keeps the time the event happened.
   int64_t time_us = 0;
+  // True for an id that no other append can carry: drawn at random, or
+  // derived for a decision its reader commits together with its checkpoint
+  // (the saga's, a participant's answer), which is therefore submitted once.
+  // Such an id is neither looked up nor indexed: a key less and a lookup less
+  // per event, and appending it again is not recognised as a retry. Ids that
+  // can arrive twice (from a client's Idempotency-Key, copies from another
+  // log) stay false.
+  bool unique_id = false;
 };
 
 // One stream's part of an append. A part with no events only checks `expected`.

@@ -377,6 +377,7 @@ struct EventLog::Impl {
       uint64_t stream_version = 0;
       for (const NewEvent& e : part.events) {
         ++total;
+        if (e.unique_id) continue;  // never stored before
         auto stored = find_stored_id(e.id, in_batch);
         if (!stored) return noted(stored.status());
         if (!*stored) continue;
@@ -439,8 +440,10 @@ struct EventLog::Impl {
                                                 e.correlation_id, e.causation_id, e.payload});
         wb.Put(log_cf, pos_key, envelope);
         wb.Put(streams_cf, keys::stream_key(part.stream, version), pos_key);
-        wb.Put(ids_cf, keys::id_key(e.id), pos_key);
-        in_batch[e.id] = StoredId{position, part.stream, version};
+        if (!e.unique_id) {
+          wb.Put(ids_cf, keys::id_key(e.id), pos_key);
+          in_batch[e.id] = StoredId{position, part.stream, version};
+        }
         result.last_position = position;
         ++position;
       }

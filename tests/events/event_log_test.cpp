@@ -223,6 +223,28 @@ TEST_CASE("an id re-appended to another stream, or only some ids re-appended, is
   CHECK(log->head() == 1);
 }
 
+TEST_CASE("an id marked unique is neither looked up nor indexed: the same id again is a new event") {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  NewEvent e = order_placed("1");
+  e.unique_id = true;
+  REQUIRE(log->append("order-1", ExpectedVersion::any(), {e}).is_ok());
+  // Its id was never indexed: nothing recognises it as stored.
+  NewEvent same = e;
+  same.unique_id = false;
+  auto again = log->append("order-2", ExpectedVersion::any(), {same});
+  REQUIRE_MESSAGE(again.is_ok(), again.status().to_string());
+  CHECK_FALSE(again->already_appended);
+  CHECK(again->first_position == 2);
+  // An indexed id is looked up even by an append that marks another event unique.
+  NewEvent fresh = order_placed("3");
+  fresh.unique_id = true;
+  auto mixed = log->append("order-2", ExpectedVersion::any(), {same, fresh});
+  REQUIRE_FALSE(mixed.is_ok());
+  CHECK(mixed.status().code() == Status::Code::kDuplicateEventId);
+  CHECK(log->head() == 2);
+}
+
 TEST_CASE("idempotent re-append holds across a restart") {
   TempDir dir;
   NewEvent e = order_placed("1");

@@ -156,6 +156,7 @@ class CommandPipeline {
       after = D::evolve(std::move(after), decided[i]);
       Uuid id = req.id_seed ? log_.name_id(part.stream + "/" + *req.id_seed + "/" + std::to_string(i)) : ids_.next();
       part.events.push_back(D::encode(req.id, decided[i], id, req.correlation_id));
+      part.events.back().unique_id = !req.id_seed;  // random: no other append holds it
     }
     events::AppendRequest append;
     snapshot_if_due<D>(append.side_writes, part.stream, version, after);

@@ -10,7 +10,19 @@ void Participant::start(bool paused, size_t batch_size) {
   options.abandoned = [this] { abandoned(); };
   options.wake_at = [this] { return wake_at(); };
   subscription_ = std::make_unique<events::Subscription>(
-      log_, name_, [this](const std::vector<events::RecordedEvent>& batch) { return handle(batch); },
+      log_, name_,
+      [this](const std::vector<events::RecordedEvent>& batch) {
+        auto writes = handle(batch);
+        // What a participant (the saga included) decides commits together
+        // with its checkpoint, so each decision is appended once: its ids,
+        // derived from what caused it, need no index (events/event.h).
+        if (writes) {
+          for (auto& part : writes->streams) {
+            for (auto& e : part.events) e.unique_id = true;
+          }
+        }
+        return writes;
+      },
       std::move(options));
 }
 
