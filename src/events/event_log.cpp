@@ -637,6 +637,11 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
     cf.memtable_prefix_bloom_size_ratio = 0.02;
   }
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Fresh data (L0 and L1) is read back by readers that lag and rewritten
+  // by a compaction soon after: compressing it cost CPU on the flush, on
+  // every read and again on the compaction. Where data settles, it is.
+  cf.compression_per_level.assign(static_cast<size_t>(cf.num_levels), rocksdb::kSnappyCompression);
+  cf.compression_per_level[0] = cf.compression_per_level[1] = rocksdb::kNoCompression;
   return cf;
 }
 
