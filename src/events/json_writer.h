@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <charconv>
 #include <string>
 #include <string_view>
 
@@ -27,7 +28,13 @@ class JsonWriter {
   JsonWriter& string(std::string_view v) {
     comma();
     out_ += '"';
-    for (unsigned char c : v) {
+    // Runs of characters that need no escape go in one append.
+    size_t run = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(v.data() + run, i - run);
+      run = i + 1;
       switch (c) {
         case '"': out_ += "\\\""; break;
         case '\\': out_ += "\\\\"; break;
@@ -36,22 +43,20 @@ class JsonWriter {
         case '\n': out_ += "\\n"; break;
         case '\r': out_ += "\\r"; break;
         case '\t': out_ += "\\t"; break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out_ += buf;
-          } else {
-            out_ += static_cast<char>(c);
-          }
+        default: {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out_ += buf;
+        }
       }
     }
+    out_.append(v.data() + run, v.size() - run);
     out_ += '"';
     first_ = false;
     return *this;
   }
-  JsonWriter& number(uint64_t v) { return raw(std::to_string(v)); }
-  JsonWriter& signed_number(int64_t v) { return raw(std::to_string(v)); }
+  JsonWriter& number(uint64_t v) { return integer(v); }
+  JsonWriter& signed_number(int64_t v) { return integer(v); }
   JsonWriter& null() { return raw("null"); }
   JsonWriter& open(char bracket) {
     comma();
@@ -69,6 +74,12 @@ class JsonWriter {
   std::string take() { return std::move(out_); }
 
  private:
+  template <typename Int>
+  JsonWriter& integer(Int v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return raw(std::string_view(buf, static_cast<size_t>(end - buf)));
+  }
   JsonWriter& raw(std::string_view v) {
     comma();
     out_ += v;
