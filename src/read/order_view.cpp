@@ -274,9 +274,14 @@ Status OrderProjection::apply_batch(const std::vector<events::RecordedEvent>& ba
     known.stored_status = row.status;
     known.touched = false;
   }
-  // Finished orders take no more events; the rest stay until there are too many.
+  // Finished orders take no more events; the rest stay until there are too
+  // many, and then those whose shipment is initiated go first (they change
+  // only when someone delivers or cancels them), then, if need be, all.
   if (rows_.size() > kRowsKept) {
-    rows_.clear();
+    std::erase_if(rows_, [](const auto& kv) {
+      return order_status(kv.second.row) == OrderStatus::kShipmentInitiated;
+    });
+    if (rows_.size() > kRowsKept / 2) rows_.clear();
   } else {
     for (auto* entry : touched) {
       if (is_finished(entry->second.row)) rows_.erase(rows_.find(entry->first));

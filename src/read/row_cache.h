@@ -25,7 +25,9 @@ namespace ordersd::read {
 template <typename Row>
 class RowCache {
  public:
-  // Past `keep` rows, flush() forgets them all: each is read again once.
+  // Past `keep` rows, flush() forgets first the rows that say they are
+  // settled (a Row with `bool settled() const`: unlikely to change soon),
+  // then, if that is not enough, all of them: each is read again once.
   explicit RowCache(size_t keep) : keep_(keep) {}
 
   // The row at `key`, to be changed: from memory, else as stored, else
@@ -60,7 +62,13 @@ class RowCache {
       entry->second.changed = false;
     }
     changed_.clear();
-    if (rows_.size() > keep_) rows_.clear();
+    if (rows_.size() <= keep_) return;
+    if constexpr (requires(const Row& r) { r.settled(); }) {
+      std::erase_if(rows_, [](const auto& kv) { return kv.second.row.settled(); });
+      // Room for a while: otherwise the next batches would walk them all again.
+      if (rows_.size() <= keep_ / 2) return;
+    }
+    rows_.clear();
   }
 
   void clear() {

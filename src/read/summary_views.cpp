@@ -112,6 +112,11 @@ struct OrderStatusRow {
     w.open('{').key("customer_id").string(customer_id).key("status").string(status).key("version").number(version);
     return w.close('}').take();
   }
+  // Shipped or over: changes only when someone delivers or cancels it.
+  bool settled() const {
+    auto s = events::parse_order_status(status);
+    return s == OrderStatus::kShipmentInitiated || s == OrderStatus::kDelivered || s == OrderStatus::kCancelled;
+  }
 };
 
 struct CustomerRow {
