@@ -415,6 +415,7 @@ int serve(const ServeConfig& config) {
   if (importer) importer->stop();  // what was not acknowledged is delivered again next time
   (*saga)->stop();    // each reader finishes the batch in hand
   for (auto& slot : slots) slot->stop();  // pending read-your-writes waits answer 503
+  projectors.stop();
   if (relay) relay->stop();  // what was not published is published after the restart
   log->close();
   work.reset();

@@ -12,10 +12,18 @@ namespace ordersd::read {
 ProjectorGroup::ProjectorGroup(events::EventLog& log, size_t batch_size)
     : log_(log), batch_size_(std::max<size_t>(1, batch_size)) {}
 
-ProjectorGroup::~ProjectorGroup() {
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    thread_.join();
+ProjectorGroup::~ProjectorGroup() { stop(); }
+
+void ProjectorGroup::stop() {
+  std::jthread thread;
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) {
+    thread.request_stop();
+    thread.join();
   }
 }
 
@@ -24,7 +32,7 @@ void ProjectorGroup::join(Projector* member) {
     std::lock_guard lk(mu_);
     members_.push_back(member);
     ++changes_;
-    if (!thread_.joinable()) {
+    if (!thread_.joinable() && !stopped_) {
       thread_ = std::jthread([this](std::stop_token stop) {
         events::name_this_thread("projector");
         run(stop);

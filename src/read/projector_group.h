@@ -33,7 +33,11 @@ class ProjectorGroup {
  public:
   // `log` must outlive the group; `batch_size`: events read at a time.
   explicit ProjectorGroup(events::EventLog& log, size_t batch_size = 1024);
-  ~ProjectorGroup();  // every member must have left
+  ~ProjectorGroup();  // stop()s; every member must have left
+
+  // Ends the thread (members stop being driven); for shutdown, before the
+  // log goes. Idempotent; call it from one controlling thread.
+  void stop();
   ProjectorGroup(const ProjectorGroup&) = delete;
   ProjectorGroup& operator=(const ProjectorGroup&) = delete;
 
@@ -55,6 +59,7 @@ class ProjectorGroup {
   std::condition_variable_any members_cv_;
   std::vector<Projector*> members_;  // guarded by mu_
   uint64_t changes_ = 0;             // joins and leaves; guarded by mu_
+  bool stopped_ = false;             // guarded by mu_
   // Held by the thread through each step; leave() takes it after removing a
   // member, so that no step still uses it.
   std::mutex step_mu_;

@@ -145,3 +145,19 @@ TEST_CASE("read-your-writes: when_reached answers once the member has the positi
   CHECK_FALSE(timed_out.get_future().get());
   p.stop();
 }
+
+TEST_CASE("stopped before the log closes, the group leaves nothing waiting on it") {
+  TempDir dir;
+  auto log = std::move(events::EventLog::open(dir.path())).value();
+  read::ProjectorGroup group(*log);
+  Counting a;
+  read::Projector p(*log, "view-a", "rows-a", a.apply(), {}, &group);
+  p.start();
+  append_orders(*log, 0, 5);
+  REQUIRE(p.wait_for(5, 10s));
+  group.stop();  // its thread was waiting on the log for position 6
+  p.stop();      // leaving a stopped group returns at once
+  group.stop();  // idempotent
+  log.reset();   // nothing of the group touches the log any more (ASan would say)
+  CHECK(a.times(5) == 1);
+}
