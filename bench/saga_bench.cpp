@@ -117,6 +117,7 @@ constexpr int kEventsPage = 1000;
 
 struct Config : LoadOptions {
   double rate = 0;  // open loop, orders/s; 0: half the end-to-end orders/s of this run
+  std::string binary;  // another build's ordersd to measure; empty: this build's
   Config() {
     orders = 30000;
     connections = 64;
@@ -1087,7 +1088,11 @@ Config parse(int argc, char** argv) {
   app.add_option("--rate", config.rate,
                  "orders/s of the open-loop phase (default: half the end-to-end orders/s of this run)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--binary", config.binary,
+                 "measure another build's ordersd (e.g. the commit before a change) instead of this build's")
+      ->check(CLI::ExistingFile);
   parse_or_exit(app, argc, argv);
+  if (!config.binary.empty()) use_server_binary(config.binary);
   if (config.quick && app.count("--orders") == 0) config.orders = 2000;
   return config;
 }

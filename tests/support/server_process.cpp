@@ -8,14 +8,21 @@
 namespace ordersd::test {
 
 namespace {
+std::string& server_binary() {
+  static std::string binary = ORDERSD_BINARY;
+  return binary;
+}
+
 std::vector<std::string> command(const std::string& data_dir, const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {ORDERSD_BINARY, "serve", "--data", data_dir, "--threads", "2"};
+  std::vector<std::string> argv = {server_binary(), "serve", "--data", data_dir, "--threads", "2"};
   // A port of the caller's, or a free one.
   if (std::find(extra.begin(), extra.end(), "--listen") == extra.end()) argv.insert(argv.end(), {"--listen", "127.0.0.1:0"});
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
 }  // namespace
+
+void use_server_binary(std::string path) { server_binary() = std::move(path); }
 
 ServerProcess::ServerProcess(const std::string& data_dir, const std::vector<std::string>& extra_args)
     : process(command(data_dir, extra_args)) {

@@ -10,6 +10,10 @@
 
 namespace ordersd::test {
 
+// Servers started from now on run `path` instead of the build's own ordersd
+// (a benchmark comparing builds). Not thread-safe: call it before any start.
+void use_server_binary(std::string path);
+
 struct ServerProcess {
   Process process;
   uint16_t port = 0;
