@@ -84,6 +84,10 @@ TEST_CASE("a format-1 directory is refused, naming the upgrade; after `ordersd u
   auto read = run_ordersd({"events", "--data", dir.path()});
   CHECK(read.exit_code != 0);
   CHECK(read.err.find("ordersd upgrade") != std::string::npos);
+  auto unchecked = run_ordersd({"check", "--data", dir.path()});
+  CHECK(unchecked.exit_code == 1);
+  CHECK(unchecked.out.find("NOT CHECKED") != std::string::npos);  // not damage
+  CHECK(unchecked.out.find("ordersd upgrade") != std::string::npos);
 
   auto upgraded = run_ordersd({"upgrade", "--data", dir.path()});
   INFO(upgraded.out << upgraded.err);
