@@ -77,11 +77,11 @@ void ProjectorGroup::run(std::stop_token stop) {
       std::lock_guard lk(mu_);
       std::erase_if(members, [&](Projector* m) { return std::find(members_.begin(), members_.end(), m) == members_.end(); });
     }
-    if (!members.empty()) step(members, stop);
+    if (!members.empty()) step(members);
   }
 }
 
-void ProjectorGroup::step(const std::vector<Projector*>& members, std::stop_token) {
+void ProjectorGroup::step(const std::vector<Projector*>& members) {
   uint64_t lowest = std::numeric_limits<uint64_t>::max();
   for (Projector* m : members) lowest = std::min(lowest, m->position());
   auto batch = log_.read_all(lowest + 1, batch_size_);

@@ -48,8 +48,9 @@ class ProjectorGroup {
 
  private:
   void run(std::stop_token stop);
-  // One read and one commit for every member that is behind `next`'s batch.
-  void step(const std::vector<Projector*>& members, std::stop_token stop);
+  // One batch read from the lowest member's position, and one commit for
+  // every member it carried past its own.
+  void step(const std::vector<Projector*>& members);
   // After `member` refused the batch: one event at a time, up to the one it cannot apply.
   void one_by_one(Projector* member, const std::vector<events::RecordedEvent>& events);
 
