@@ -8,9 +8,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <latch>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -129,6 +132,65 @@ LoadResult run_load(uint16_t port, int connections, int count, int expected_stat
 template <typename Make>
 LoadResult run_load(uint16_t port, int connections, int count, int expected_status, Make make) {
   return run_load(port, connections, count, expected_status, make, [](int, HttpClient&, const HttpResponse&) {});
+}
+
+// GETs over every client (one thread each, closed loop) for `seconds`: each
+// request asks for target(client, rng), with a random engine of the
+// client's own; any answer but 200 fails the run. `started` runs on the
+// calling thread once every client is ready and `stopped` once they have
+// all stopped, so that what they measure (the server's CPU) brackets the
+// load exactly. Returns every answer's latency.
+struct GetLoad {
+  std::vector<int64_t> latency_ns;
+  Steady::time_point start, end;
+};
+
+inline GetLoad get_load(std::vector<std::unique_ptr<HttpClient>>& clients, double seconds,
+                        const std::function<std::string(size_t client, std::mt19937& rng)>& target,
+                        const std::function<void()>& started = {}, const std::function<void()>& stopped = {}) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::string failure;
+  std::mutex mu;
+  std::vector<std::vector<int64_t>> latencies(clients.size());
+  std::latch ready(static_cast<std::ptrdiff_t>(clients.size()) + 1);
+  std::vector<std::thread> threads;
+  for (size_t c = 0; c < clients.size(); ++c) {
+    threads.emplace_back([&, c] {
+      std::mt19937 rng(static_cast<uint32_t>(c * 7919 + 1));
+      auto& mine = latencies[c];
+      mine.reserve(1 << 16);
+      ready.arrive_and_wait();
+      try {
+        while (!stop.load(std::memory_order_relaxed)) {
+          std::string path = target(c, rng);
+          auto begin = Steady::now();
+          HttpResponse res = clients[c]->get(path);
+          mine.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - begin).count());
+          if (res.status != 200) {
+            std::lock_guard lk(mu);
+            if (!failed.exchange(true)) failure = "GET " + path + " answered " + std::to_string(res.status) + ": " + res.body;
+            return;
+          }
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard lk(mu);
+        if (!failed.exchange(true)) failure = e.what();
+      }
+    });
+  }
+  if (started) started();
+  ready.arrive_and_wait();
+  GetLoad out;
+  out.start = Steady::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  out.end = Steady::now();
+  if (stopped) stopped();
+  if (failed) fail(failure);
+  for (auto& mine : latencies) out.latency_ns.insert(out.latency_ns.end(), mine.begin(), mine.end());
+  return out;
 }
 
 inline std::string order_id(int n) { return "o-" + std::to_string(n); }

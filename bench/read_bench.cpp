@@ -518,55 +518,21 @@ struct ReadPhase {
 
 ReadRun timed_gets(std::vector<std::unique_ptr<HttpClient>>& clients, const std::string& what, double seconds,
                    int orders) {
-  std::atomic<bool> stop{false};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  std::mutex mu;
-  std::vector<std::vector<int64_t>> latencies(clients.size());
-  std::latch ready(static_cast<std::ptrdiff_t>(clients.size()) + 1);
-  std::vector<std::thread> threads;
-  for (size_t c = 0; c < clients.size(); ++c) {
-    threads.emplace_back([&, c] {
-      std::mt19937 rng(static_cast<uint32_t>(c * 7919 + 1));
-      std::uniform_int_distribution<int> pick(0, std::max(orders, 1) - 1);
-      auto& mine = latencies[c];
-      mine.reserve(1 << 16);
-      ready.arrive_and_wait();
-      try {
-        while (!stop.load(std::memory_order_relaxed)) {
-          std::string target = what == "health" ? "/health" : "/orders/" + order_id(pick(rng));
-          auto begin = Steady::now();
-          HttpResponse res = clients[c]->get(target);
-          mine.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - begin).count());
-          if (res.status != 200) {
-            std::lock_guard lk(mu);
-            if (!failed.exchange(true)) failure = "GET " + target + " answered " + std::to_string(res.status) + ": " + res.body;
-            return;
-          }
-        }
-      } catch (const std::exception& e) {
-        std::lock_guard lk(mu);
-        if (!failed.exchange(true)) failure = e.what();
-      }
-    });
-  }
-  ready.arrive_and_wait();
-  double cpu_before = self_cpu_seconds();
-  auto start = Steady::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  auto end = Steady::now();
-  if (failed) fail(failure);
+  double cpu_before = 0, cpu_after = 0;
+  GetLoad load = get_load(
+      clients, seconds,
+      [&](size_t, std::mt19937& rng) {
+        std::uniform_int_distribution<int> pick(0, std::max(orders, 1) - 1);  // one per call: clients share nothing
+        return what == "health" ? std::string("/health") : "/orders/" + order_id(pick(rng));
+      },
+      [&] { cpu_before = self_cpu_seconds(); }, [&] { cpu_after = self_cpu_seconds(); });
   ReadRun out;
   out.what = what;
-  out.seconds = seconds_between(start, end);
-  out.client_cores = (self_cpu_seconds() - cpu_before) / out.seconds;
-  std::vector<int64_t> all;
-  for (auto& mine : latencies) all.insert(all.end(), mine.begin(), mine.end());
-  out.requests = all.size();
-  out.p50_us = percentile(all, 0.50) / 1e3;
-  out.p99_us = percentile(all, 0.99) / 1e3;
+  out.seconds = seconds_between(load.start, load.end);
+  out.client_cores = (cpu_after - cpu_before) / out.seconds;
+  out.requests = load.latency_ns.size();
+  out.p50_us = percentile(load.latency_ns, 0.50) / 1e3;
+  out.p99_us = percentile(load.latency_ns, 0.99) / 1e3;
   return out;
 }
 

@@ -621,46 +621,14 @@ struct TimedGets {
 
 TimedGets timed_gets(std::vector<std::unique_ptr<HttpClient>>& clients, const std::string& target, double seconds,
                      pid_t server) {
-  std::atomic<bool> stop{false};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  std::mutex mu;
-  std::vector<std::vector<int64_t>> latencies(clients.size());
-  std::latch ready(static_cast<std::ptrdiff_t>(clients.size()) + 1);
-  std::vector<std::thread> threads;
-  for (size_t c = 0; c < clients.size(); ++c) {
-    threads.emplace_back([&, c] {
-      auto& mine = latencies[c];
-      mine.reserve(1 << 16);
-      ready.arrive_and_wait();
-      try {
-        while (!stop.load(std::memory_order_relaxed)) {
-          auto begin = Steady::now();
-          HttpResponse res = clients[c]->get(target);
-          mine.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - begin).count());
-          if (res.status != 200) {
-            std::lock_guard lk(mu);
-            if (!failed.exchange(true)) failure = "GET " + target + " answered " + std::to_string(res.status) + ": " + res.body;
-            return;
-          }
-        }
-      } catch (const std::exception& e) {
-        std::lock_guard lk(mu);
-        if (!failed.exchange(true)) failure = e.what();
-      }
-    });
-  }
-  CpuSample before = sample_cpu(server);
-  ready.arrive_and_wait();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  CpuSample after = sample_cpu(server);
-  if (failed) fail(failure);
+  CpuSample before, after;
+  GetLoad load = get_load(
+      clients, seconds, [&](size_t, std::mt19937&) { return target; }, [&] { before = sample_cpu(server); },
+      [&] { after = sample_cpu(server); });
   TimedGets out;
   out.seconds = seconds_between(before.at, after.at);
   out.cpu = cpu_between(before, after);
-  for (auto& mine : latencies) out.latency_ns.insert(out.latency_ns.end(), mine.begin(), mine.end());
+  out.latency_ns = std::move(load.latency_ns);
   return out;
 }
 
