@@ -25,6 +25,7 @@
 #include "events/keys.h"
 #include "events/logging.h"
 #include "events/stream_heads.h"
+#include "events/recent_events.h"
 #include "events/thread_name.h"
 
 namespace ordersd::events {
@@ -173,6 +174,8 @@ struct EventLog::Impl {
     std::vector<Pending> batch;
     std::vector<Result<AppendResult>> results;
     uint64_t last_position = 0;  // 0 when the batch wrote nothing
+    uint64_t first_position = 0;
+    std::vector<std::string> envelopes;  // of first_position.. last_position, for `recent`
   };
   std::mutex sync_mu;
   std::condition_variable sync_cv;
@@ -194,6 +197,10 @@ struct EventLog::Impl {
     }
     return s;
   }
+
+  // The envelopes committed last, for readers at the head (a sixteenth of
+  // the memory budget); filled by the syncer before it publishes the head.
+  std::unique_ptr<RecentEvents> recent;
 
   // --- stats
   std::atomic<uint64_t> commits{0}, appends{0}, events{0}, refused{0}, largest_batch{0};
@@ -283,6 +290,9 @@ struct EventLog::Impl {
       }
     }
     if (last > 0) {
+      for (auto& w : taken) {
+        if (w.last_position > 0) recent->add(w.first_position, std::move(w.envelopes));
+      }
       events.fetch_add(last - head.load(std::memory_order_relaxed), std::memory_order_relaxed);
       {
         std::lock_guard lk(head_mu);
@@ -367,7 +377,7 @@ struct EventLog::Impl {
   Result<AppendResult> stage(const AppendRequest& request, rocksdb::WriteBatch& wb,
                              std::unordered_map<std::string, uint64_t>& overlay,
                              std::unordered_map<Uuid, StoredId, UuidHash>& in_batch, uint64_t& position,
-                             int64_t now_us) {
+                             int64_t now_us, std::vector<std::string>& envelopes) {
     // 1. Idempotency: all ids already stored (a retry), none, or a refusal.
     size_t total = 0, found = 0;
     AppendResult retry;
@@ -439,6 +449,7 @@ struct EventLog::Impl {
         std::string envelope = encode_envelope({position, part.stream, version, e.id, e.type, e.time_us ? e.time_us : now_us,
                                                 e.correlation_id, e.causation_id, e.payload});
         wb.Put(log_cf, pos_key, envelope);
+        envelopes.push_back(std::move(envelope));
         wb.Put(streams_cf, keys::stream_key(part.stream, version), pos_key);
         if (!e.unique_id) {
           wb.Put(ids_cf, keys::id_key(e.id), pos_key);
@@ -578,7 +589,8 @@ struct EventLog::Impl {
       std::unordered_map<Uuid, StoredId, UuidHash> in_batch;
       uint64_t position = next_position;
       int64_t now = options.clock_us ? options.clock_us() : system_clock_us();
-      for (Pending& p : batch) out.results.push_back(stage(p.request, wb, overlay, in_batch, position, now));
+      std::vector<std::string> envelopes;
+      for (Pending& p : batch) out.results.push_back(stage(p.request, wb, overlay, in_batch, position, now, envelopes));
 
       if (wb.Count() > 0) {
         rocksdb::Status s = db->Write(write_options, &wb);
@@ -590,7 +602,11 @@ struct EventLog::Impl {
           }
         } else {
           for (const auto& [stream, version] : overlay) heads.put(stream, version);
-          if (position != next_position) out.last_position = position - 1;
+          if (position != next_position) {
+            out.first_position = next_position;
+            out.last_position = position - 1;
+            out.envelopes = std::move(envelopes);
+          }
           batch_sizes.observe(static_cast<double>(position - next_position));
           next_position = position;
           commits.fetch_add(1, std::memory_order_relaxed);
@@ -713,6 +729,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& dir, EventLo
   impl->dir = dir;
   impl->options = std::move(options);
   impl->heads = StreamHeads(impl->options.stream_cache_capacity);
+  impl->recent = std::make_unique<RecentEvents>(std::max(impl->options.cache_bytes, size_t{16} << 20) / 16);
   if (impl->options.max_batch_events == 0) impl->options.max_batch_events = 1;
 
   rocksdb::DBOptions db_options;
@@ -998,6 +1015,7 @@ Result<std::vector<RecordedEvent>> EventLog::read_all_unnoted(uint64_t from_posi
   uint64_t limit = head();
   uint64_t expected = std::max<uint64_t>(from_position, 1);
   if (expected > limit || max == 0) return out;
+  if (auto recent = impl_->recent->read(expected, max, limit)) return std::move(*recent);
   std::string upper = keys::position_key(limit + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;

@@ -48,7 +48,8 @@ struct EventLogOptions {
   // RocksDB's memory budget: the block cache, to which the memtables of
   // every column family are charged through one shared WriteBufferManager
   // (at most half of it), so reads and writes together stay near this many
-  // bytes however much is written. Default 256 MiB; at least 16 MiB.
+  // bytes however much is written. Default 256 MiB; at least 16 MiB. A
+  // sixteenth more holds the events committed last, for readers at the head.
   size_t cache_bytes = size_t{256} << 20;
   // Write-ahead-log bytes kept at most: past it RocksDB flushes the column
   // families whose unflushed data keeps the oldest WAL file alive (a rarely
