@@ -56,7 +56,7 @@
 // own CPU (it runs on the same machine), to tell a CPU limit from a disk
 // limit.
 //
-// Ratios to GET /health/live, with their targets (issue 16, for fsync):
+// Ratios to GET /health/live, with their targets (for fsync):
 //   settled orders/s end to end / /health/live req/s         >= 0.15
 //   CPU per settled order / CPU per /health/live request      <= 7
 //   placement meanwhile (phase 3) / /health/live req/s        >= 0.5
