@@ -34,6 +34,7 @@ struct Config : LoadOptions {
   int hot = 2;
   int deposits = 8000;
   int placers = 4;
+  Config() { orders = 2000; }
 };
 
 const std::vector<std::pair<std::string, std::string>> kJson = {{"Content-Type", "application/json"}};
@@ -135,7 +136,7 @@ int main(int argc, char** argv) {
   app.add_option("--deposits", c.deposits, "deposits per phase")->capture_default_str()->check(CLI::Range(1, 10'000'000));
   app.add_option("--placers", c.placers, "clients placing orders for the hot customers")->capture_default_str();
   add_load_options(app, c);
-  c.orders = 2000;
+  app.remove_option(app.get_option("--connections"));  // its clients are --clients and --placers
   parse_or_exit(app, argc, argv);
   if (c.quick) {
     c.deposits = std::min(c.deposits, 1600);
