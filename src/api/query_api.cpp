@@ -1,6 +1,7 @@
 #include "api/query_api.h"
 
 #include <algorithm>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -415,14 +416,16 @@ void QueryApi::get_timeline(const Request& request, std::string order_id, Respon
         // has yet to list). One more than a page is read from each, to know
         // whether a next page exists.
         const uint64_t through = view->position();
-        std::vector<uint64_t> positions;
+        // The story by position: the own streams' events as read, the
+        // lists' positions to be read once they are known to be on the page.
+        std::map<uint64_t, std::optional<events::RecordedEvent>> story;
         std::string start = timeline_position_bytes(after + 1);
         auto list = [&](const std::string& prefix) {
           size_t taken = 0;
           return log_.scan(
               space, prefix,
               [&](std::string_view key, std::string_view) {
-                positions.push_back(timeline_key_position(key));
+                story.try_emplace(timeline_key_position(key));
                 return ++taken <= limit;
               },
               prefix + start);
@@ -436,33 +439,37 @@ void QueryApi::get_timeline(const Request& request, std::string order_id, Respon
           for (uint64_t version = 1; taken <= limit;) {
             auto events = log_.read_stream(stream, version, kStreamPage);
             if (!events) return server_error(events.status());
-            for (const auto& e : *events) {
+            for (auto& e : *events) {
               if (e.position() > through) break;
-              if (e.position() > after && taken++ <= limit) positions.push_back(e.position());
+              if (e.position() > after && taken++ <= limit) story.insert_or_assign(e.position(), std::move(e));
             }
             if (events->size() < kStreamPage || events->back().position() > through) break;
             version = events->back().version() + 1;
           }
         }
-        std::sort(positions.begin(), positions.end());
-        positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
-        bool more = positions.size() > limit;
-        if (more) positions.resize(limit);
-        JsonWriter w(512 * positions.size() + 256);
+        bool more = story.size() > limit;
+        uint64_t last = 0;
+        JsonWriter w(512 * std::min<size_t>(story.size(), limit) + 256);
         w.open('{').key("order_id").string(order_id).key("customer_id").string(order->customer_id);
         w.key("correlation_id").string(order->correlation_id.to_string()).key("events").open('[');
-        for (uint64_t p : positions) {
-          auto events = log_.read_all(p, 1);
-          if (!events) return server_error(events.status());
-          if (events->empty() || events->front().position() != p) {
-            return server_error(Status::corruption("the timeline of order " + order_id + " names position " +
-                                                       std::to_string(p) + ", which the log does not hold",
-                                                   p));
+        size_t written = 0;
+        for (auto& [p, event] : story) {
+          if (written++ == limit) break;
+          if (!event) {
+            auto events = log_.read_all(p, 1);
+            if (!events) return server_error(events.status());
+            if (events->empty() || events->front().position() != p) {
+              return server_error(Status::corruption("the timeline of order " + order_id + " names position " +
+                                                         std::to_string(p) + ", which the log does not hold",
+                                                     p));
+            }
+            event = std::move(events->front());
           }
-          w.json(events::event_to_json(events->front()));
+          w.json(events::event_to_json(*event));
+          last = p;
         }
         w.close(']').key("next");
-        if (more) w.number(positions.back());
+        if (more) w.number(last);
         else w.null();
         w.close('}');
         return Response::json(200, w.take());
