@@ -32,6 +32,7 @@ void ProjectorGroup::join(Projector* member) {
     std::lock_guard lk(mu_);
     members_.push_back(member);
     ++changes_;
+    joined_.request_stop();
     if (!thread_.joinable() && !stopped_) {
       thread_ = std::jthread([this](std::stop_token stop) {
         events::name_this_thread("projector");
@@ -52,11 +53,18 @@ void ProjectorGroup::leave(Projector* member) {
 }
 
 void ProjectorGroup::run(std::stop_token stop) {
+  std::stop_callback on_stop(stop, [this] {
+    std::lock_guard lk(mu_);
+    joined_.request_stop();
+  });
   while (!stop.stop_requested()) {
     std::vector<Projector*> members;
     uint64_t lowest = std::numeric_limits<uint64_t>::max();
+    std::stop_token woken;
     {
       std::unique_lock lk(mu_);
+      if (joined_.stop_requested()) joined_ = std::stop_source();
+      woken = joined_.get_token();
       for (Projector* m : members_) {
         if (m->failure()) continue;  // a member until restarted or stopped
         members.push_back(m);
@@ -68,9 +76,9 @@ void ProjectorGroup::run(std::stop_token stop) {
         continue;
       }
     }
-    // Parked until the log passes the lowest member; a second at most, so
-    // a member that joins behind (restarted from its checkpoint) is seen.
-    if (!log_.wait_for(lowest + 1, std::chrono::steady_clock::now() + std::chrono::seconds(1), stop)) continue;
+    // Parked until the log passes the lowest member, a member joins (it
+    // may be behind: restarted from its checkpoint) or the group stops.
+    if (!log_.wait_for(lowest + 1, std::chrono::steady_clock::now() + std::chrono::minutes(1), woken)) continue;
     std::lock_guard stepping(step_mu_);
     // Members may have left while the thread waited.
     {

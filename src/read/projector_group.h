@@ -61,6 +61,9 @@ class ProjectorGroup {
   std::vector<Projector*> members_;  // guarded by mu_
   uint64_t changes_ = 0;             // joins and leaves; guarded by mu_
   bool stopped_ = false;             // guarded by mu_
+  // Stopped by a join (and by stop()): ends the thread's wait on the log,
+  // whose next position the new member may already be past.
+  std::stop_source joined_;          // guarded by mu_
   // Held by the thread through each step; leave() takes it after removing a
   // member, so that no step still uses it.
   std::mutex step_mu_;

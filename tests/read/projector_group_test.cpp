@@ -117,6 +117,9 @@ TEST_CASE("a member that cannot apply an event fails exactly there; the others g
   // applies nothing again, while new events still reach both.
   bad.refuse_at = 0;
   REQUIRE(failing.restart());
+  // Nothing new is appended: joining wakes the group, which reads from the
+  // restarted member's checkpoint.
+  REQUIRE(failing.wait_for(400, 10s));
   append_orders(*log, 400, 450);
   REQUIRE(failing.wait_for(450, 10s));
   REQUIRE(healthy.wait_for(450, 10s));
