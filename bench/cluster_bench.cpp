@@ -18,9 +18,13 @@
 //       samples taken during the load;
 //   and once every saga has ended, how long until the query service has
 //   copied everything (its lag 0) and its views have applied it.
+//   Each process's CPU (user + system, from /proc/<pid>/stat) over the same
+//   time as the orders/s, in cores: the broker and each service.
 // Ratio = cluster orders/s / embedded orders/s.
 //
 // Usage: cluster_bench [--orders N] [--connections C] [--durability fsync|async] [--quick] [--json]
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +32,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -114,7 +120,26 @@ Run run_embedded(const Config& config) {
   return run;
 }
 
+// CPU time (user + system) of a whole process so far, from /proc/<pid>/stat.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int n = 3; rest >> field; ++n) {
+    if (n == 14) utime = std::stod(field);
+    if (n == 15) {
+      stime = std::stod(field);
+      break;
+    }
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 struct ClusterRun : Run {
+  std::vector<std::pair<std::string, double>> cores;  // each process's CPU over the load / its time
   uint64_t published = 0;
   std::vector<uint64_t> query_lag;  // messages, one per sample during the load
   double query_caught_up_s = 0;     // last saga ended -> the query service copied and applied everything
@@ -149,6 +174,10 @@ ClusterRun run_cluster(const Config& config) {
   uint64_t published_before = published();
 
   ClusterRun run;
+  std::vector<std::pair<std::string, pid_t>> pids = {{"nats-server", nats.pid()}};
+  for (const auto& role : roles) pids.emplace_back(role, s[role]->process.pid());
+  std::vector<double> cpu_before;
+  for (const auto& [name, pid] : pids) cpu_before.push_back(process_cpu_seconds(pid));
   std::atomic<bool> loading{true};
   std::thread sampler([&] {
     while (loading.load()) {
@@ -172,6 +201,9 @@ ClusterRun run_cluster(const Config& config) {
   sampler.join();
   run.seconds = seconds_between(load.start, ended);
   run.place_seconds = load.seconds();
+  for (size_t i = 0; i < pids.size(); ++i) {
+    run.cores.emplace_back(pids[i].first, (process_cpu_seconds(pids[i].second) - cpu_before[i]) / run.seconds);
+  }
   run.published = published() - published_before;
   for (auto deadline = Steady::now() + kStallLimit;;) {
     Json q = health(s["query"]->port);
@@ -220,7 +252,12 @@ int main(int argc, char** argv) {
                     {"publish_per_s", publish_rate},
                     {"query_lag", {{"p50", percentile(cluster.query_lag, 0.5)}, {"p99", percentile(cluster.query_lag, 0.99)},
                                    {"max", cluster.query_lag.empty() ? 0 : *std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())}}},
-                    {"query_caught_up_s", cluster.query_caught_up_s}}},
+                    {"query_caught_up_s", cluster.query_caught_up_s},
+                    {"cpu_cores", [&] {
+                       Json cores = Json::object();
+                       for (const auto& [name, c] : cluster.cores) cores[name] = c;
+                       return cores;
+                     }()}}},
                   {"ratio", ratio}};
       std::cout << out.dump(2) << "\n";
       return 0;
@@ -240,6 +277,13 @@ int main(int argc, char** argv) {
                 cluster.query_lag.empty() ? 0.0 : static_cast<double>(*std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())));
     std::printf("  after the last saga ended, the query service had copied and applied everything in %.2f s\n",
                 cluster.query_caught_up_s);
+    std::printf("  CPU over the load, cores (of %ld):", sysconf(_SC_NPROCESSORS_ONLN));
+    double total = 0;
+    for (const auto& [name, c] : cluster.cores) {
+      std::printf(" %s %.2f", name.c_str(), c);
+      total += c;
+    }
+    std::printf("; all %.2f\n", total);
   } catch (const std::exception& e) {
     std::cerr << "cluster_bench: " << e.what() << "\n";
     return 1;

@@ -84,6 +84,8 @@ void NatsServer::kill() {
 
 void NatsServer::restart() { launch(); }
 
+pid_t NatsServer::pid() const { return process_->pid(); }
+
 std::string NatsServer::log() const {
   std::ifstream in(store_.sub("nats.log"));
   std::stringstream text;

@@ -31,6 +31,7 @@ class NatsServer {
 
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
+  pid_t pid() const;  // of the running server (for a benchmark's CPU figures)
   std::string log() const;  // what the server has written to its log so far
 
   void kill();     // SIGKILL, as a crash
