@@ -100,7 +100,11 @@ Status replay(events::EventLog& log, const std::vector<const ViewSpec*>& views,
     for (auto& f : others) f.get();
     events::SideWrites all;
     for (size_t i = 0; i < views.size(); ++i) {
-      if (!applied[i]) return applied[i];
+      if (!applied[i]) {
+        // Several views in one pass: say which could not apply the event.
+        if (applied[i].code() != Status::Code::kCorruption) return applied[i];
+        return Status::corruption(views[i]->name + ": " + applied[i].message(), applied[i].position());
+      }
       all.append(std::move(writes[i]));
       all.set_checkpoint(views[i]->name, batch->back().position());
     }

@@ -110,3 +110,30 @@ TEST_CASE("replay erases what a view holds before rebuilding it, so nothing stal
   REQUIRE(read::replay(*log, orders, [](const read::ReplayProgress&) {}));
   CHECK(space_rows(*log, orders.space).empty());
 }
+
+TEST_CASE("in one pass, a view that cannot apply an event stops the replay, naming the view and the position") {
+  TempDir dir;
+  auto log = events::EventLog::open(dir.path()).value();
+  RandomUuidGenerator ids;
+  for (int i = 0; i < 3; ++i) {
+    std::string id = "o-" + std::to_string(i);
+    w::OrderPlaced placed{id, "ann", {{"mug", 1, 100}}, {"NL", "x", "y", "z"}, 100};
+    append(*log, w::order_stream(id), w::to_new_event(id, w::OrderEvent(placed), ids.next()));
+  }
+  read::ViewSpec refusing{"view-refusing", "view-refusing", [] {
+                            return read::Projector::Apply(
+                                [](const std::vector<events::RecordedEvent>& batch, read::ViewBatch&) -> Status {
+                                  for (const auto& e : batch) {
+                                    if (e.position() == 2) return Status::corruption("cannot apply it", 2);
+                                  }
+                                  return Status::ok();
+                                });
+                          }};
+  const read::ViewSpec& orders = *read::find_view("view-orders");
+  Status s = read::replay(*log, {&orders, &refusing}, [](const read::ReplayProgress&) {});
+  REQUIRE_FALSE(s);
+  CHECK(s.code() == Status::Code::kCorruption);
+  CHECK(s.position() == 2);
+  CHECK(s.message().find("view-refusing") != std::string::npos);
+  CHECK(log->checkpoint("view-refusing").value() == std::optional<uint64_t>(0));  // nothing of the batch committed
+}
