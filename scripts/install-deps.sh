@@ -12,6 +12,7 @@ PACKAGES=(
   curl openssl jq util-linux
   libnats-dev nats-server
   python3-yaml python3-jsonschema
+  chromium
 )
 # scripts/check-packaging.sh checks packaging/ with these: systemd-analyze
 # (systemd) and promtool (prometheus: about 19 MB to download, 96 MB installed
@@ -29,8 +30,9 @@ for option in "$@"; do
   esac
 done
 
-# Linting api/openapi.yaml (scripts/lint-openapi.sh) needs node and npm:
-# Debian's, unless the machine has them already.
+# Building the console (scripts/build-console.sh), linting api/openapi.yaml
+# and the browser tests need node and npm: Debian's, unless the machine has
+# them already. The browser tests drive Debian's chromium (above).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
 fi

@@ -54,7 +54,13 @@ TEST_CASE("every include between folders points down the house's layers, and fol
   const std::regex include(R"re(^\s*#\s*include\s+"([^"]+)")re");
   std::map<std::string, std::set<std::string>> edges;
   size_t files = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(src)) {
+  for (auto it = fs::recursive_directory_iterator(src); it != fs::recursive_directory_iterator(); ++it) {
+    const auto& entry = *it;
+    // The web console (src/console/) is JavaScript, bundled apart: the layers are the C++ folders'.
+    if (entry.is_directory() && entry.path().filename() == "console") {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (!entry.is_regular_file()) continue;
     std::string rel = fs::relative(entry.path(), src).generic_string();
     std::string from = folder_of(rel);

@@ -51,14 +51,6 @@ Response too_many(std::chrono::milliseconds wait, std::string_view whose) {
 
 bool is_probe(std::string_view pattern) { return pattern == "/health/live" || pattern == "/health/ready"; }
 
-std::string_view credential_name(auth::Principal::Kind kind) {
-  switch (kind) {
-    case auth::Principal::Kind::kApiToken: return "api-token";
-    case auth::Principal::Kind::kJwt: return "jwt";
-    case auth::Principal::Kind::kAnonymous: break;
-  }
-  return "none";
-}
 
 // The detail of a problem+json answer, or "".
 std::string problem_detail(const Response& r) {
@@ -87,6 +79,15 @@ http::Responder only_own(const Caller& caller, std::string missing, http::Respon
     }
     respond(std::move(r));
   };
+}
+
+std::string_view credential_name(auth::Principal::Kind kind) {
+  switch (kind) {
+    case auth::Principal::Kind::kApiToken: return "api-token";
+    case auth::Principal::Kind::kJwt: return "jwt";
+    case auth::Principal::Kind::kAnonymous: break;
+  }
+  return "none";
 }
 
 std::string caller_key(const auth::Principal& principal) {
@@ -168,7 +169,7 @@ void Access::add(http::Router& router, std::string method, std::string pattern, 
     }
     auto outcome = authenticator_.authenticate(r.find_header("Authorization"));
     Caller caller{outcome.principal.value_or(auth::Principal{}), r.remote_address};
-    if (!rule->scope) return route(std::move(r), std::move(p), caller, std::move(respond));
+    if (!rule->scope && !rule->any_caller) return route(std::move(r), std::move(p), caller, std::move(respond));
 
     auto refused = [&](std::string_view why) {
       logging::log_limited(logging::Level::kWarn, std::string("access/") + std::string(why), "access",
@@ -188,7 +189,7 @@ void Access::add(http::Router& router, std::string method, std::string pattern, 
       ++limited_;
       return respond(too_many(*wait, "this caller"));
     }
-    if (!who.scopes.has(*rule->scope)) {
+    if (rule->scope && !who.scopes.has(*rule->scope)) {
       ++forbidden_;
       refused("missing scope " + std::string(auth::scope_name(*rule->scope)));
       return respond(forbidden(*rule->scope));
@@ -198,7 +199,7 @@ void Access::add(http::Router& router, std::string method, std::string pattern, 
       return respond(not_found("no customer " + p[0]));
     }
     if (who.kind != auth::Principal::Kind::kAnonymous) r.caller = key;
-    if (*rule->scope == auth::Scope::kAdmin && r.method != "GET") {
+    if (rule->scope == auth::Scope::kAdmin && r.method != "GET") {
       AuditEntry entry{who.name, std::string(credential_name(who.kind)),
                        std::string(rule->method) + " " + std::string(rule->pattern), std::string(r.path()), 0,
                        r.remote_address};

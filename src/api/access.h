@@ -85,4 +85,7 @@ http::Responder only_own(const Caller& caller, std::string missing, http::Respon
 // and rate limits are kept under otherwise ("token:ci", "jwt:alice").
 std::string caller_key(const auth::Principal& principal);
 
+// "api-token", "jwt", or "none" (a server running open).
+std::string_view credential_name(auth::Principal::Kind kind);
+
 }  // namespace ordersd::api

@@ -18,6 +18,11 @@ constexpr std::array kRules = {
     RouteRule{"GET", "/health/live", kOpen, B::kNone, S::kEvery, "200 while the process answers"},
     RouteRule{"GET", "/health/ready", kOpen, B::kNone, S::kEvery, "200 when every component runs and keeps up"},
     RouteRule{"GET", "/openapi.json", kOpen, B::kNone, S::kEvery, "this API described in OpenAPI 3.1 (api/openapi.yaml)"},
+    // The web console's files (its data comes from the routes below, with the signed-in token).
+    RouteRule{"GET", "/ui", kOpen, B::kNone, S::kEvery, "the web console"},
+    RouteRule{"GET", "/ui/{asset}", kOpen, B::kNone, S::kEvery, "the web console's script and style sheet"},
+    // Who the credentials name and what they may do: any valid credentials.
+    RouteRule{"GET", "/whoami", kOpen, B::kNone, S::kEvery, "who the credentials name and what they may do (any valid credentials)", true},
     RouteRule{"GET", "/metrics", Scope::kMetrics, B::kNone, S::kEvery, "Prometheus text"},
     RouteRule{"GET", "/stats", Scope::kMetrics, B::kNone, S::kQuery,
               "orders per status, revenue, cancellations per reason, projectors' lag"},

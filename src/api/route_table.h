@@ -40,6 +40,9 @@ struct RouteRule {
   Binding binding = Binding::kNone;
   Served served = Served::kEvery;
   std::string_view summary;  // one line, for the route index (GET /)
+  // With no scope: still refused (401) without valid credentials, though
+  // any scope will do (GET /whoami).
+  bool any_caller = false;
 };
 
 std::span<const RouteRule> route_table();

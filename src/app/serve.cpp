@@ -20,6 +20,8 @@
 #include "api/idempotency.h"
 #include "api/metrics.h"
 #include "api/openapi_api.h"
+#include "api/console_api.h"
+#include "api/caller_api.h"
 #include "api/operations_api.h"
 #include "api/order_api.h"
 #include "api/saga_api.h"
@@ -295,6 +297,8 @@ int serve(const ServeConfig& config) {
   // Each API offers its routes; access adds those the route table gives
   // this process's roles, and afterwards sends the rest to their services.
   api::add_openapi_route(access, router);
+  api::add_console_routes(access, router);
+  api::add_caller_route(access, router);
   api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
   order_api.add_routes(access, router);
   // The live feed of the log, beside GET /events: its own thread, never an

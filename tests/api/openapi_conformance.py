@@ -47,6 +47,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "SUMMARY
 # the description's order (the paths' order is the story's).
 STORY = {
     "getRouteIndex": 200, "getOrderTimeline": 200, "streamEvents": 200, "getLiveness": 200, "getReadiness": 200, "getHealth": 200, "getOpenApi": 200,
+    "getCaller": 200, "getConsole": 308, "getConsoleAsset": 200,  # /ui without its slash: to /ui/
     "depositFunds": 200, "restockSku": 200, "listParticipants": 200, "pauseParticipant": 200,
     "placeOrder": 201, "listOrders": 200, "getOrder": 200,
     "cancelOrder": 202,    # payment is paused: the order is still placed
@@ -422,9 +423,17 @@ def error_cases(checker, server):
         ("restockSku", "/inventory/bad.sku/restock", '{"quantity":1}', json_body, 400),
         ("restockSku", "/inventory/espresso-1kg/restock", '{"quantity":2.0}', json_body, 400),
         ("restockSku", "/inventory/espresso-1kg/restock", '{"quantity":1}', {**json_body, "If-Match": '"0"'}, 412),
+        # The console: its page, its files, a file it does not have.
+        ("getConsole", "/ui/", None, None, 200),
+        ("getConsole", "/ui?from=1", None, None, 308),
+        ("getConsoleAsset", "/ui/app.js", None, None, 200),
+        ("getConsoleAsset", "/ui/index.html", None, None, 200),
+        ("getConsoleAsset", "/ui/nope.js", None, None, 404),
     ]
     for operation_id, target, body, headers, status in cases:
         checker.send(server, operation_id, target, body, headers, expect=status)
+    page = checker.send(server, "getConsoleAsset", "/ui/app.css", None, None, expect=200)
+    checker.send(server, "getConsoleAsset", "/ui/app.css", None, {"If-None-Match": page.headers.get("etag", "")}, expect=304)
 
 
 def access(checker, binary, directory):
@@ -450,7 +459,7 @@ def access(checker, binary, directory):
                 continue
             checker.check_answer(operation_id, none, 401, " [no token]")
             scopes = operation["security"][0]["bearerAuth"]
-            if scopes != ["orders:read"]:
+            if scopes and scopes != ["orders:read"]:  # no scope named: any valid credentials
                 wrong = server.request(method, target, body, {**headers, "Authorization": "Bearer " + reader})
                 checker.check_answer(operation_id, wrong, 403, " [orders:read only]")
                 if f'scope="{scopes[0]}"' not in wrong.headers.get("www-authenticate", ""):

@@ -14,6 +14,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <regex>
 #include <set>
 #include <string>
 #include <utility>
@@ -265,4 +267,24 @@ TEST_CASE("the read side's projections name the status evolve reaches, for the s
     }
   }
   CHECK(order > 100);
+}
+
+TEST_CASE("the console draws the same moves: src/console/src/lifecycle.js lists each one, and no other") {
+  std::ifstream in(std::string(ORDERSD_SOURCE_DIR) + "/src/console/src/lifecycle.js");
+  REQUIRE(in);
+  // One move per line: ["type", "from" or null, "to"],
+  const std::regex move_line(R"re(^\s*\["([a-z_.0-9]+)", (null|"[a-z_]+"), "([a-z_]+)"\],\s*$)re");
+  std::set<std::string> drawn;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_match(line, m, move_line)) drawn.insert(m[1].str() + " " + m[2].str() + " " + m[3].str());
+  }
+  std::set<std::string> moves;
+  for (const auto& move : events::order_status_moves()) {
+    std::string from = move.from ? "\"" + std::string(events::order_status_name(*move.from)) + "\"" : "null";
+    moves.insert(std::string(events::stored_name(move.event)) + " " + from + " " +
+                 std::string(events::order_status_name(move.to)));
+  }
+  CHECK(drawn == moves);
 }
