@@ -8,6 +8,8 @@
 #   scripts/demo.sh                        # http://127.0.0.1:8080
 #   scripts/demo.sh http://127.0.0.1:9000  # or ORDERSD_URL=http://127.0.0.1:9000
 #   scripts/cluster.sh start && scripts/demo.sh http://127.0.0.1:8085   # the five services: any is an entry point
+#   scripts/demo.sh --traffic 60           # then a minute of orders (15 or so a second, all five
+#                                          # outcomes), to watch in the console at $URL/ui/
 #
 # Requests follow redirects (curl -L), so against the services of
 # cluster.sh each goes where it is served. An error answer stops the demo
@@ -15,7 +17,16 @@
 # can run again against the same server.
 set -euo pipefail
 
-URL="${1:-${ORDERSD_URL:-http://127.0.0.1:8080}}"
+TRAFFIC=0
+URL="${ORDERSD_URL:-http://127.0.0.1:8080}"
+while (($# > 0)); do
+  case "$1" in
+    --traffic) TRAFFIC="${2:?--traffic takes a number of seconds}"; shift 2 ;;
+    -*) echo "demo.sh: unknown option $1" >&2; exit 2 ;;
+    *) URL="$1"; shift ;;
+  esac
+done
+[[ "$TRAFFIC" =~ ^[0-9]+$ ]] || { echo "demo.sh: --traffic takes a number of seconds, not $TRAFFIC" >&2; exit 2; }
 URL="${URL%/}"
 RUN="$(date +%s)"
 JSON=(-H 'Content-Type: application/json')
@@ -140,3 +151,27 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 call GET "/inventory/$mug" | jq -c '{sku, restocked, available, reserved, shipped}'
+
+if ((TRAFFIC > 0)); then
+  echo
+  echo "== $TRAFFIC s of orders: watch them at $URL/ui/"
+  post "/customers/$ann/deposits" '{"amount_cents": 1000000000}' >/dev/null
+  post "/inventory/$mug/restock" '{"quantity": 1000000}' >/dev/null
+  placed=0 end=$((SECONDS + TRAFFIC))
+  while ((SECONDS < end)); do
+    # One in ten declined (bob cannot pay), one in ten refused by shipping
+    # (BR), one in twenty out of stock (the lamp), the rest shipped.
+    for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19; do
+      order="traffic-$RUN-$placed"
+      case "$i" in
+        3|13) place "$order" "$bob" "$mug" 1 NL ;;
+        7|17) place "$order" "$ann" "$mug" 1 BR ;;
+        11) place "$order" "$ann" "$lamp" 1 NL ;;
+        *) place "$order" "$ann" "$mug" 1 NL ;;
+      esac
+      placed=$((placed + 1))
+    done
+    echo "  $placed orders placed"
+    sleep 0.5
+  done
+fi
