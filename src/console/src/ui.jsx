@@ -10,7 +10,8 @@ export function useSession() {
   return useContext(Session);
 }
 
-// Calls load() now and every `ms` while the page is shown; `deps` restart it.
+// Calls load() now and every `ms` while the page is shown (0: once); new
+// `deps` start again from nothing.
 // Returns {data, error, loading, reload}.
 export function usePoll(load, ms, deps = []) {
   const [state, setState] = useState({ data: undefined, error: null, loading: true });
@@ -24,19 +25,21 @@ export function usePoll(load, ms, deps = []) {
       if (mine === generation.current) setState((s) => ({ data: s.data, error, loading: false }));
     }
   }, deps);
+  // New deps: what was shown belongs to other arguments.
   useEffect(() => {
     generation.current += 1;
     setState({ data: undefined, error: null, loading: true });
     run();
+  }, [run]);
+  // A new period keeps what is shown.
+  useEffect(() => {
     if (!ms) return undefined;
     const timer = setInterval(() => {
       if (!document.hidden) run();
     }, ms);
-    return () => {
-      generation.current += 1;
-      clearInterval(timer);
-    };
+    return () => clearInterval(timer);
   }, [run, ms]);
+  useEffect(() => () => (generation.current += 1), []);
   return { ...state, reload: run };
 }
 

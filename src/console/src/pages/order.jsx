@@ -162,8 +162,8 @@ function Saga({ id, reload }) {
 export function Order({ id }) {
   const { can } = useSession();
   const [settled, setSettled] = useState(false);
-  const order = usePoll(() => api(`/orders/${encodeURIComponent(id)}`), settled ? 0 : 1000, [id, settled]);
-  const timeline = usePoll(() => wholeTimeline(id), settled ? 0 : 1000, [id, settled]);
+  const order = usePoll(() => api(`/orders/${encodeURIComponent(id)}`), settled ? 0 : 1000, [id]);
+  const timeline = usePoll(() => wholeTimeline(id), settled ? 0 : 1000, [id]);
   const o = order.data;
   useEffect(() => {
     setSettled(false);
