@@ -8,7 +8,7 @@
 #   scripts/demo.sh                        # http://127.0.0.1:8080
 #   scripts/demo.sh http://127.0.0.1:9000  # or ORDERSD_URL=http://127.0.0.1:9000
 #   scripts/cluster.sh start && scripts/demo.sh http://127.0.0.1:8085   # the five services: any is an entry point
-#   scripts/demo.sh --traffic 60           # then a minute of orders (15 or so a second, all five
+#   scripts/demo.sh --traffic 60           # then a minute of orders (about 20 a second, all five
 #                                          # outcomes), to watch in the console at $URL/ui/
 #
 # Requests follow redirects (curl -L), so against the services of
