@@ -11,6 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libssl-dev libcrypt-dev
   curl openssl jq util-linux
   libnats-dev nats-server
+  librabbitmq-dev rabbitmq-server
   python3-yaml python3-jsonschema
   chromium
 )

@@ -27,7 +27,7 @@
 #include "api/saga_api.h"
 #include "api/payment_inventory_api.h"
 #include "bus/importer.h"
-#include "bus/nats_bus.h"
+#include "bus/bus.h"
 #include "bus/relay.h"
 #include "events/logging.h"
 #include "http/router.h"
@@ -232,20 +232,20 @@ int serve(const ServeConfig& config) {
   std::vector<const read::ViewSlot*> views;
   for (const auto& slot : slots) views.push_back(slot.get());
   // The bus: what this process writes goes out, what it reads comes in.
-  std::unique_ptr<bus::NatsBus> nats;
+  std::unique_ptr<bus::Bus> broker;
   std::unique_ptr<bus::Relay> relay;
   std::unique_ptr<bus::Importer> importer;
   const std::string shown_bus = bus::redact_url(config.bus_url);  // never its password
   if (!config.bus_url.empty()) {
-    auto connected = bus::NatsBus::connect(config.bus_url, config.bus_security);
+    auto connected = bus::connect_bus(config.bus_url, config.bus_security);
     if (!connected) {
       logging::error("serve", "cannot connect to the bus: " + connected.status().to_string(), {{"bus", shown_bus}});
       return 1;
     }
-    nats = std::move(connected).value();
-    relay = std::make_unique<bus::Relay>(*log, *nats, roles.written_kinds());
+    broker = std::move(connected).value();
+    relay = std::make_unique<bus::Relay>(*log, *broker, roles.written_kinds());
     relay->start();
-    importer = std::make_unique<bus::Importer>(*log, *nats, config.node, roles.read_kinds());
+    importer = std::make_unique<bus::Importer>(*log, *broker, config.node, roles.read_kinds());
     if (Status s = importer->start(); !s) {
       logging::error("serve", "cannot start the importer: " + s.to_string(), {{"bus", shown_bus}});
       return 1;

@@ -13,7 +13,7 @@
 #include "api/event_stream_api.h"
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
-#include "bus/nats_bus.h"
+#include "bus/bus.h"
 #include "bus/roles.h"
 #include "events/event_log.h"
 #include "http/server.h"

@@ -49,6 +49,18 @@ std::optional<events::AppendRequest> append_of(const std::vector<Importer::Recei
   return request;
 }
 
+// The offset after the last of `received` on a stream (messages carry
+// offsets), where the next fetch starts; nullopt on a broker that keeps the
+// consumer's position.
+std::optional<uint64_t> resume_after(const std::vector<Importer::Received>& received) {
+  std::optional<uint64_t> last;
+  for (const auto& r : received) {
+    if (auto o = r.delivery.offset()) last = std::max(last.value_or(0), *o);
+  }
+  if (!last) return std::nullopt;
+  return *last + 1;
+}
+
 }  // namespace
 
 Status Importer::start() {
@@ -57,15 +69,17 @@ Status Importer::start() {
     failure_.reset();
   }
   for (const auto& kind : kinds_) {
-    auto consumer = bus_.consumer(node_ + "-" + kind, subject_of_kind(kind));
+    auto offset = log_.checkpoint(checkpoint_of(kind));
+    if (!offset) return offset.status();
+    auto consumer = bus_.consumer(node_ + "-" + kind, kind, offset->value_or(0));
     if (!consumer) return consumer.status();
     consumers_.push_back(std::move(consumer).value());
   }
   auto kind = kinds_.begin();  // consumers_ were made in the order of kinds_
   for (auto& consumer : consumers_) {
-    threads_.emplace_back([this, c = consumer.get(), name = "import-" + *kind++](std::stop_token stop) {
-      events::name_this_thread(name);
-      run(stop, *c);
+    threads_.emplace_back([this, c = consumer.get(), kind = *kind++](std::stop_token stop) {
+      events::name_this_thread("import-" + kind);
+      run(stop, kind, *c);
     });
   }
   return Status::ok();
@@ -90,7 +104,7 @@ void Importer::fail(Status why) {
   if (!failure_) failure_ = std::move(why);
 }
 
-void Importer::run(std::stop_token stop, Consumer& consumer) {
+void Importer::run(std::stop_token stop, const std::string& kind, Consumer& consumer) {
   while (!stop.stop_requested()) {
     auto batch = consumer.fetch(kFetch, kFetchWait);
     if (!batch) {
@@ -101,14 +115,14 @@ void Importer::run(std::stop_token stop, Consumer& consumer) {
       continue;
     }
     if (batch->empty()) continue;
-    if (Status s = import(*batch); !s) {
+    if (Status s = import(kind, *batch); !s) {
       fail(s);
       return;
     }
   }
 }
 
-Status Importer::import(std::vector<Delivery>& fetched) {
+Status Importer::import(const std::string& kind, std::vector<Delivery>& fetched) {
   std::vector<Received> received;
   received.reserve(fetched.size());
   for (auto& d : fetched) {
@@ -125,13 +139,23 @@ Status Importer::import(std::vector<Delivery>& fetched) {
     return a.event.stream() != b.event.stream() ? a.event.stream() < b.event.stream()
                                                 : a.event.version() < b.event.version();
   });
+  // On a stream, the offset after the batch's last message moves with its events.
+  std::optional<uint64_t> resume = resume_after(received);
   std::optional<events::AppendRequest> request = append_of(received);
-  if (!request) return import_one_by_one(received);
+  if (!request) return import_one_by_one(kind, received);
+  if (resume) request->side_writes.set_checkpoint(checkpoint_of(kind), *resume);
   auto appended = log_.append(std::move(*request));
   if (appended) {
     for (auto& r : received) (void)r.delivery.ack();  // an ack lost is a redelivery, which changes nothing
     acknowledged_ += received.size();
-    if (!appended->already_appended) imported_ += received.size();
+    if (!appended->already_appended) {
+      imported_ += received.size();
+    } else if (resume) {
+      // Every event was here already: nothing was written, the offset neither.
+      events::SideWrites offset;
+      offset.set_checkpoint(checkpoint_of(kind), *resume);
+      if (Status s = log_.write_derived(offset); !s) return s;
+    }
     return Status::ok();
   }
   Status::Code code = appended.status().code();
@@ -141,16 +165,25 @@ Status Importer::import(std::vector<Delivery>& fetched) {
     return appended.status();
   }
   // Some were here already, or some arrived ahead of a gap: one at a time.
-  return import_one_by_one(received);
+  return import_one_by_one(kind, received);
 }
 
-Status Importer::import_one_by_one(std::vector<Received>& received) {
+Status Importer::import_one_by_one(const std::string& kind, std::vector<Received>& received) {
   std::set<std::string, std::less<>> waiting;  // streams with a gap: their later events wait too
+  // On a stream, a refused message comes back with everything after it, so
+  // the offset stops at the first one refused. This path (duplicates, gaps)
+  // writes it after the events, not with them: a crash in between resumes
+  // earlier, and what comes again is dropped by its event id.
+  std::optional<uint64_t> first_refused;
+  auto refuse = [&](Delivery& d) {
+    (void)d.nak(kComeBackIn);
+    if (auto o = d.offset()) first_refused = std::min(first_refused.value_or(*o), *o);
+  };
   for (size_t i = 0; i < received.size(); ++i) {
     const events::RecordedEvent& e = received[i].event;
     Delivery& delivery = received[i].delivery;
     if (waiting.count(e.stream())) {
-      (void)delivery.nak(kComeBackIn);
+      refuse(delivery);
       continue;
     }
     auto appended = log_.append(std::string(e.stream()), events::ExpectedVersion::exact(e.version() - 1), {copy_of(e)});
@@ -163,14 +196,19 @@ Status Importer::import_one_by_one(std::vector<Received>& received) {
     const Status& s = appended.status();
     if (s.code() == Status::Code::kWrongExpectedVersion && s.actual_version() < e.version() - 1) {
       waiting.insert(std::string(e.stream()));
-      (void)delivery.nak(kComeBackIn);
+      refuse(delivery);
       continue;
     }
-    for (size_t j = i; j < received.size(); ++j) (void)received[j].delivery.nak(kComeBackIn);
+    for (size_t j = i; j < received.size(); ++j) refuse(received[j].delivery);
     if (s.code() == Status::Code::kShuttingDown) return Status::ok();
     return Status::corruption("cannot copy event " + e.id().to_string() + " (" + std::string(e.stream()) + " version " +
                                   std::to_string(e.version()) + ") into this log: " + s.to_string(),
                               0);
+  }
+  if (std::optional<uint64_t> resume = first_refused ? first_refused : resume_after(received)) {
+    events::SideWrites offset;
+    offset.set_checkpoint(checkpoint_of(kind), *resume);
+    if (Status s = log_.write_derived(offset); !s) return s;
   }
   return Status::ok();
 }

@@ -6,6 +6,11 @@
 // changes nothing. The services of this process then read those events from
 // their own log, as they do in one process.
 //
+// On a broker whose consumers do not keep their own position (RabbitMQ
+// streams: bus.h), the offset after the last message handled is the
+// checkpoint "bus-import-{kind}", written in the same commit as the events
+// those messages carried, so a restart resumes exactly where the log is.
+//
 // Every stream has one writer, so its events arrive in its version order; a
 // message that arrives ahead of one still missing is refused for a moment
 // and comes back. A message that contradicts the log (another event already
@@ -21,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "bus/nats_bus.h"
+#include "bus/bus.h"
 #include "events/event_log.h"
 
 namespace ordersd::bus {
@@ -29,7 +34,7 @@ namespace ordersd::bus {
 class Importer {
  public:
   // `node` names this process's durable consumers: "{node}-{kind}".
-  Importer(events::EventLog& log, NatsBus& bus, std::string node, std::set<std::string> kinds)
+  Importer(events::EventLog& log, Bus& bus, std::string node, std::set<std::string> kinds)
       : log_(log), bus_(bus), node_(std::move(node)), kinds_(std::move(kinds)) {}
   ~Importer() { stop(); }
 
@@ -43,6 +48,10 @@ class Importer {
   // nullopt while every kind is being copied.
   std::optional<Status> failure() const;
 
+  // The checkpoint of the offset to resume `kind` from, on a broker that
+  // keeps none for its consumers.
+  static std::string checkpoint_of(std::string_view kind) { return "bus-import-" + std::string(kind); }
+
   // A message and the event it carries.
   struct Received {
     events::RecordedEvent event;
@@ -50,13 +59,13 @@ class Importer {
   };
 
  private:
-  Status import(std::vector<Delivery>& fetched);
-  Status import_one_by_one(std::vector<Received>& received);
-  void run(std::stop_token stop, Consumer& consumer);
+  Status import(const std::string& kind, std::vector<Delivery>& fetched);
+  Status import_one_by_one(const std::string& kind, std::vector<Received>& received);
+  void run(std::stop_token stop, const std::string& kind, Consumer& consumer);
   void fail(Status why);
 
   events::EventLog& log_;
-  NatsBus& bus_;
+  Bus& bus_;
   const std::string node_;
   const std::set<std::string> kinds_;
   std::vector<std::unique_ptr<Consumer>> consumers_;

@@ -19,7 +19,6 @@ namespace {
 
 constexpr const char* kAllSubjects = "ordersd.events.>";
 constexpr int64_t kNanosPerMilli = 1'000'000;
-constexpr const char* kJwtMarker = "-----BEGIN NATS USER JWT-----";
 
 Status failed(const std::string& what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
   std::string text = what + ": " + natsStatus_GetText(s);
@@ -35,119 +34,7 @@ void open_library() {
   std::call_once(once, [] { nats_Open(-1); });
 }
 
-// One URL of a list, cut into what comes before its user info, the user
-// info ("" when none) and the rest.
-struct UrlParts {
-  std::string_view scheme;    // "nats://", or "" when the URL has none
-  std::string_view userinfo;  // "user:password", "token" or ""
-  std::string_view hostport;  // "host:port" and anything after it
-};
-
-UrlParts split_url(std::string_view url) {
-  UrlParts parts;
-  size_t at = 0;
-  if (size_t scheme = url.find("://"); scheme != std::string_view::npos) {
-    parts.scheme = url.substr(0, scheme + 3);
-    at = scheme + 3;
-  }
-  std::string_view rest = url.substr(at);
-  size_t authority_end = rest.find('/');
-  std::string_view authority = rest.substr(0, authority_end);
-  size_t amp = authority.rfind('@');
-  if (amp == std::string_view::npos) {
-    parts.hostport = rest;
-  } else {
-    parts.userinfo = rest.substr(0, amp);
-    parts.hostport = rest.substr(amp + 1);
-  }
-  return parts;
-}
-
 std::string_view first_url(std::string_view url) { return url.substr(0, url.find(',')); }
-
-// The host of a URL's "host:port", without an IPv6 address's brackets.
-std::string host_of(std::string_view hostport) {
-  std::string_view authority = hostport.substr(0, hostport.find('/'));
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    return std::string(authority.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
-  }
-  return std::string(authority.substr(0, authority.rfind(':')));
-}
-
-// Every occurrence of each secret in `text` replaced by "***".
-std::string scrub(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& secret : secrets) {
-    if (secret.empty()) continue;
-    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
-      text.replace(at, secret.size(), "***");
-    }
-  }
-  return text;
-}
-
-// What --bus-creds names: a user and password, or a NATS credentials file
-// that cnats reads itself.
-struct Credentials {
-  std::string user;
-  std::string password;
-  bool nats_creds_file = false;
-};
-
-Result<Credentials> read_credentials(const std::string& path) {
-  const std::string named = "the broker credentials file " + path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::invalid_argument("cannot read " + named + ": " + std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Status::invalid_argument(named + " is not a regular file");
-  }
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return Status::invalid_argument("cannot read " + named + ": " + std::strerror(e));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > 64 * 1024) {
-      ::close(fd);
-      return Status::invalid_argument(named + " is too large for one line user:password or a NATS credentials file");
-    }
-  }
-  ::close(fd);
-  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    logging::warn("bus", "the broker credentials file may be read by others than its owner: chmod 600 it",
-                  {{"file", path}, {"mode", mode}});
-  }
-  Credentials out;
-  if (text.find(kJwtMarker) != std::string::npos) {
-    out.nats_creds_file = true;
-    return out;
-  }
-  // One line user:password; a final newline (or CRLF) is allowed, nothing else.
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty()) {
-    return Status::invalid_argument(named +
-                                    " is empty: it holds one line user:password, or is a NATS credentials file");
-  }
-  const std::string malformed =
-      named + " is malformed: it holds one line user:password (no spaces in the user), or is a NATS credentials file";
-  if (text.find_first_of("\r\n") != std::string::npos) return Status::invalid_argument(malformed);
-  size_t colon = text.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return Status::invalid_argument(malformed);
-  out.user = text.substr(0, colon);
-  out.password = text.substr(colon + 1);
-  if (out.user.find_first_of(" \t") != std::string::npos) return Status::invalid_argument(malformed);
-  return out;
-}
 
 // Failures a broker that is starting or restarting gives; any other at
 // connect (refused credentials, TLS) is not tried again.
@@ -158,84 +45,55 @@ bool transient(natsStatus s) {
 
 }  // namespace
 
-std::string redact_url(std::string_view url) {
-  std::string out;
-  size_t at = 0;
-  for (;;) {
-    size_t comma = url.find(',', at);
-    std::string_view one = url.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
-    UrlParts parts = split_url(one);
-    out += parts.scheme;
-    if (!parts.userinfo.empty()) {
-      size_t colon = parts.userinfo.find(':');
-      out += colon == std::string_view::npos ? std::string("***")
-                                             : std::string(parts.userinfo.substr(0, colon)) + ":***";
-      out += '@';
-    }
-    out += parts.hostport;
-    if (comma == std::string_view::npos) return out;
-    out += ',';
-    at = comma + 1;
-  }
-}
-
 std::string inbox_prefix_of(std::string_view user) { return "_INBOX." + std::string(user); }
 
 std::string subject_of_kind(std::string_view kind) { return "ordersd.events." + std::string(kind); }
 
-// --- Delivery
+// --- a message and a consumer of JetStream
 
-Delivery::Delivery(Delivery&& other) noexcept : msg_(other.msg_) { other.msg_ = nullptr; }
-
-Delivery& Delivery::operator=(Delivery&& other) noexcept {
-  if (this != &other) {
-    if (msg_) natsMsg_Destroy(static_cast<natsMsg*>(msg_));
-    msg_ = other.msg_;
-    other.msg_ = nullptr;
+class NatsMessage final : public Message {
+ public:
+  explicit NatsMessage(natsMsg* msg) : msg_(msg) {}
+  ~NatsMessage() override { natsMsg_Destroy(msg_); }
+  std::string_view data() const override { return {natsMsg_GetData(msg_), static_cast<size_t>(natsMsg_GetDataLength(msg_))}; }
+  std::optional<uint64_t> offset() const override { return std::nullopt; }  // the durable consumer keeps its place
+  Status ack() override {
+    natsStatus s = natsMsg_Ack(msg_, nullptr);
+    return s == NATS_OK ? Status::ok() : failed("acknowledging a message", s);
   }
-  return *this;
-}
-
-Delivery::~Delivery() {
-  if (msg_) natsMsg_Destroy(static_cast<natsMsg*>(msg_));
-}
-
-std::string_view Delivery::data() const {
-  auto* m = static_cast<natsMsg*>(msg_);
-  return {natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))};
-}
-
-Status Delivery::ack() {
-  natsStatus s = natsMsg_Ack(static_cast<natsMsg*>(msg_), nullptr);
-  return s == NATS_OK ? Status::ok() : failed("acknowledging a message", s);
-}
-
-Status Delivery::nak(std::chrono::milliseconds delay) {
-  natsStatus s = natsMsg_NakWithDelay(static_cast<natsMsg*>(msg_), delay.count(), nullptr);
-  return s == NATS_OK ? Status::ok() : failed("refusing a message", s);
-}
-
-// --- Consumer
-
-Consumer::~Consumer() {
-  if (sub_) natsSubscription_Destroy(static_cast<natsSubscription*>(sub_));
-}
-
-Result<std::vector<Delivery>> Consumer::fetch(int max, std::chrono::milliseconds wait) {
-  natsMsgList list{};
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = natsSubscription_Fetch(&list, static_cast<natsSubscription*>(sub_), max, wait.count(), &jerr);
-  std::vector<Delivery> out;
-  if (s == NATS_TIMEOUT) return out;
-  if (s != NATS_OK) return failed("fetching messages", s, jerr);
-  out.reserve(static_cast<size_t>(list.Count));
-  for (int i = 0; i < list.Count; ++i) {
-    out.push_back(Delivery(list.Msgs[i]));
-    list.Msgs[i] = nullptr;  // owned by the Delivery now
+  Status nak(std::chrono::milliseconds delay) override {
+    natsStatus s = natsMsg_NakWithDelay(msg_, delay.count(), nullptr);
+    return s == NATS_OK ? Status::ok() : failed("refusing a message", s);
   }
-  natsMsgList_Destroy(&list);
-  return out;
-}
+
+ private:
+  natsMsg* msg_;
+};
+
+class NatsConsumer final : public Consumer {
+ public:
+  explicit NatsConsumer(natsSubscription* sub) : sub_(sub) {}
+  ~NatsConsumer() override { natsSubscription_Destroy(sub_); }
+
+  Result<std::vector<Delivery>> fetch(int max, std::chrono::milliseconds wait) override {
+    natsMsgList list{};
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = natsSubscription_Fetch(&list, sub_, max, wait.count(), &jerr);
+    std::vector<Delivery> out;
+    if (s == NATS_TIMEOUT) return out;
+    if (s != NATS_OK) return failed("fetching messages", s, jerr);
+    out.reserve(static_cast<size_t>(list.Count));
+    for (int i = 0; i < list.Count; ++i) {
+      out.emplace_back(std::make_unique<NatsMessage>(list.Msgs[i]));
+      list.Msgs[i] = nullptr;  // owned by the Delivery now
+    }
+    natsMsgList_Destroy(&list);
+    return out;
+  }
+
+ private:
+  natsSubscription* sub_;
+};
 
 // --- NatsBus
 
@@ -320,7 +178,7 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
       return Status::invalid_argument("the bus URL " + shown +
                                       " carries credentials and a credentials file is given too: give one");
     }
-    auto read = read_credentials(security.creds_file);
+    auto read = read_credentials(security.creds_file, true);
     if (!read) return read.status();
     credentials = std::move(read).value();
     if (credentials.nats_creds_file) {
@@ -445,8 +303,9 @@ Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
     jsPubOptions_Init(&options);
     options.MsgId = m.id.c_str();
     options.MaxWait = wait.count();  // an acknowledgement that never comes counts as a failure
-    natsStatus s = js_PublishAsync(impl_->js, m.subject.c_str(), m.data.data(), static_cast<int>(m.data.size()), &options);
-    if (s != NATS_OK) return impl_->explain(failed("publishing to " + m.subject, s), mark);
+    const std::string subject = subject_of_kind(m.kind);
+    natsStatus s = js_PublishAsync(impl_->js, subject.c_str(), m.data.data(), static_cast<int>(m.data.size()), &options);
+    if (s != NATS_OK) return impl_->explain(failed("publishing to " + subject, s), mark);
   }
   jsPubOptions complete;
   jsPubOptions_Init(&complete);
@@ -466,7 +325,8 @@ Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
   return Status::ok();
 }
 
-Result<std::unique_ptr<Consumer>> NatsBus::consumer(const std::string& durable, const std::string& subject) {
+Result<std::unique_ptr<Consumer>> NatsBus::consumer(const std::string& durable, std::string_view kind, uint64_t) {
+  const std::string subject = subject_of_kind(kind);
   jsSubOptions options;
   jsSubOptions_Init(&options);
   options.Stream = kStreamName;
@@ -483,7 +343,7 @@ Result<std::unique_ptr<Consumer>> NatsBus::consumer(const std::string& durable, 
   const uint64_t mark = impl_->refusal_mark();
   natsStatus s = js_PullSubscribe(&sub, impl_->js, subject.c_str(), durable.c_str(), nullptr, &options, &jerr);
   if (s != NATS_OK) return impl_->explain(failed("subscribing " + durable + " to " + subject, s, jerr), mark);
-  return std::unique_ptr<Consumer>(new Consumer(sub));
+  return std::unique_ptr<Consumer>(std::make_unique<NatsConsumer>(sub));
 }
 
 }  // namespace ordersd::bus

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/bus.h"
 #include "events/status.h"
 
 namespace ordersd::bus {
@@ -25,66 +26,12 @@ namespace ordersd::bus {
 inline constexpr const char* kStreamName = "ORDERSD";
 std::string subject_of_kind(std::string_view kind);  // "ordersd.events." + kind
 
-// `url` (or a comma-separated list of them) with each password, or token,
-// replaced by "***": nats://payment:***@127.0.0.1:4222.
-std::string redact_url(std::string_view url);
-
 // The inboxes of a connection as `user` ("_INBOX.payment"), where the replies
 // to its requests and the messages it fetches arrive: the broker's config
 // lets each user subscribe to its own inboxes only (broker_users.h).
 std::string inbox_prefix_of(std::string_view user);
 
-// How a process proves to the broker who it is, and knows the broker.
-struct BusSecurity {
-  // "" for none (or a user:password@ in the URL); else a file holding either
-  // one line `user:password`, or a NATS credentials file as `nsc` writes it
-  // (a user JWT and its NKey seed). A file that others than its owner may
-  // read is used, with a warning.
-  std::string creds_file;
-  // "" for a plain connection (unless the URL is tls://); else TLS to the
-  // broker, whose certificate must chain to a CA in this PEM file and name
-  // the host (or address) the URL gives.
-  std::string tls_ca_file;
-};
-
-struct Outgoing {
-  std::string subject;
-  std::string id;    // the message id the broker de-duplicates by
-  std::string data;  // the event's envelope, as stored
-};
-
-// One message fetched from a consumer; ack() once its effect is committed,
-// nak(delay) to have it delivered again later. Destroying it without either
-// leaves it to be redelivered after the consumer's ack wait.
-class Delivery {
- public:
-  Delivery(Delivery&&) noexcept;
-  Delivery& operator=(Delivery&&) noexcept;
-  ~Delivery();
-  std::string_view data() const;
-  Status ack();
-  Status nak(std::chrono::milliseconds delay);
-
- private:
-  friend class Consumer;
-  explicit Delivery(void* msg) : msg_(msg) {}
-  void* msg_ = nullptr;  // natsMsg*
-};
-
-class Consumer {
- public:
-  ~Consumer();
-  // Up to `max` messages, waiting at most `wait` for the first; empty on a
-  // timeout, an error when the broker cannot be reached.
-  Result<std::vector<Delivery>> fetch(int max, std::chrono::milliseconds wait);
-
- private:
-  friend class NatsBus;
-  explicit Consumer(void* sub) : sub_(sub) {}
-  void* sub_ = nullptr;  // natsSubscription*
-};
-
-class NatsBus {
+class NatsBus final : public Bus {
  public:
   // Connects to `url` (nats://HOST:PORT), reconnecting for ever when the
   // broker goes away, and creates the ORDERSD stream if it is missing. A
@@ -97,10 +44,11 @@ class NatsBus {
   // all (or `wait` to pass). An error means some may not be stored: publish
   // them again. A subject this user may not publish to is never
   // acknowledged; the error then quotes the broker's refusal.
-  Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait);
+  Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) override;
 
-  // The durable pull consumer `durable` on `subject`, created if missing.
-  Result<std::unique_ptr<Consumer>> consumer(const std::string& durable, const std::string& subject);
+  // The durable pull consumer `durable` on the kind's subject, created if
+  // missing; it keeps its own place, so `offset` is not used.
+  Result<std::unique_ptr<Consumer>> consumer(const std::string& durable, std::string_view kind, uint64_t offset) override;
 
  private:
   NatsBus() = default;

@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "bus/nats_bus.h"
+#include "bus/bus.h"
 #include "events/event_log.h"
 
 namespace ordersd::bus {
@@ -22,7 +22,7 @@ class Relay {
  public:
   static constexpr const char* kCheckpoint = "relay";
 
-  Relay(events::EventLog& log, NatsBus& bus, std::set<std::string> kinds) : log_(log), bus_(bus), kinds_(std::move(kinds)) {}
+  Relay(events::EventLog& log, Bus& bus, std::set<std::string> kinds) : log_(log), bus_(bus), kinds_(std::move(kinds)) {}
   ~Relay() { stop(); }
 
   void start();
@@ -42,7 +42,7 @@ class Relay {
   void fail(Status s);
 
   events::EventLog& log_;
-  NatsBus& bus_;
+  Bus& bus_;
   const std::set<std::string> kinds_;
   std::atomic<uint64_t> position_{0};
   std::atomic<uint64_t> published_{0};

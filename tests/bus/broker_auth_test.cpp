@@ -66,7 +66,7 @@ std::string url_as(const NatsServer& nats, const std::string& user, const std::s
   return "nats://" + user + ":" + password + "@127.0.0.1:" + std::to_string(nats.port());
 }
 
-Outgoing message(const std::string& kind, const std::string& id) { return {subject_of_kind(kind), id, "data-" + id}; }
+Outgoing message(const std::string& kind, const std::string& id) { return {kind, id, "data-" + id}; }
 
 // How long `connect` took to fail: a refusal must not wait out the retries
 // meant for a broker that is still starting (10 s).
@@ -159,7 +159,7 @@ TEST_CASE("connected as payment: wallet events go out, order events are refused,
   auto order = NatsBus::connect(nats.url(), {users.creds("order"), ""});
   REQUIRE_MESSAGE(order, order.status().to_string());
   REQUIRE((*order)->publish({message("saga", "s-1")}, 5s));
-  auto consumer = (*payment)->consumer("payment-saga", subject_of_kind("saga"));
+  auto consumer = (*payment)->consumer("payment-saga", "saga", 0);
   REQUIRE_MESSAGE(consumer, consumer.status().to_string());
   auto fetched = (*consumer)->fetch(10, 5s);
   REQUIRE_MESSAGE(fetched, fetched.status().to_string());
@@ -173,14 +173,14 @@ TEST_CASE("connected as payment: wallet events go out, order events are refused,
   Status query_refused = (*query)->publish({message("wallet", "w-q")}, 1s);
   CHECK(contains(query_refused.message(), "Permissions Violation for Publish to \"ordersd.events.wallet\""));
   // And it reads every kind: the wallet events payment published are there, and nothing refused.
-  auto wallets = (*query)->consumer("query-wallet", subject_of_kind("wallet"));
+  auto wallets = (*query)->consumer("query-wallet", "wallet", 0);
   REQUIRE_MESSAGE(wallets, wallets.status().to_string());
   auto got = (*wallets)->fetch(10, 5s);
   REQUIRE(got);
   REQUIRE(got->size() == 2);
   CHECK((*got)[0].data() == "data-w-1");
   CHECK((*got)[1].data() == "data-w-2");
-  auto orders = (*query)->consumer("query-order", subject_of_kind("order"));
+  auto orders = (*query)->consumer("query-order", "order", 0);
   REQUIRE_MESSAGE(orders, orders.status().to_string());
   auto none = (*orders)->fetch(10, 200ms);
   REQUIRE(none);

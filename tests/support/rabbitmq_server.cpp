@@ -1,0 +1,108 @@
+#include "support/rabbitmq_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/nats_server.h"
+
+namespace ordersd::test {
+
+namespace {
+
+bool accepts(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+RabbitMqServer::RabbitMqServer(std::string definitions)
+    : definitions_(std::move(definitions)), port_(free_port()), dist_port_(free_port()), epmd_port_(free_port()) {
+  std::ofstream conf(dir_.sub("rabbitmq.conf"));
+  conf << "listeners.tcp.default = 127.0.0.1:" << port_ << "\n"
+       << "loopback_users = none\n"
+       << "log.console = false\n"
+       << "log.file.level = warning\n";
+  if (definitions_.empty()) {
+    conf << "default_user = ordersd\ndefault_pass = ordersd-admin\n";
+  } else {
+    conf << "load_definitions = " << definitions_ << "\n";
+  }
+  conf.close();
+  std::ofstream(dir_.sub("enabled_plugins")) << "[].\n";
+  launch();
+}
+
+RabbitMqServer::~RabbitMqServer() {
+  if (process_) {
+    process_->signal(SIGTERM);
+    if (!process_->wait_for(std::chrono::seconds(20))) process_->signal(SIGKILL);
+    process_->wait();
+  }
+  // Its epmd outlives it: stop that one (and only that one) by its port.
+  run({"/usr/bin/env", "ERL_EPMD_PORT=" + std::to_string(epmd_port_), "epmd", "-kill"});
+}
+
+void RabbitMqServer::launch() {
+  const std::string node = "ordersd-test-" + std::to_string(port_) + "@localhost";
+  // RUNNING_UNDER_SYSTEMD: the script execs the Erlang VM, so our pid is the broker's.
+  process_ = std::make_unique<Process>(std::vector<std::string>{
+      "/usr/bin/env", "HOME=" + dir_.path(), "RUNNING_UNDER_SYSTEMD=1", "RABBITMQ_NODENAME=" + node,
+      "RABBITMQ_DIST_PORT=" + std::to_string(dist_port_), "ERL_EPMD_PORT=" + std::to_string(epmd_port_),
+      "RABBITMQ_MNESIA_BASE=" + dir_.sub("mnesia"), "RABBITMQ_LOG_BASE=" + dir_.sub("log"),
+      "RABBITMQ_CONFIG_FILE=" + dir_.sub("rabbitmq"), "RABBITMQ_ENABLED_PLUGINS_FILE=" + dir_.sub("enabled_plugins"),
+      "/usr/lib/rabbitmq/bin/rabbitmq-server"});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!accepts(port_)) {
+    if (auto code = process_->wait_for(std::chrono::milliseconds(0))) {
+      throw std::runtime_error("rabbitmq-server exited with " + std::to_string(*code) + ": " + log() +
+                               process_->stderr_so_far());
+    }
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("rabbitmq-server did not start: " + log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void RabbitMqServer::stop() {
+  process_->signal(SIGTERM);
+  process_->wait();
+  process_.reset();
+}
+
+void RabbitMqServer::kill() {
+  process_->signal(SIGKILL);
+  process_->wait();
+  process_.reset();
+}
+
+void RabbitMqServer::restart() { launch(); }
+
+pid_t RabbitMqServer::pid() const { return process_->pid(); }
+
+std::string RabbitMqServer::log() const {
+  std::stringstream text;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(dir_.sub("log"), ec)) {
+    std::ifstream in(f.path());
+    text << in.rdbuf();
+  }
+  return text.str();
+}
+
+}  // namespace ordersd::test
