@@ -1,6 +1,7 @@
 #include "app/bus_users.h"
 
 #include <crypt.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -47,6 +48,29 @@ Result<std::string> bcrypt(const std::string& password) {
   return std::string(hash);
 }
 
+// RabbitMQ's rabbit_password_hashing_sha256: base64(salt + SHA-256(salt + password)), a 4-byte random salt.
+Result<std::string> rabbitmq_hash(const std::string& password) {
+  unsigned char salt[4];
+  if (getrandom(salt, sizeof salt, 0) != static_cast<ssize_t>(sizeof salt)) {
+    return Status::io_error(std::string("no random bytes: ") + std::strerror(errno));
+  }
+  std::string salted(reinterpret_cast<const char*>(salt), sizeof salt);
+  salted += password;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(salted.data(), salted.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return Status::io_error("cannot hash a password with SHA-256");
+  }
+  std::string raw(reinterpret_cast<const char*>(salt), sizeof salt);
+  raw.append(reinterpret_cast<const char*>(digest), length);
+  // Standard base64 with padding, as RabbitMQ reads it.
+  std::string out(4 * ((raw.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(raw.data()),
+                          static_cast<int>(raw.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
 // `text` into `path`, mode 0600 from the start, replacing it whole or not at all.
 Status write_private(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -83,7 +107,8 @@ constexpr const char* kHeader =
     "# consumers of the kinds it reads, and read its own inboxes only.\n"
     "# Passwords are bcrypt hashes; each service's password is in <service>.creds\n"
     "# beside this file (mode 0600), for `ordersd serve --bus-creds`.\n"
-    "# Run: nats-server -c nats.conf --jetstream --store_dir ... (or include it).\n";
+    "# Run: nats-server -c nats.conf --jetstream --store_dir ... (or include it).\n"
+    "# The same users for RabbitMQ are in rabbitmq-definitions.json beside it.\n";
 
 }  // namespace
 
@@ -105,6 +130,7 @@ int bus_users(const BusUsersConfig& config, std::ostream& out, std::ostream& err
     fs::permissions(config.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
   std::vector<bus::BrokerUser> users;
+  std::vector<bus::RabbitUser> rabbit_users;
   for (bus::Role role : bus::every_role()) {
     const std::string name(bus::role_name(role));
     auto password = random_password();
@@ -123,9 +149,21 @@ int bus_users(const BusUsersConfig& config, std::ostream& out, std::ostream& err
       return 1;
     }
     users.push_back({name, *hash, bus::broker_permissions(role)});
+    auto rabbit_hash = rabbitmq_hash(*password);
+    if (!rabbit_hash) {
+      err << rabbit_hash.status().message() << "\n";
+      return 1;
+    }
+    rabbit_users.push_back({name, *rabbit_hash, bus::rabbitmq_permissions(role)});
     out << "wrote " << creds << "\n";
   }
-  // Last: a nats.conf means every creds file beside it is written.
+  const std::string definitions = config.dir + "/rabbitmq-definitions.json";
+  if (Status s = write_private(definitions, bus::rabbitmq_definitions(rabbit_users)); !s) {
+    err << s.message() << "\n";
+    return 1;
+  }
+  out << "wrote " << definitions << "\n";
+  // Last: a nats.conf means every file beside it is written.
   if (Status s = write_private(conf, bus::nats_authorization(users, kHeader)); !s) {
     err << s.message() << "\n";
     return 1;

@@ -1,7 +1,9 @@
 #include "bus/broker_users.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "bus/amqp_bus.h"
 #include "bus/nats_bus.h"
 
 namespace ordersd::bus {
@@ -53,6 +55,59 @@ std::string nats_authorization(const std::vector<BrokerUser>& users, const std::
   }
   out += "  ]\n}\n";
   return out;
+}
+
+namespace {
+
+// "(wallet|saga)": one of these kinds (plain words, nothing to escape).
+std::string alternatives(const std::set<std::string>& kinds) {
+  std::string out;
+  for (const auto& k : kinds) out += (out.empty() ? "" : "|") + k;
+  return "(" + out + ")";
+}
+
+}  // namespace
+
+RabbitPermissions rabbitmq_permissions(Role role) {
+  Roles roles = Roles::of(role);
+  const std::set<std::string> written = roles.written_kinds(), read = roles.read_kinds();
+  const std::string nothing = "^$";
+  // Exchanges are "ordersd.{kind}", streams "ordersd.{kind}.stream" (amqp_bus.h).
+  std::string own_both = written.empty() ? "" : alternatives(written) + "(\\.stream)?";
+  std::string own_exchanges = written.empty() ? "" : alternatives(written);
+  std::string read_streams = read.empty() ? "" : alternatives(read) + "\\.stream";
+  auto any_of = [&](std::vector<std::string> parts) {
+    std::string inner;
+    for (const auto& p : parts) {
+      if (!p.empty()) inner += (inner.empty() ? "" : "|") + p;
+    }
+    return inner.empty() ? nothing : "^ordersd\\.(" + inner + ")$";
+  };
+  RabbitPermissions p;
+  p.configure = any_of({own_both, read_streams});
+  p.write = any_of({own_both});
+  p.read = any_of({own_exchanges, read_streams});
+  return p;
+}
+
+std::string rabbitmq_definitions(const std::vector<RabbitUser>& users) {
+  nlohmann::ordered_json d;
+  d["vhosts"] = nlohmann::ordered_json::array({{{"name", "/"}}});
+  nlohmann::ordered_json list = nlohmann::ordered_json::array(), permissions = nlohmann::ordered_json::array();
+  for (const auto& u : users) {
+    list.push_back({{"name", u.name},
+                    {"password_hash", u.password_hash},
+                    {"hashing_algorithm", "rabbit_password_hashing_sha256"},
+                    {"tags", nlohmann::ordered_json::array()}});
+    permissions.push_back({{"user", u.name},
+                           {"vhost", "/"},
+                           {"configure", u.permissions.configure},
+                           {"write", u.permissions.write},
+                           {"read", u.permissions.read}});
+  }
+  d["users"] = std::move(list);
+  d["permissions"] = std::move(permissions);
+  return d.dump(2) + "\n";
 }
 
 }  // namespace ordersd::bus

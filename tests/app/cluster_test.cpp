@@ -1,7 +1,8 @@
-// The saga across five processes: `ordersd serve --roles X --bus nats://...`
-// for order, payment, inventory, shipping and query, each with its own data
-// directory, and a private nats-server that admits each service as its own
-// user (`ordersd bus-users`), allowed to publish only its own events. Orders
+// The saga across five processes: `ordersd serve --roles X --bus URL` for
+// order, payment, inventory, shipping and query, each with its own data
+// directory, over a private broker that admits each service as its own user
+// (`ordersd bus-users`), allowed to publish only its own events: the saga's
+// cases and the faults run over a nats-server and over a rabbitmq-server. Orders
 // of every outcome go in at the order service, money at payment, stock at
 // inventory; every answer is read back where it lands: the order's end at
 // the query service, money at payment, stock at query. Then the same under
@@ -26,6 +27,7 @@
 
 #include "support/http_client.h"
 #include "support/nats_server.h"
+#include "support/rabbitmq_server.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -34,6 +36,7 @@ using ordersd::test::BrokerUsers;
 using ordersd::test::HttpClient;
 using ordersd::test::HttpResponse;
 using ordersd::test::NatsServer;
+using ordersd::test::RabbitMqServer;
 using ordersd::test::ServerProcess;
 using ordersd::test::TempDir;
 using namespace std::chrono_literals;
@@ -42,9 +45,28 @@ namespace {
 
 const std::vector<std::string> kRoles = {"order", "payment", "inventory", "shipping", "query"};
 
+// The brokers, with the users `ordersd bus-users` writes.
+struct Nats {
+  BrokerUsers users;
+  NatsServer server{{users.config(), {}}};
+  std::string url() const { return server.url(); }
+  // What the broker logs when it refuses a user something.
+  static constexpr const char* kRefusal = "Violation";
+  std::string log() const { return server.log(); }
+};
+
+struct RabbitMq {
+  BrokerUsers users;
+  RabbitMqServer server{users.rabbitmq_definitions()};
+  std::string url() const { return "amqp://127.0.0.1:" + std::to_string(server.port()) + "/"; }
+  static constexpr const char* kRefusal = "ACCESS_REFUSED";
+  std::string log() const { return server.log(); }
+};
+
 // The five services and the broker; any one can be killed and started again
 // on its own data directory and port. Each knows where the others listen
 // (--peers), as cluster.sh starts them.
+template <typename Broker>
 class Cluster {
  public:
   Cluster() {
@@ -57,8 +79,8 @@ class Cluster {
     std::lock_guard lk(mu_);
     services_[role] = std::make_unique<ServerProcess>(
         dir_.sub(role), std::vector<std::string>{"--roles", role, "--listen", "127.0.0.1:" + std::to_string(ports_[role]),
-                                                 "--peers", peers_, "--bus", nats.url(), "--bus-creds",
-                                                 users.creds(role), "--step-timeout", "2000"});
+                                                 "--peers", peers_, "--bus", broker.url(), "--bus-creds",
+                                                 broker.users.creds(role), "--step-timeout", "2000"});
   }
   // Where `role` listens, up or down.
   std::string url(const std::string& role) { return "http://127.0.0.1:" + std::to_string(ports_.at(role)); }
@@ -81,12 +103,11 @@ class Cluster {
   // Nothing any service did was refused by the broker: each user's
   // permissions are all its service needs.
   void check_no_refusals() {
-    std::string log = nats.log();
-    CHECK_MESSAGE(log.find("Violation") == std::string::npos, log);
+    std::string log = broker.log();
+    CHECK_MESSAGE(log.find(Broker::kRefusal) == std::string::npos, log);
   }
 
-  BrokerUsers users;
-  NatsServer nats{{users.config(), {}}};
+  Broker broker;
 
  private:
   TempDir dir_;
@@ -99,7 +120,8 @@ class Cluster {
 // One request to `role`, retried (with the same Idempotency-Key, when given)
 // through the service being down or restarting, until it gets an answer that
 // is not a 5xx.
-HttpResponse call(Cluster& c, const std::string& role, const std::string& method, const std::string& target,
+template <typename Broker>
+HttpResponse call(Cluster<Broker>& c, const std::string& role, const std::string& method, const std::string& target,
                   const std::string& body = "", const std::string& idempotency_key = "") {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   for (;;) {
@@ -130,26 +152,30 @@ json order_body(const std::string& id, const std::string& customer, const std::s
           {"shipping_address", {{"country", country}, {"city", "x"}, {"line1", "y"}, {"postal_code", "z"}}}};
 }
 
-void deposit(Cluster& c, const std::string& customer, uint64_t cents) {
+template <typename Broker>
+void deposit(Cluster<Broker>& c, const std::string& customer, uint64_t cents) {
   HttpResponse r = call(c, "payment", "POST", "/customers/" + customer + "/deposits",
                         json{{"amount_cents", cents}}.dump(), "deposit-" + customer);
   REQUIRE(r.status == 200);
 }
 
-void restock(Cluster& c, const std::string& sku, uint64_t quantity) {
+template <typename Broker>
+void restock(Cluster<Broker>& c, const std::string& sku, uint64_t quantity) {
   HttpResponse r =
       call(c, "inventory", "POST", "/inventory/" + sku + "/restock", json{{"quantity", quantity}}.dump(), "restock-" + sku);
   REQUIRE(r.status == 200);
 }
 
-void place(Cluster& c, const std::string& id, const std::string& customer, const std::string& sku, int quantity,
+template <typename Broker>
+void place(Cluster<Broker>& c, const std::string& id, const std::string& customer, const std::string& sku, int quantity,
            const std::string& country) {
   HttpResponse r = call(c, "order", "POST", "/orders", order_body(id, customer, sku, quantity, country).dump(), "place-" + id);
   REQUIRE(r.status == 201);
 }
 
 // What each service says of itself and of the order: for a failure's message.
-std::string diagnose(Cluster& c, const std::string& id) {
+template <typename Broker>
+std::string diagnose(Cluster<Broker>& c, const std::string& id) {
   std::string out;
   for (const auto& role : kRoles) out += "\n" + role + " /health: " + call(c, role, "GET", "/health").body;
   out += "\nsaga: " + call(c, "order", "GET", "/sagas/" + id).body;
@@ -158,7 +184,8 @@ std::string diagnose(Cluster& c, const std::string& id) {
 }
 
 // The order as the query service shows it once it has ended.
-json ended(Cluster& c, const std::string& id) {
+template <typename Broker>
+json ended(Cluster<Broker>& c, const std::string& id) {
   auto deadline = std::chrono::steady_clock::now() + 30s;
   for (;;) {
     HttpResponse r = call(c, "query", "GET", "/orders/" + id);
@@ -172,13 +199,13 @@ json ended(Cluster& c, const std::string& id) {
 }
 
 std::string outcome(const json& row) {
-  return row["status"] == "cancelled" ? "cancelled " + row["cancel_reason"].get<std::string>() : "shipment_initiated";
+  return row["status"] == "cancelled" ? "cancelled " + row["cancel_reason"].template get<std::string>() : "shipment_initiated";
 }
 
 }  // namespace
 
-TEST_CASE("five processes over the broker take orders to every end the saga has") {
-  Cluster c;
+TEST_CASE_TEMPLATE("five processes over the broker take orders to every end the saga has", Broker, Nats, RabbitMq) {
+  Cluster<Broker> c;
   deposit(c, "rich", 100'000);
   deposit(c, "poor", 50);
   restock(c, "mug", 100);
@@ -233,8 +260,8 @@ TEST_CASE("five processes over the broker take orders to every end the saga has"
 
   // A second query service, started late under its own name, builds the same views from the start.
   TempDir second_dir;
-  ServerProcess second(second_dir.path(), {"--roles", "query", "--bus", c.nats.url(), "--bus-creds",
-                                          c.users.creds("query"), "--node", "query-2"});
+  ServerProcess second(second_dir.path(), {"--roles", "query", "--bus", c.broker.url(), "--bus-creds",
+                                          c.broker.users.creds("query"), "--node", "query-2"});
   for (const char* id : {"o-ship", "o-declined", "o-oos", "o-noship", "o-cancel"}) {
     json first = ended(c, id);
     json copy;
@@ -267,7 +294,8 @@ std::pair<uint16_t, std::string> split_location(const std::string& location) {
 
 // One request at `role`'s service, and the redirect after it followed once
 // (with the same method and body, as 307 says): both answers.
-std::pair<HttpResponse, HttpResponse> follow(Cluster& c, const std::string& role, const std::string& method,
+template <typename Broker>
+std::pair<HttpResponse, HttpResponse> follow(Cluster<Broker>& c, const std::string& role, const std::string& method,
                                              const std::string& target, const std::string& body = "") {
   HttpResponse first = HttpClient(c.port(role)).request(method, target, body, {{"Content-Type", "application/json"}});
   if (first.status != 307) return {first, first};
@@ -279,7 +307,7 @@ std::pair<HttpResponse, HttpResponse> follow(Cluster& c, const std::string& role
 }  // namespace
 
 TEST_CASE("any service is an entry point: another service's route is 307 to it, and scripts/demo.sh runs through one") {
-  Cluster c;
+  Cluster<Nats> c;  // routing does not depend on the broker
   // A deposit at the query service lands at the payment service, method and body kept.
   auto [sent, deposited] = follow(c, "query", "POST", "/customers/ann/deposits", R"({"amount_cents":700})");
   CHECK(sent.status == 307);
@@ -315,7 +343,7 @@ TEST_CASE("any service is an entry point: another service's route is 307 to it, 
   REQUIRE(index["routes"].size() > 25);
   for (const auto& route : index["routes"]) {
     std::string method = route["method"], service = route["service"];
-    std::string target = std::regex_replace(route["path"].get<std::string>(), std::regex(R"(\{[a-z]+\})"), "nothing");
+    std::string target = std::regex_replace(route["path"].template get<std::string>(), std::regex(R"(\{[a-z]+\})"), "nothing");
     if (target == "/events/stream") target += "?max_ms=50";  // a live feed: ended at once
     for (const auto& role : kRoles) {
       INFO(role << ": " << method << " " << target);
@@ -346,8 +374,9 @@ TEST_CASE("any service is an entry point: another service's route is 307 to it, 
   c.check_no_refusals();
 }
 
-TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice") {
-  Cluster c;
+TEST_CASE_TEMPLATE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice",
+                   Broker, Nats, RabbitMq) {
+  Cluster<Broker> c;
   constexpr int kOrders = 60;
   constexpr int kCustomers = 6;
   constexpr uint64_t kDeposit = 2'000;  // 20 orders of 100
@@ -393,9 +422,9 @@ TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the ord
     c.start(victim);
   }
   once_placed(at += 8);
-  c.nats.kill();  // the order service goes on taking orders; its relay waits for the broker
+  c.broker.server.kill();  // the order service goes on taking orders; its relay waits for the broker
   once_placed(at += 4);
-  c.nats.restart();
+  c.broker.server.restart();
   placer.join();
   placing = false;
   hammer.join();
@@ -431,7 +460,7 @@ TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the ord
   uint64_t balances = 0;
   for (int i = 0; i < kCustomers; ++i) {
     balances += json::parse(call(c, "payment", "GET", "/customers/c" + std::to_string(i) + "/wallet").body)["balance_cents"]
-                    .get<uint64_t>();
+                    .template get<uint64_t>();
   }
   CHECK(balances + shipped_cents == kCustomers * kDeposit + hammered_cents.load());
   // Stock: every unit is on the shelf or shipped, none held, once the query service has every move.
@@ -439,13 +468,13 @@ TEST_CASE("each service, and then the broker, SIGKILLed in the middle of the ord
   json mug;
   for (;;) {
     mug = json::parse(call(c, "query", "GET", "/inventory/mug").body);
-    if (mug["reserved"] == 0 && mug["shipped"].get<uint64_t>() * 100 == shipped_cents) break;
+    if (mug["reserved"] == 0 && mug["shipped"].template get<uint64_t>() * 100 == shipped_cents) break;
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(20ms);
   }
   CHECK(mug["reserved"] == 0);
-  CHECK(mug["available"].get<uint64_t>() + mug["shipped"].get<uint64_t>() == restocked);
-  CHECK(mug["shipped"].get<uint64_t>() * 100 == shipped_cents);
+  CHECK(mug["available"].template get<uint64_t>() + mug["shipped"].template get<uint64_t>() == restocked);
+  CHECK(mug["shipped"].template get<uint64_t>() * 100 == shipped_cents);
   // No service's importer stopped on something it could not copy, and no component is left failed.
   for (const auto& role : kRoles) {
     json health = json::parse(call(c, role, "GET", "/health").body);

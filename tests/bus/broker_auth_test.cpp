@@ -14,11 +14,13 @@
 #include <thread>
 
 #include "bus/broker_users.h"
+#include "bus/amqp_bus.h"
 #include "bus/nats_bus.h"
 #include "bus/roles.h"
 
 #include "support/http_client.h"
 #include "support/nats_server.h"
+#include "support/rabbitmq_server.h"
 #include "support/process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -432,4 +434,67 @@ TEST_CASE("TLS to the broker: verified against --bus-tls-ca; refused without it,
     REQUIRE_FALSE(anonymous);
     CHECK(contains(anonymous.status().message(), "Authorization Violation"));
   }
+}
+
+TEST_CASE("RabbitMQ: each service's user publishes its own kinds only, reads the streams it reads, and a wrong password fails at once") {
+  BrokerUsers users;
+  test::RabbitMqServer rabbit(users.rabbitmq_definitions());
+  const std::string url = "amqp://127.0.0.1:" + std::to_string(rabbit.port()) + "/";
+  auto payment = connect_bus(url, {users.creds("payment"), ""});
+  REQUIRE_MESSAGE(payment, payment.status().to_string());
+  CHECK((*payment)->publish({message("wallet", "w-1")}, 5s));
+  // Another kind's exchange: refused, and the broker's words say so.
+  Status refused = (*payment)->publish({message("order", "o-1")}, 2s);
+  CHECK_FALSE(refused);
+  CHECK(contains(refused.message(), "ACCESS_REFUSED"));
+  // After a refusal the connection is made again: its own kind still goes out.
+  CHECK((*payment)->publish({message("wallet", "w-2")}, 5s));
+
+  // The order service publishes saga events; payment consumes them from the start of the stream.
+  auto order = connect_bus(url, {users.creds("order"), ""});
+  REQUIRE_MESSAGE(order, order.status().to_string());
+  REQUIRE((*order)->publish({message("saga", "s-1")}, 5s));
+  auto consumer = (*payment)->consumer("payment-saga", "saga", 0);
+  REQUIRE_MESSAGE(consumer, consumer.status().to_string());
+  auto fetched = (*consumer)->fetch(10, 5s);
+  REQUIRE_MESSAGE(fetched, fetched.status().to_string());
+  REQUIRE(fetched->size() == 1);
+  CHECK((*fetched)[0].data() == "data-s-1");
+  CHECK((*fetched)[0].offset() == 0);
+  CHECK((*fetched)[0].ack());
+  // Payment does not read the order kind: consuming its stream is refused.
+  auto own = (*payment)->consumer("payment-order", "order", 0);
+  CHECK_FALSE(own);
+  CHECK(contains(own.status().message(), "ACCESS_REFUSED"));
+
+  // The query service publishes nothing and reads every kind.
+  auto query = connect_bus(url, {users.creds("query"), ""});
+  REQUIRE_MESSAGE(query, query.status().to_string());
+  CHECK_FALSE((*query)->publish({message("wallet", "w-q")}, 2s));
+  auto wallets = (*query)->consumer("query-wallet", "wallet", 0);
+  REQUIRE_MESSAGE(wallets, wallets.status().to_string());
+  auto got = (*wallets)->fetch(10, 5s);
+  REQUIRE(got);
+  REQUIRE(got->size() == 2);
+  CHECK((*got)[0].data() == "data-w-1");
+  CHECK((*got)[1].data() == "data-w-2");
+  // From an offset: only what follows it.
+  auto later = (*query)->consumer("query-wallet-2", "wallet", 1);
+  REQUIRE(later);
+  auto rest = (*later)->fetch(10, 5s);
+  REQUIRE(rest);
+  REQUIRE(rest->size() == 1);
+  CHECK((*rest)[0].data() == "data-w-2");
+
+  // A wrong password: refused at once, the password named nowhere.
+  Result<std::unique_ptr<Bus>> wrong = Status::ok();
+  auto took = timed([&] { wrong = connect_bus(rabbit.url_as("payment", "not-the-password-42")); });
+  REQUIRE_FALSE(wrong);
+  CHECK(contains(wrong.status().message(), "refused user payment"));
+  CHECK_FALSE(contains(wrong.status().message(), "not-the-password-42"));
+  CHECK(took < 4s);
+  // A URL with a user and --bus-creds as well: which one is meant is not guessed.
+  auto both = connect_bus(rabbit.url_as("payment", "secret-in-url"), {users.creds("payment"), ""});
+  REQUIRE_FALSE(both);
+  CHECK_FALSE(contains(both.status().message(), "secret-in-url"));
 }

@@ -45,13 +45,15 @@ class NatsServer {
   std::unique_ptr<Process> process_;
 };
 
-// `ordersd bus-users` run into a temporary directory: nats.conf with a user
-// per service, and each service's creds file.
+// `ordersd bus-users` run into a temporary directory: nats.conf and
+// rabbitmq-definitions.json with a user per service, and each service's
+// creds file.
 class BrokerUsers {
  public:
   BrokerUsers();  // throws when the command fails
   const std::string& dir() const { return dir_.path(); }
   std::string config() const { return dir_.sub("nats.conf"); }
+  std::string rabbitmq_definitions() const { return dir_.sub("rabbitmq-definitions.json"); }
   std::string creds(const std::string& service) const { return dir_.sub(service + ".creds"); }
   std::string password(const std::string& service) const;  // from its creds file
 
