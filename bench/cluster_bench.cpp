@@ -1,12 +1,13 @@
 // cluster_bench: orders carried end to end by the five services as separate
-// processes over NATS JetStream, against the same load on one embedded
-// process, in one run.
+// processes over NATS JetStream and over RabbitMQ streams, against the same
+// load on one embedded process, in one run.
 //
 // Embedded (the reference): a fresh `ordersd serve` (every role, no broker);
 //   K customers get money and S skus stock, then N orders are placed over C
 //   keep-alive connections (closed loop) and /metrics is polled until
 //   every saga has ended. orders/s = N / (first order sent -> last saga ended).
-// Cluster: a private nats-server and `ordersd serve --roles X --bus ...` for
+// Cluster (for each --broker): a private nats-server or rabbitmq-server and
+//   `ordersd serve --roles X --bus ...` for
 //   order, payment, inventory, shipping and query, each with its own data
 //   directory. Money goes in at payment, stock at inventory, orders at
 //   order; the same N orders, timed the same way at the order service.
@@ -22,7 +23,8 @@
 //   time as the orders/s, in cores: the broker and each service.
 // Ratio = cluster orders/s / embedded orders/s.
 //
-// Usage: cluster_bench [--orders N] [--connections C] [--durability fsync|async] [--quick] [--json]
+// Usage: cluster_bench [--broker nats|rabbitmq]... [--orders N] [--connections C] [--durability fsync|async]
+//                      [--quick] [--json]          (no --broker: both)
 
 #include <unistd.h>
 
@@ -44,6 +46,7 @@
 
 #include "support/http_client.h"
 #include "support/nats_server.h"
+#include "support/rabbitmq_server.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "http_load.h"
@@ -65,6 +68,7 @@ struct Config : LoadOptions {
     orders = 5000;
     connections = 16;
   }
+  std::vector<std::string> brokers;  // "nats", "rabbitmq"; empty: both
 };
 
 uint64_t sagas_ended(HttpClient& client) {
@@ -145,8 +149,24 @@ struct ClusterRun : Run {
   double query_caught_up_s = 0;     // last saga ended -> the query service copied and applied everything
 };
 
-ClusterRun run_cluster(const Config& config) {
-  NatsServer nats;
+// A private broker of either kind: its URL and its pid (for its CPU).
+struct Broker {
+  std::unique_ptr<NatsServer> nats;
+  std::unique_ptr<RabbitMqServer> rabbitmq;
+  explicit Broker(const std::string& kind) {
+    if (kind == "nats") nats = std::make_unique<NatsServer>();
+    else rabbitmq = std::make_unique<RabbitMqServer>();
+  }
+  std::string url() const { return nats ? nats->url() : rabbitmq->url(); }
+  pid_t pid() const { return nats ? nats->pid() : rabbitmq->pid(); }
+  std::string process_name() const { return nats ? "nats-server" : "rabbitmq-server"; }
+};
+
+// "NATS JetStream" or "RabbitMQ streams".
+std::string broker_title(const std::string& kind) { return kind == "nats" ? "NATS JetStream" : "RabbitMQ streams"; }
+
+ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
+  Broker nats(broker_kind);
   TempDir dir;
   const std::vector<std::string> roles = {"order", "payment", "inventory", "shipping", "query"};
   std::map<std::string, std::unique_ptr<ServerProcess>> s;
@@ -174,7 +194,7 @@ ClusterRun run_cluster(const Config& config) {
   uint64_t published_before = published();
 
   ClusterRun run;
-  std::vector<std::pair<std::string, pid_t>> pids = {{"nats-server", nats.pid()}};
+  std::vector<std::pair<std::string, pid_t>> pids = {{nats.process_name(), nats.pid()}};
   for (const auto& role : roles) pids.emplace_back(role, s[role]->process.pid());
   std::vector<double> cpu_before;
   for (const auto& [name, pid] : pids) cpu_before.push_back(process_cpu_seconds(pid));
@@ -222,11 +242,52 @@ ClusterRun run_cluster(const Config& config) {
 
 Config parse(int argc, char** argv) {
   Config config;
-  CLI::App app{"cluster_bench: five services over NATS JetStream against one embedded process"};
+  CLI::App app{"cluster_bench: five services over NATS JetStream and RabbitMQ against one embedded process"};
   add_load_options(app, config);
+  app.add_option("--broker", config.brokers, "nats or rabbitmq (repeatable; default both)")
+      ->check(CLI::IsMember({"nats", "rabbitmq"}));
   parse_or_exit(app, argc, argv);
+  if (config.brokers.empty()) config.brokers = {"nats", "rabbitmq"};
   if (config.quick && app.count("--orders") == 0) config.orders = 1000;
   return config;
+}
+
+Json cluster_json(const ClusterRun& cluster, const Config& config, double embedded_per_s) {
+  double publish_rate = cluster.seconds > 0 ? static_cast<double>(cluster.published) / cluster.seconds : 0;
+  Json cores = Json::object();
+  for (const auto& [name, c] : cluster.cores) cores[name] = c;
+  return {{"orders_per_s", cluster.orders_per_s(config.orders)},
+          {"seconds", cluster.seconds},
+          {"published", cluster.published},
+          {"publish_per_s", publish_rate},
+          {"query_lag",
+           {{"p50", percentile(cluster.query_lag, 0.5)},
+            {"p99", percentile(cluster.query_lag, 0.99)},
+            {"max", cluster.query_lag.empty() ? 0 : *std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())}}},
+          {"query_caught_up_s", cluster.query_caught_up_s},
+          {"cpu_cores", cores},
+          {"ratio", cluster.orders_per_s(config.orders) / embedded_per_s}};
+}
+
+void print_cluster(const std::string& kind, const ClusterRun& cluster, const Config& config) {
+  double publish_rate = cluster.seconds > 0 ? static_cast<double>(cluster.published) / cluster.seconds : 0;
+  std::printf("\n  over %s:\n", broker_title(kind).c_str());
+  std::printf("    relays: %llu messages confirmed by the broker, %.0f/s\n",
+              static_cast<unsigned long long>(cluster.published), publish_rate);
+  std::printf("    query consumer lag during the load (%zu samples): p50 %.0f, p99 %.0f, max %.0f messages\n",
+              cluster.query_lag.size(), percentile(cluster.query_lag, 0.5), percentile(cluster.query_lag, 0.99),
+              cluster.query_lag.empty() ? 0.0
+                                        : static_cast<double>(*std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())));
+  std::printf("    after the last saga ended, the query service had copied and applied everything in %.2f s\n",
+              cluster.query_caught_up_s);
+  std::printf("    CPU over the load, cores (of %ld):", sysconf(_SC_NPROCESSORS_ONLN));
+  double total = 0;
+  for (const auto& [name, c] : cluster.cores) {
+    std::printf(" %s %.2f", name.c_str(), c);
+    total += c;
+  }
+  std::printf("; all %.2f\n", total);
+  (void)config;
 }
 
 }  // namespace
@@ -236,54 +297,32 @@ int main(int argc, char** argv) {
   try {
     if (!config.json) std::fprintf(stderr, "embedded: %d orders end to end...\n", config.orders);
     Run embedded = run_embedded(config);
-    if (!config.json) std::fprintf(stderr, "five processes over NATS JetStream: the same %d orders...\n", config.orders);
-    ClusterRun cluster = run_cluster(config);
-    double ratio = cluster.orders_per_s(config.orders) / embedded.orders_per_s(config.orders);
-    double publish_rate = cluster.seconds > 0 ? static_cast<double>(cluster.published) / cluster.seconds : 0;
+    std::vector<std::pair<std::string, ClusterRun>> clusters;
+    for (const auto& kind : config.brokers) {
+      if (!config.json) std::fprintf(stderr, "five processes over %s: the same %d orders...\n", broker_title(kind).c_str(), config.orders);
+      clusters.emplace_back(kind, run_cluster(config, kind));
+    }
+    double embedded_per_s = embedded.orders_per_s(config.orders);
     if (config.json) {
       Json out = {{"orders", config.orders},
                   {"connections", config.connections},
                   {"durability", config.durability},
-                  {"embedded", {{"orders_per_s", embedded.orders_per_s(config.orders)}, {"seconds", embedded.seconds}}},
-                  {"cluster",
-                   {{"orders_per_s", cluster.orders_per_s(config.orders)},
-                    {"seconds", cluster.seconds},
-                    {"published", cluster.published},
-                    {"publish_per_s", publish_rate},
-                    {"query_lag", {{"p50", percentile(cluster.query_lag, 0.5)}, {"p99", percentile(cluster.query_lag, 0.99)},
-                                   {"max", cluster.query_lag.empty() ? 0 : *std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())}}},
-                    {"query_caught_up_s", cluster.query_caught_up_s},
-                    {"cpu_cores", [&] {
-                       Json cores = Json::object();
-                       for (const auto& [name, c] : cluster.cores) cores[name] = c;
-                       return cores;
-                     }()}}},
-                  {"ratio", ratio}};
+                  {"embedded", {{"orders_per_s", embedded_per_s}, {"seconds", embedded.seconds}}}};
+      for (const auto& [kind, cluster] : clusters) out[kind] = cluster_json(cluster, config, embedded_per_s);
       std::cout << out.dump(2) << "\n";
       return 0;
     }
     std::printf("cluster_bench: %d orders over %d keep-alive connections, durability %s\n\n", config.orders,
                 config.connections, config.durability.c_str());
-    std::printf("  %-34s %12s %12s %14s\n", "", "orders/s", "seconds", "placing (s)");
-    std::printf("  %-34s %12.0f %12.2f %14.2f\n", "embedded (one process)", embedded.orders_per_s(config.orders),
-                embedded.seconds, embedded.place_seconds);
-    std::printf("  %-34s %12.0f %12.2f %14.2f\n", "five processes over NATS JetStream", cluster.orders_per_s(config.orders),
-                cluster.seconds, cluster.place_seconds);
-    std::printf("  ratio cluster / embedded: %.2f\n\n", ratio);
-    std::printf("  relays: %llu messages acknowledged by the broker, %.0f/s\n",
-                static_cast<unsigned long long>(cluster.published), publish_rate);
-    std::printf("  query consumer lag during the load (%zu samples): p50 %.0f, p99 %.0f, max %.0f messages\n",
-                cluster.query_lag.size(), percentile(cluster.query_lag, 0.5), percentile(cluster.query_lag, 0.99),
-                cluster.query_lag.empty() ? 0.0 : static_cast<double>(*std::max_element(cluster.query_lag.begin(), cluster.query_lag.end())));
-    std::printf("  after the last saga ended, the query service had copied and applied everything in %.2f s\n",
-                cluster.query_caught_up_s);
-    std::printf("  CPU over the load, cores (of %ld):", sysconf(_SC_NPROCESSORS_ONLN));
-    double total = 0;
-    for (const auto& [name, c] : cluster.cores) {
-      std::printf(" %s %.2f", name.c_str(), c);
-      total += c;
+    std::printf("  %-38s %12s %12s %14s %8s\n", "", "orders/s", "seconds", "placing (s)", "ratio");
+    std::printf("  %-38s %12.0f %12.2f %14.2f %8s\n", "embedded (one process)", embedded_per_s, embedded.seconds,
+                embedded.place_seconds, "1.00");
+    for (const auto& [kind, cluster] : clusters) {
+      std::printf("  %-38s %12.0f %12.2f %14.2f %8.2f\n", ("five processes over " + broker_title(kind)).c_str(),
+                  cluster.orders_per_s(config.orders), cluster.seconds, cluster.place_seconds,
+                  cluster.orders_per_s(config.orders) / embedded_per_s);
     }
-    std::printf("; all %.2f\n", total);
+    for (const auto& [kind, cluster] : clusters) print_cluster(kind, cluster, config);
   } catch (const std::exception& e) {
     std::cerr << "cluster_bench: " << e.what() << "\n";
     return 1;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# A local deployment of ordersd as five services over NATS JetStream:
+# A local deployment of ordersd as five services over a broker (NATS
+# JetStream by default, or RabbitMQ streams):
 #
-#   scripts/cluster.sh start [DIR]   builds if needed, starts nats-server and
+#   scripts/cluster.sh start [--broker nats|rabbitmq] [DIR]
+#                                    builds if needed, starts the broker and
 #                                    the order, payment, inventory, shipping
 #                                    and query services, each with its data
 #                                    in DIR/<service> (default ./cluster);
@@ -12,22 +14,44 @@
 #                                    waits for each to exit
 #   scripts/cluster.sh status [DIR]  what is running, and each /health
 #
-# Ports: nats 4222; order 8081, payment 8082, inventory 8083, shipping 8084,
-# query 8085 (override the first with ORDERSD_CLUSTER_PORT, the broker's with
-# ORDERSD_NATS_PORT). Logs are DIR/<service>.log. Every service knows the
+# Ports: nats 4222 or rabbitmq 5672; order 8081, payment 8082, inventory 8083,
+# shipping 8084, query 8085 (override the first with ORDERSD_CLUSTER_PORT, the
+# broker's with ORDERSD_NATS_PORT or ORDERSD_RABBITMQ_PORT). A RabbitMQ broker
+# is private to DIR: node ordersd-cluster@localhost, its own cookie, data and
+# epmd (port ORDERSD_RABBITMQ_PORT + 20000), stopped with the services. The
+# broker a DIR runs is remembered in DIR/broker. Logs are DIR/<service>.log. Every service knows the
 # others (--peers): any of them is an entry point, answering a route another
 # one serves with a 307 redirect there (curl -L follows it, POSTs included).
 #
 # The broker admits each service as its own user, allowed to publish only
 # its own events: `ordersd bus-users` writes them to DIR/users once (nats.conf
-# for nats-server, <service>.creds for each service's --bus-creds).
+# for nats-server, rabbitmq-definitions.json for rabbitmq-server,
+# <service>.creds for each service's --bus-creds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command=${1:-}
-dir=${2:-./cluster}
+shift || true
+broker_arg=""
+if [ "${1:-}" = "--broker" ]; then
+  broker_arg=${2:?--broker takes nats or rabbitmq}
+  shift 2
+fi
+dir=${1:-./cluster}
+abs_dir=$(realpath -m "$dir")
 base=${ORDERSD_CLUSTER_PORT:-8081}
 nats_port=${ORDERSD_NATS_PORT:-4222}
+rabbitmq_port=${ORDERSD_RABBITMQ_PORT:-5672}
+# The broker this DIR runs: --broker, else what it was started with, else nats.
+broker=${broker_arg:-$(cat "$dir/broker" 2>/dev/null || echo nats)}
+case "$broker" in
+  nats | rabbitmq) ;;
+  *) echo "cluster.sh: --broker takes nats or rabbitmq, not '$broker'" >&2; exit 2 ;;
+esac
+if [ -n "$broker_arg" ] && [ -f "$dir/broker" ] && [ "$(cat "$dir/broker")" != "$broker_arg" ]; then
+  echo "cluster.sh: $dir runs over $(cat "$dir/broker"); stop it and use another DIR for $broker_arg" >&2
+  exit 2
+fi
 services=(order payment inventory shipping query)
 
 usage() {
@@ -43,7 +67,7 @@ port_of() {
     if [ "$s" = "$1" ]; then echo "$port"; return; fi
     port=$((port + 1))
   done
-  echo "$nats_port"
+  if [ "$1" = rabbitmq ]; then echo "$rabbitmq_port"; else echo "$nats_port"; fi
 }
 
 pid_of() { cat "$dir/$1.pid" 2>/dev/null || true; }
@@ -56,6 +80,8 @@ running() {
   local cmdline; cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
   if [ "$1" = nats ]; then
     [[ "$cmdline" == *nats-server*"$dir/users/nats.conf"* ]]
+  elif [ "$1" = rabbitmq ]; then
+    [[ "$cmdline" == *beam*"-home $abs_dir/rabbitmq "* ]]
   else
     [[ "$cmdline" == *"ordersd serve --data $dir/$1 "*"--roles $1 "* ]]
   fi
@@ -96,19 +122,18 @@ failed() {
 start() {
   bash scripts/build.sh ordersd
   mkdir -p "$dir"
+  echo "$broker" > "$dir/broker"
   if [ ! -f "$dir/users/nats.conf" ]; then
     ./build/ordersd bus-users --dir "$dir/users" > /dev/null
   fi
-  if running nats; then
-    echo "broker: already running (pid $(pid_of nats))"
-  else
-    local from; from=$(size_of "$dir/nats.log")
-    "$(nats_server)" -c "$dir/users/nats.conf" --jetstream --store_dir "$dir/nats" --addr 127.0.0.1 \
-      --port "$nats_port" --log "$dir/nats.log" < /dev/null > /dev/null 2>&1 &
-    echo $! > "$dir/nats.pid"
-    wait_started nats $! "$dir/nats.log" "$from" "Listening for client connections on 127.0.0.1:$nats_port"
+  if [ "$broker" = rabbitmq ] && [ ! -f "$dir/users/rabbitmq-definitions.json" ]; then
+    echo "cluster.sh: $dir/users predates RabbitMQ users: run ./build/ordersd bus-users --dir $dir/users --force" >&2
+    exit 1
   fi
-  echo "broker: nats://127.0.0.1:$nats_port"
+  if [ "$broker" = rabbitmq ]; then start_rabbitmq; else start_nats; fi
+  local bus_url="nats://127.0.0.1:$nats_port"
+  [ "$broker" = rabbitmq ] && bus_url="amqp://127.0.0.1:$rabbitmq_port/"
+  echo "broker: $bus_url"
   local peers=""
   for s in "${services[@]}"; do peers+="${peers:+,}$s=http://127.0.0.1:$(port_of "$s")"; done
   for s in "${services[@]}"; do
@@ -119,12 +144,54 @@ start() {
     fi
     local log="$dir/$s.log" from; from=$(size_of "$dir/$s.log")
     ./build/ordersd serve --data "$dir/$s" --listen "127.0.0.1:$port" --roles "$s" --peers "$peers" \
-      --bus "nats://127.0.0.1:$nats_port" --bus-creds "$dir/users/$s.creds" < /dev/null >> "$log" 2>&1 &
+      --bus "$bus_url" --bus-creds "$dir/users/$s.creds" < /dev/null >> "$log" 2>&1 &
     echo $! > "$dir/$s.pid"
     wait_started "$s" $! "$log" "$from" "listening on 127.0.0.1:$port"
     echo "$s: http://127.0.0.1:$port"
   done
   echo "any service is an entry point: curl -L http://127.0.0.1:$base/ lists every route"
+}
+
+start_nats() {
+  if running nats; then
+    echo "broker: already running (pid $(pid_of nats))"
+    return
+  fi
+  local from; from=$(size_of "$dir/nats.log")
+  "$(nats_server)" -c "$dir/users/nats.conf" --jetstream --store_dir "$dir/nats" --addr 127.0.0.1 \
+    --port "$nats_port" --log "$dir/nats.log" < /dev/null > /dev/null 2>&1 &
+  echo $! > "$dir/nats.pid"
+  wait_started nats $! "$dir/nats.log" "$from" "Listening for client connections on 127.0.0.1:$nats_port"
+}
+
+# RabbitMQ, private to DIR: its node name, cookie (HOME), data, logs, config
+# and epmd port are all its own; the services' users come from the
+# definitions bus-users wrote.
+rabbitmq_env() {
+  echo HOME="$abs_dir/rabbitmq" RUNNING_UNDER_SYSTEMD=1 RABBITMQ_NODENAME=ordersd-cluster@localhost \
+    RABBITMQ_DIST_PORT=$((rabbitmq_port + 20001)) ERL_EPMD_PORT=$((rabbitmq_port + 20000)) \
+    RABBITMQ_MNESIA_BASE="$abs_dir/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$abs_dir/rabbitmq/log" \
+    RABBITMQ_CONFIG_FILE="$abs_dir/rabbitmq/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$abs_dir/rabbitmq/enabled_plugins"
+}
+
+start_rabbitmq() {
+  if running rabbitmq; then
+    echo "broker: already running (pid $(pid_of rabbitmq))"
+    return
+  fi
+  mkdir -p "$dir/rabbitmq"
+  cat > "$dir/rabbitmq/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$rabbitmq_port
+load_definitions = $abs_dir/users/rabbitmq-definitions.json
+log.console = false
+log.file.level = warning
+CONF
+  echo "[]." > "$dir/rabbitmq/enabled_plugins"
+  local from; from=$(size_of "$dir/rabbitmq.log")
+  # shellcheck disable=SC2046
+  env $(rabbitmq_env) /usr/lib/rabbitmq/bin/rabbitmq-server < /dev/null >> "$dir/rabbitmq.log" 2>&1 &
+  echo $! > "$dir/rabbitmq.pid"
+  wait_started rabbitmq $! "$dir/rabbitmq.log" "$from" "Starting broker... completed"
 }
 
 # stop_all NAME...: SIGTERM to each that runs, all at once, then waits for
@@ -154,7 +221,13 @@ stop_all() {
 
 stop() {
   stop_all "${services[@]}"  # the services first, so that what they publish as they stop reaches the broker
-  stop_all nats
+  if [ "$broker" = rabbitmq ]; then
+    stop_all rabbitmq
+    # Its epmd outlives it; it is this DIR's alone.
+    ERL_EPMD_PORT=$((rabbitmq_port + 20000)) epmd -kill > /dev/null 2>&1 || true
+  else
+    stop_all nats
+  fi
 }
 
 status() {
@@ -166,7 +239,13 @@ status() {
       echo "$s: not running"
     fi
   done
-  if running nats; then echo "nats (pid $(pid_of nats)): nats://127.0.0.1:$nats_port"; else echo "nats: not running"; fi
+  if [ "$broker" = rabbitmq ]; then
+    if running rabbitmq; then echo "rabbitmq (pid $(pid_of rabbitmq)): amqp://127.0.0.1:$rabbitmq_port/"; else echo "rabbitmq: not running"; fi
+  elif running nats; then
+    echo "nats (pid $(pid_of nats)): nats://127.0.0.1:$nats_port"
+  else
+    echo "nats: not running"
+  fi
 }
 
 case "$command" in
