@@ -498,3 +498,33 @@ TEST_CASE("RabbitMQ: each service's user publishes its own kinds only, reads the
   REQUIRE_FALSE(both);
   CHECK_FALSE(contains(both.status().message(), "secret-in-url"));
 }
+
+TEST_CASE("RabbitMQ over TLS: verified against --bus-tls-ca; refused without it, with another CA or another host") {
+  Ca ca("rabbit-ca");
+  auto [cert, key] = ca.server("rabbit", "DNS:localhost");
+  test::RabbitMqServer rabbit(test::RabbitMqServerOptions{"", cert, key});
+  const std::string url = "amqps://ordersd:ordersd-admin@localhost:" + std::to_string(rabbit.tls_port()) + "/";
+  auto verified = connect_bus(url, {"", ca.cert()});
+  REQUIRE_MESSAGE(verified, verified.status().to_string());
+  CHECK((*verified)->publish({message("wallet", "w-tls")}, 5s));
+
+  // amqps:// without a CA to verify the broker by: refused before connecting.
+  auto no_ca = connect_bus(url);
+  REQUIRE_FALSE(no_ca);
+  CHECK(no_ca.status().code() == Status::Code::kInvalidArgument);
+  CHECK(contains(no_ca.status().message(), "--bus-tls-ca"));
+  CHECK_FALSE(contains(no_ca.status().message(), "ordersd-admin"));
+  // Another CA: the handshake fails, at once.
+  Ca other("other-ca");
+  Result<std::unique_ptr<Bus>> wrong_ca = Status::ok();
+  auto took = timed([&] { wrong_ca = connect_bus(url, {"", other.cert()}); });
+  REQUIRE_FALSE(wrong_ca);
+  CHECK(took < 4s);
+  CHECK_FALSE(contains(wrong_ca.status().message(), "ordersd-admin"));
+  // The right CA but another host than the certificate names.
+  auto by_ip = connect_bus("amqps://ordersd:ordersd-admin@127.0.0.1:" + std::to_string(rabbit.tls_port()) + "/", {"", ca.cert()});
+  CHECK_FALSE(by_ip);
+  // The plain port asked for TLS: refused.
+  auto plain = connect_bus("amqps://ordersd:ordersd-admin@localhost:" + std::to_string(rabbit.port()) + "/", {"", ca.cert()});
+  CHECK_FALSE(plain);
+}

@@ -32,17 +32,25 @@ bool accepts(uint16_t port) {
 
 }  // namespace
 
-RabbitMqServer::RabbitMqServer(std::string definitions)
-    : definitions_(std::move(definitions)), port_(free_port()), dist_port_(free_port()), epmd_port_(free_port()) {
+RabbitMqServer::RabbitMqServer(RabbitMqServerOptions options)
+    : options_(std::move(options)), port_(free_port()), dist_port_(free_port()), epmd_port_(free_port()) {
   std::ofstream conf(dir_.sub("rabbitmq.conf"));
   conf << "listeners.tcp.default = 127.0.0.1:" << port_ << "\n"
        << "loopback_users = none\n"
        << "log.console = false\n"
        << "log.file.level = warning\n";
-  if (definitions_.empty()) {
+  if (options_.definitions.empty()) {
     conf << "default_user = ordersd\ndefault_pass = ordersd-admin\n";
   } else {
-    conf << "load_definitions = " << definitions_ << "\n";
+    conf << "load_definitions = " << options_.definitions << "\n";
+  }
+  if (!options_.tls_cert.empty()) {
+    tls_port_ = free_port();
+    conf << "listeners.ssl.default = 127.0.0.1:" << tls_port_ << "\n"
+         << "ssl_options.certfile = " << options_.tls_cert << "\n"
+         << "ssl_options.keyfile = " << options_.tls_key << "\n"
+         << "ssl_options.verify = verify_none\n"
+         << "ssl_options.fail_if_no_peer_cert = false\n";
   }
   conf.close();
   std::ofstream(dir_.sub("enabled_plugins")) << "[].\n";

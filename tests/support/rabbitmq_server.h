@@ -16,11 +16,17 @@
 
 namespace ordersd::test {
 
+struct RabbitMqServerOptions {
+  std::string definitions;  // "" or a definitions JSON file loaded at boot (its users replace the admin)
+  std::string tls_cert;     // with tls_key: a TLS listener too (tls_port()), with this certificate
+  std::string tls_key;
+};
+
 class RabbitMqServer {
  public:
-  // Started and accepting connections, or throws. `definitions`: "" or a
-  // definitions JSON file loaded at boot (its users replace the admin).
-  explicit RabbitMqServer(std::string definitions = "");
+  // Started and accepting connections, or throws.
+  explicit RabbitMqServer(std::string definitions = "") : RabbitMqServer(RabbitMqServerOptions{std::move(definitions), "", ""}) {}
+  explicit RabbitMqServer(RabbitMqServerOptions options);
   ~RabbitMqServer();
 
   // As the administrator (every permission on the vhost "/").
@@ -29,6 +35,7 @@ class RabbitMqServer {
     return "amqp://" + user + ":" + password + "@127.0.0.1:" + std::to_string(port_) + "/";
   }
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }  // 0 without TLS
   pid_t pid() const;
   std::string log() const;
 
@@ -39,8 +46,8 @@ class RabbitMqServer {
  private:
   void launch();
   TempDir dir_;
-  std::string definitions_;
-  uint16_t port_, dist_port_, epmd_port_;
+  RabbitMqServerOptions options_;
+  uint16_t port_, dist_port_, epmd_port_, tls_port_ = 0;
   std::unique_ptr<Process> process_;
 };
 
