@@ -30,9 +30,7 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-namespace {
-
-bool accepts(uint16_t port) {
+bool accepts_connections(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -42,8 +40,6 @@ bool accepts(uint16_t port) {
   close(fd);
   return ok;
 }
-
-}  // namespace
 
 NatsServer::NatsServer() : NatsServer(NatsServerOptions{}) {}
 
@@ -66,7 +62,7 @@ void NatsServer::launch() {
   process_ = std::make_unique<Process>(argv);
   // Polled: the server writes no line to stdout when it is ready.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!accepts(port_)) {
+  while (!accepts_connections(port_)) {
     if (auto code = process_->wait_for(std::chrono::milliseconds(0))) {
       throw std::runtime_error("nats-server exited with " + std::to_string(*code) + ": " + log() +
                                process_->stderr_so_far());

@@ -17,6 +17,8 @@ namespace ordersd::test {
 // A loopback port nothing listens on just now (for a process that must be
 // told its port before it starts, and keep it across restarts).
 uint16_t free_port();
+// Whether something on loopback accepts a TCP connection on `port` now.
+bool accepts_connections(uint16_t port);
 
 struct NatsServerOptions {
   std::string config_file;              // "": none; else passed as -c FILE

@@ -17,20 +17,6 @@
 
 namespace ordersd::test {
 
-namespace {
-
-bool accepts(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-}  // namespace
 
 RabbitMqServer::RabbitMqServer(RabbitMqServerOptions options)
     : options_(std::move(options)), port_(free_port()), dist_port_(free_port()), epmd_port_(free_port()) {
@@ -77,7 +63,7 @@ void RabbitMqServer::launch() {
       "RABBITMQ_CONFIG_FILE=" + dir_.sub("rabbitmq"), "RABBITMQ_ENABLED_PLUGINS_FILE=" + dir_.sub("enabled_plugins"),
       "/usr/lib/rabbitmq/bin/rabbitmq-server"});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!accepts(port_)) {
+  while (!accepts_connections(port_)) {
     if (auto code = process_->wait_for(std::chrono::milliseconds(0))) {
       throw std::runtime_error("rabbitmq-server exited with " + std::to_string(*code) + ": " + log() +
                                process_->stderr_so_far());
