@@ -301,9 +301,9 @@ int run_cli(int argc, char** argv) {
                         "inventory, shipping, query (needs --bus)")
       ->capture_default_str();
   serve_cmd->add_option("--bus", serve_config.bus_url,
-                        "nats://HOST:PORT of the NATS JetStream broker that carries events between processes "
-                        "(nats://USER:PASSWORD@HOST:PORT works, but shows the password to anyone who lists "
-                        "processes: prefer --bus-creds)");
+                        "the broker that carries events between processes: nats://HOST:PORT (NATS JetStream) or "
+                        "amqp://HOST:PORT/VHOST (RabbitMQ streams; amqps:// for TLS). A USER:PASSWORD@ in it works, "
+                        "but shows the password to anyone who lists processes: prefer --bus-creds");
   serve_cmd->add_option("--bus-creds", serve_config.bus_security.creds_file,
                         "FILE with this service's broker credentials: one line USER:PASSWORD (as `ordersd "
                         "bus-users` writes), or a NATS credentials file (as nsc writes). Keep it mode 0600");
@@ -411,7 +411,8 @@ int run_cli(int argc, char** argv) {
   CLI::App* bus_users_cmd = app.add_subcommand(
       "bus-users",
       "write the broker's users, one per service with what its role may publish: DIR/nats.conf for nats-server "
-      "(-c) and DIR/<service>.creds for each service's --bus-creds");
+      "(-c), DIR/rabbitmq-definitions.json for rabbitmq-server (load_definitions) and DIR/<service>.creds for "
+      "each service's --bus-creds");
   bus_users_cmd->add_option("--dir", bus_users_config.dir, "directory to write them to (created if missing)")
       ->required();
   bus_users_cmd->add_flag("--force", bus_users_config.force,
