@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -193,8 +194,24 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
   natsOptions* options = nullptr;
   if (natsStatus s = natsOptions_Create(&options); s != NATS_OK) return failed("creating NATS options", s);
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> owned(options, natsOptions_Destroy);
-  if (natsStatus s = natsOptions_SetURL(options, url.c_str()); s != NATS_OK) {
-    return Status::invalid_argument("the bus URL " + shown + " is not a NATS URL: " + natsStatus_GetText(s));
+  // One URL, or a comma-separated list of a cluster's servers (each tried, and reconnected to).
+  std::vector<std::string> servers;
+  for (size_t at = 0; at <= url.size();) {
+    size_t comma = std::min(url.find(',', at), url.size());
+    std::string one = url.substr(at, comma - at);
+    one.erase(0, one.find_first_not_of(' '));
+    one.erase(one.find_last_not_of(' ') + 1);
+    if (!one.empty()) servers.push_back(one);
+    at = comma + 1;
+  }
+  std::vector<const char*> server_pointers;
+  for (const auto& one : servers) server_pointers.push_back(one.c_str());
+  natsStatus set = servers.size() == 1 ? natsOptions_SetURL(options, servers[0].c_str())
+                                        : natsOptions_SetServers(options, server_pointers.data(),
+                                                                 static_cast<int>(server_pointers.size()));
+  if (servers.empty() || set != NATS_OK) {
+    return Status::invalid_argument("the bus URL " + shown + " is not a NATS URL" +
+                                    (set != NATS_OK ? std::string(": ") + natsStatus_GetText(set) : std::string()));
   }
   natsOptions_SetName(options, "ordersd");
   natsOptions_SetMaxReconnect(options, -1);  // a broker that restarts is waited for
@@ -266,16 +283,6 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
     return impl.explain(failed("opening JetStream", s), 0);
   }
 
-  jsStreamInfo* info = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  s = js_GetStreamInfo(&info, impl.js, kStreamName, nullptr, &jerr);
-  if (s == NATS_OK) {
-    jsStreamInfo_Destroy(info);
-    return bus;
-  }
-  if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
-    return impl.explain(failed("looking up the ORDERSD stream", s, jerr), 0);
-  }
   jsStreamConfig config;
   jsStreamConfig_Init(&config);
   config.Name = kStreamName;
@@ -284,11 +291,38 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
   config.SubjectsLen = 1;
   config.Storage = js_FileStorage;
   config.Duplicates = int64_t{10} * 60 * 1000 * kNanosPerMilli;  // a relay's retry is dropped for 10 minutes
-  jerr = static_cast<jsErrCode>(0);
-  s = js_AddStream(&info, impl.js, &config, nullptr, &jerr);
-  if (s == NATS_OK) jsStreamInfo_Destroy(info);
-  else if (jerr != JSStreamNameExistErr) {  // JSStreamNameExistErr: lost a race, fine
-    return impl.explain(failed("creating the ORDERSD stream", s, jerr), 0);
+  // A list of brokers is a JetStream cluster: the stream is kept on as many
+  // of them as the list names, at most 3, so that losing one loses nothing.
+  config.Replicas = static_cast<int64_t>(std::min<size_t>(3, servers.size()));
+  // Looked up, and created when missing. A cluster that has just started
+  // elects its JetStream leader first (lookups time out meanwhile), and a
+  // stream's replicas need that many servers up: tried for 15 s. A refusal
+  // of this user is final.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    jsStreamInfo* info = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const uint64_t mark = impl.refusal_mark();
+    s = js_GetStreamInfo(&info, impl.js, kStreamName, nullptr, &jerr);
+    if (s == NATS_OK) {
+      jsStreamInfo_Destroy(info);
+      break;
+    }
+    const char* step = "looking up the ORDERSD stream";
+    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+      step = "creating the ORDERSD stream";
+      jerr = static_cast<jsErrCode>(0);
+      s = js_AddStream(&info, impl.js, &config, nullptr, &jerr);
+      if (s == NATS_OK) {
+        jsStreamInfo_Destroy(info);
+        break;
+      }
+      if (jerr == JSStreamNameExistErr) break;  // lost a race: fine
+    }
+    if (impl.refusal_mark() != mark || std::chrono::steady_clock::now() >= deadline) {
+      return impl.explain(failed(step, s, jerr), mark);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return bus;
 }

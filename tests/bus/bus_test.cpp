@@ -251,3 +251,41 @@ TEST_CASE_TEMPLATE("a relay that cannot go on says why instead of ending silentl
     CHECK(relay.position() == 0);  // nothing counted as published past the checkpoint it could not write
   }
 }
+
+TEST_CASE("a three-node JetStream cluster: one node lost loses nothing; two lost stop publishing, and nothing is lost when one returns") {
+  test::NatsCluster cluster(3);
+  TempDir a_dir, b_dir;
+  auto a = open_log(a_dir.path());
+  auto b = open_log(b_dir.path());
+  auto a_bus = connect_bus(cluster.url());
+  if (!a_bus) MESSAGE(cluster.node(0).log() << cluster.node(1).log() << cluster.node(2).log());
+  REQUIRE_MESSAGE(a_bus, a_bus.status().to_string());
+  auto b_bus = connect_bus(cluster.url()).value();
+  Relay relay(*a, **a_bus, {"wallet"});
+  relay.start();
+  Importer importer(*b, *b_bus, "b", {"wallet"});
+  REQUIRE(importer.start());
+
+  append(*a, "wallet-ann", 20);
+  wait_until([&] { return b->head() == 20; });
+  // One node down, whichever it is (the stream's leader or not): publishing
+  // stalls at most for an election, and nothing is lost.
+  cluster.node(0).kill();
+  append(*a, "wallet-ann", 20);
+  wait_until([&] { return b->head() == 40; });
+  // Two down: no quorum. The relay cannot publish and says so; nothing arrives.
+  cluster.node(1).kill();
+  append(*a, "wallet-bob", 10);
+  wait_until([&] { return !relay.last_error().empty(); });
+  CHECK(relay.position() == 40);
+  CHECK(b->head() == 40);
+  // One back: a quorum again; everything goes on, nothing twice.
+  cluster.node(0).restart();
+  wait_until([&] { return b->head() == 50; });
+  wait_until([&] { return relay.position() == a->head(); });
+  same_stream(*a, *b, "wallet-ann");
+  same_stream(*a, *b, "wallet-bob");
+  CHECK(relay.last_error().empty());
+  CHECK_FALSE(importer.failure());
+  cluster.node(1).restart();
+}

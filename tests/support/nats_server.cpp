@@ -89,6 +89,26 @@ std::string NatsServer::log() const {
   return text.str();
 }
 
+NatsCluster::NatsCluster(int size, std::string config_file) {
+  std::vector<uint16_t> routes;
+  for (int i = 0; i < size; ++i) routes.push_back(free_port());
+  std::string all;
+  for (uint16_t p : routes) all += (all.empty() ? "" : ",") + std::string("nats://127.0.0.1:") + std::to_string(p);
+  for (int i = 0; i < size; ++i) {
+    NatsServerOptions options{config_file,
+                              {"--server_name", "nats-" + std::to_string(i + 1), "--cluster_name", "ordersd",
+                               "--cluster", "nats://127.0.0.1:" + std::to_string(routes[static_cast<size_t>(i)]),
+                               "--routes", all}};
+    nodes_.push_back(std::make_unique<NatsServer>(std::move(options)));
+  }
+}
+
+std::string NatsCluster::url() const {
+  std::string out;
+  for (const auto& n : nodes_) out += (out.empty() ? "" : ",") + n->url();
+  return out;
+}
+
 BrokerUsers::BrokerUsers() {
   Completed made = run({ORDERSD_BINARY, "bus-users", "--dir", dir_.path()});
   if (made.exit_code != 0) throw std::runtime_error("ordersd bus-users failed: " + made.err);

@@ -47,6 +47,20 @@ class NatsServer {
   std::unique_ptr<Process> process_;
 };
 
+// A JetStream cluster of `size` nats-servers on loopback, named nats-1 ...
+// nats-N, routed to each other; each can be killed and restarted alone.
+class NatsCluster {
+ public:
+  explicit NatsCluster(int size = 3, std::string config_file = "");
+  // Every node's URL, comma-separated: what --bus takes for a cluster.
+  std::string url() const;
+  NatsServer& node(int i) { return *nodes_.at(static_cast<size_t>(i)); }
+  int size() const { return static_cast<int>(nodes_.size()); }
+
+ private:
+  std::vector<std::unique_ptr<NatsServer>> nodes_;
+};
+
 // `ordersd bus-users` run into a temporary directory: nats.conf and
 // rabbitmq-definitions.json with a user per service, and each service's
 // creds file.
