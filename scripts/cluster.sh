@@ -2,8 +2,11 @@
 # A local deployment of ordersd as five services over a broker (NATS
 # JetStream by default, or RabbitMQ streams):
 #
-#   scripts/cluster.sh start [--broker nats|rabbitmq] [DIR]
-#                                    builds if needed, starts the broker and
+#   scripts/cluster.sh start [--broker nats|rabbitmq] [--brokers 1|3] [DIR]
+#                                    builds if needed, starts the broker (with
+#                                    --brokers 3, a JetStream cluster of three
+#                                    nodes, nats-1 to nats-3, the stream at 3
+#                                    replicas) and
 #                                    the order, payment, inventory, shipping
 #                                    and query services, each with its data
 #                                    in DIR/<service> (default ./cluster);
@@ -14,7 +17,8 @@
 #                                    waits for each to exit
 #   scripts/cluster.sh status [DIR]  what is running, and each /health
 #
-# Ports: nats 4222 or rabbitmq 5672; order 8081, payment 8082, inventory 8083,
+# Ports: nats 4222 (nats-1 4222, nats-2 4223, nats-3 4224; their routes
+# 6222, 6223, 6224) or rabbitmq 5672; order 8081, payment 8082, inventory 8083,
 # shipping 8084, query 8085 (override the first with ORDERSD_CLUSTER_PORT, the
 # broker's with ORDERSD_NATS_PORT or ORDERSD_RABBITMQ_PORT). A RabbitMQ broker
 # is private to DIR: node ordersd-cluster@localhost, its own cookie, data and
@@ -33,10 +37,11 @@ cd "$(dirname "$0")/.."
 command=${1:-}
 shift || true
 broker_arg=""
-if [ "${1:-}" = "--broker" ]; then
-  broker_arg=${2:?--broker takes nats or rabbitmq}
+brokers_arg=""
+while [ "${1:-}" = "--broker" ] || [ "${1:-}" = "--brokers" ]; do
+  if [ "$1" = "--broker" ]; then broker_arg=${2:?--broker takes nats or rabbitmq}; else brokers_arg=${2:?--brokers takes 1 or 3}; fi
   shift 2
-fi
+done
 dir=${1:-./cluster}
 abs_dir=$(realpath -m "$dir")
 base=${ORDERSD_CLUSTER_PORT:-8081}
@@ -48,6 +53,25 @@ case "$broker" in
   nats | rabbitmq) ;;
   *) echo "cluster.sh: --broker takes nats or rabbitmq, not '$broker'" >&2; exit 2 ;;
 esac
+# How many broker nodes: --brokers, else what DIR was started with, else 1.
+brokers=${brokers_arg:-$(cat "$dir/brokers" 2>/dev/null || echo 1)}
+case "$brokers" in
+  1) ;;
+  3) [ "$broker" = nats ] || { echo "cluster.sh: --brokers 3 is a NATS JetStream cluster; RabbitMQ runs one node" >&2; exit 2; } ;;
+  *) echo "cluster.sh: --brokers takes 1 or 3, not '$brokers'" >&2; exit 2 ;;
+esac
+# The names of the broker's processes: nats, or nats-1 ... nats-N, or rabbitmq.
+broker_nodes=(nats)
+if [ "$broker" = rabbitmq ]; then
+  broker_nodes=(rabbitmq)
+elif [ "$brokers" -gt 1 ]; then
+  broker_nodes=()
+  for i in $(seq 1 "$brokers"); do broker_nodes+=("nats-$i"); done
+fi
+if [ -n "$brokers_arg" ] && [ -f "$dir/brokers" ] && [ "$(cat "$dir/brokers")" != "$brokers_arg" ]; then
+  echo "cluster.sh: $dir runs $(cat "$dir/brokers") broker node(s); stop it and use another DIR for $brokers_arg" >&2
+  exit 2
+fi
 if [ -n "$broker_arg" ] && [ -f "$dir/broker" ] && [ "$(cat "$dir/broker")" != "$broker_arg" ]; then
   echo "cluster.sh: $dir runs over $(cat "$dir/broker"); stop it and use another DIR for $broker_arg" >&2
   exit 2
@@ -67,7 +91,11 @@ port_of() {
     if [ "$s" = "$1" ]; then echo "$port"; return; fi
     port=$((port + 1))
   done
-  if [ "$1" = rabbitmq ]; then echo "$rabbitmq_port"; else echo "$nats_port"; fi
+  case "$1" in
+    rabbitmq) echo "$rabbitmq_port" ;;
+    nats-*) echo $((nats_port + ${1#nats-} - 1)) ;;
+    *) echo "$nats_port" ;;
+  esac
 }
 
 pid_of() { cat "$dir/$1.pid" 2>/dev/null || true; }
@@ -79,7 +107,9 @@ running() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   local cmdline; cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
   if [ "$1" = nats ]; then
-    [[ "$cmdline" == *nats-server*"$dir/users/nats.conf"* ]]
+    [[ "$cmdline" == *nats-server*"$dir/users/nats.conf"* && "$cmdline" != *--server_name* ]]
+  elif [[ "$1" == nats-* ]]; then
+    [[ "$cmdline" == *nats-server*"$dir/users/nats.conf"*"--server_name $1 "* ]]
   elif [ "$1" = rabbitmq ]; then
     [[ "$cmdline" == *beam*"-home $abs_dir/rabbitmq "* ]]
   else
@@ -123,6 +153,7 @@ start() {
   bash scripts/build.sh ordersd
   mkdir -p "$dir"
   echo "$broker" > "$dir/broker"
+  echo "$brokers" > "$dir/brokers"
   if [ ! -f "$dir/users/nats.conf" ]; then
     ./build/ordersd bus-users --dir "$dir/users" > /dev/null
   fi
@@ -131,7 +162,8 @@ start() {
     exit 1
   fi
   if [ "$broker" = rabbitmq ]; then start_rabbitmq; else start_nats; fi
-  local bus_url="nats://127.0.0.1:$nats_port"
+  local bus_url=""
+  for node in "${broker_nodes[@]}"; do bus_url+="${bus_url:+,}nats://127.0.0.1:$(port_of "$node")"; done
   [ "$broker" = rabbitmq ] && bus_url="amqp://127.0.0.1:$rabbitmq_port/"
   echo "broker: $bus_url"
   local peers=""
@@ -153,15 +185,27 @@ start() {
 }
 
 start_nats() {
-  if running nats; then
-    echo "broker: already running (pid $(pid_of nats))"
-    return
-  fi
-  local from; from=$(size_of "$dir/nats.log")
-  "$(nats_server)" -c "$dir/users/nats.conf" --jetstream --store_dir "$dir/nats" --addr 127.0.0.1 \
-    --port "$nats_port" --log "$dir/nats.log" < /dev/null > /dev/null 2>&1 &
-  echo $! > "$dir/nats.pid"
-  wait_started nats $! "$dir/nats.log" "$from" "Listening for client connections on 127.0.0.1:$nats_port"
+  local routes=""
+  for node in "${broker_nodes[@]}"; do
+    [ "$node" = nats ] || routes+="${routes:+,}nats://127.0.0.1:$(($(port_of "$node") + 2000))"
+  done
+  for node in "${broker_nodes[@]}"; do
+    if running "$node"; then
+      echo "$node: already running (pid $(pid_of "$node"))"
+      continue
+    fi
+    local port; port=$(port_of "$node")
+    local cluster_args=()
+    if [ "$node" != nats ]; then
+      # One of a JetStream cluster: named, routed to the others.
+      cluster_args=(--server_name "$node" --cluster_name ordersd --cluster "nats://127.0.0.1:$((port + 2000))" --routes "$routes")
+    fi
+    local from; from=$(size_of "$dir/$node.log")
+    "$(nats_server)" -c "$dir/users/nats.conf" "${cluster_args[@]}" --jetstream --store_dir "$dir/$node" \
+      --addr 127.0.0.1 --port "$port" --log "$dir/$node.log" < /dev/null > /dev/null 2>&1 &
+    echo $! > "$dir/$node.pid"
+    wait_started "$node" $! "$dir/$node.log" "$from" "Listening for client connections on 127.0.0.1:$port"
+  done
 }
 
 # RabbitMQ, private to DIR: its node name, cookie (HOME), data, logs, config
@@ -226,7 +270,7 @@ stop() {
     # Its epmd outlives it; it is this DIR's alone.
     ERL_EPMD_PORT=$((rabbitmq_port + 20000)) epmd -kill > /dev/null 2>&1 || true
   else
-    stop_all nats
+    stop_all "${broker_nodes[@]}"
   fi
 }
 
@@ -241,10 +285,10 @@ status() {
   done
   if [ "$broker" = rabbitmq ]; then
     if running rabbitmq; then echo "rabbitmq (pid $(pid_of rabbitmq)): amqp://127.0.0.1:$rabbitmq_port/"; else echo "rabbitmq: not running"; fi
-  elif running nats; then
-    echo "nats (pid $(pid_of nats)): nats://127.0.0.1:$nats_port"
   else
-    echo "nats: not running"
+    for node in "${broker_nodes[@]}"; do
+      if running "$node"; then echo "$node (pid $(pid_of "$node")): nats://127.0.0.1:$(port_of "$node")"; else echo "$node: not running"; fi
+    done
   fi
 }
 
