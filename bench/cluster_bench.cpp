@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -45,6 +46,7 @@
 #include <vector>
 
 #include "support/http_client.h"
+#include "events/event_log.h"
 #include "support/nats_server.h"
 #include "support/rabbitmq_server.h"
 #include "support/server_process.h"
@@ -107,6 +109,13 @@ Json health(uint16_t port) {
 struct Run {
   double seconds = 0;  // first order sent -> last saga ended
   double place_seconds = 0;
+  // The embedded run's log, per order placed (the setup's deposits and
+  // restocks included): events, their envelopes' bytes (what a relay puts
+  // on the wire for each, before the broker's own framing), and the data
+  // directory's bytes on disk once the server has stopped.
+  double events_per_order = 0;
+  double envelope_bytes_per_order = 0;
+  double disk_bytes_per_order = 0;
   double orders_per_s(int n) const { return seconds > 0 ? n / seconds : 0; }
 };
 
@@ -121,6 +130,27 @@ Run run_embedded(const Config& config) {
   run.seconds = seconds_between(load.start, ended);
   run.place_seconds = load.seconds();
   if (int rc = server.stop(); rc != 0) fail("the server exited with " + std::to_string(rc));
+  events::EventLogOptions read_only;
+  read_only.read_only = true;
+  auto log = events::EventLog::open(dir.path(), read_only);
+  if (!log) fail("cannot read the embedded server's log: " + log.status().to_string());
+  uint64_t events = 0, envelope_bytes = 0;
+  for (uint64_t from = 1;;) {
+    auto batch = (*log)->read_all(from, 4096);
+    if (!batch) fail("cannot read the embedded server's log: " + batch.status().to_string());
+    if (batch->empty()) break;
+    for (const auto& e : *batch) envelope_bytes += e.envelope_bytes().size();
+    events += batch->size();
+    from = batch->back().position() + 1;
+  }
+  log->reset();
+  uint64_t disk = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path())) {
+    if (f.is_regular_file()) disk += f.file_size();
+  }
+  run.events_per_order = static_cast<double>(events) / config.orders;
+  run.envelope_bytes_per_order = static_cast<double>(envelope_bytes) / config.orders;
+  run.disk_bytes_per_order = static_cast<double>(disk) / config.orders;
   return run;
 }
 
@@ -307,7 +337,12 @@ int main(int argc, char** argv) {
       Json out = {{"orders", config.orders},
                   {"connections", config.connections},
                   {"durability", config.durability},
-                  {"embedded", {{"orders_per_s", embedded_per_s}, {"seconds", embedded.seconds}}}};
+                  {"embedded",
+                   {{"orders_per_s", embedded_per_s},
+                    {"seconds", embedded.seconds},
+                    {"events_per_order", embedded.events_per_order},
+                    {"envelope_bytes_per_order", embedded.envelope_bytes_per_order},
+                    {"disk_bytes_per_order", embedded.disk_bytes_per_order}}}};
       for (const auto& [kind, cluster] : clusters) out[kind] = cluster_json(cluster, config, embedded_per_s);
       std::cout << out.dump(2) << "\n";
       return 0;
@@ -322,6 +357,9 @@ int main(int argc, char** argv) {
                   cluster.orders_per_s(config.orders), cluster.seconds, cluster.place_seconds,
                   cluster.orders_per_s(config.orders) / embedded_per_s);
     }
+    std::printf("\n  per order (embedded log, setup included): %.1f events, %.0f bytes of envelopes (the wire's payload), "
+                "%.0f bytes on disk\n",
+                embedded.events_per_order, embedded.envelope_bytes_per_order, embedded.disk_bytes_per_order);
     for (const auto& [kind, cluster] : clusters) print_cluster(kind, cluster, config);
   } catch (const std::exception& e) {
     std::cerr << "cluster_bench: " << e.what() << "\n";
