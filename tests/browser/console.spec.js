@@ -215,7 +215,7 @@ test("pausing payment from the Components page leaves new orders waiting; resumi
   await post(api, "/orders", orderBody(id, "ann"));
   // The saga asks for the charge; nobody answers while payment is paused.
   await expect
-    .poll(async () => (await (await api.get(`/orders/${id}/timeline`)).json()).events.map((e) => e.type), { timeout: 10_000 })
+    .poll(async () => ((await (await api.get(`/orders/${id}/timeline`)).json()).events || []).map((e) => e.type), { timeout: 10_000 })
     .toContain("saga.charge_requested.v1");
   await expect(payment.locator("td").nth(2)).not.toHaveText("0"); // lag: the charge request waits
   const state = await (await api.get(`/orders/${id}/state`)).json();

@@ -36,7 +36,7 @@ test("a stuck saga is listed on the Sagas page and retried from there", async ({
   // Retried from the page: the retry is the console's, in the audit trail.
   await page.getByRole("button", { name: "Retry the stuck saga of o-stuck" }).click();
   await expect
-    .poll(async () => (await (await api.get("/admin/audit")).json()).entries.map((e) => `${e.payload.path} ${e.payload.status}`)[0])
+    .poll(async () => ((await (await api.get("/admin/audit")).json()).entries || []).map((e) => `${e.payload.path} ${e.payload.status}`)[0])
     .toBe("/sagas/o-stuck/retry 202");
   // With payment back, the refund goes through and the saga ends: nothing is stuck or running.
   await post(api, "/participants/payment/resume", {});

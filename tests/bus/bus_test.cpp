@@ -35,10 +35,10 @@ void append(events::EventLog& log, const std::string& stream, int n) {
   for (int i = 0; i < n; ++i) REQUIRE(log.append(stream, events::ExpectedVersion::any(), {test::order_placed(stream)}));
 }
 
-// Until `done()` holds; fails the test after 20 s.
+// Until `done()` holds; fails the test after `limit`.
 template <typename Done>
-void wait_until(Done done) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+void wait_until(Done done, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     REQUIRE(std::chrono::steady_clock::now() < deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -253,6 +253,9 @@ TEST_CASE_TEMPLATE("a relay that cannot go on says why instead of ending silentl
 }
 
 TEST_CASE("a three-node JetStream cluster: one node lost loses nothing; two lost stop publishing, and nothing is lost when one returns") {
+  // Elections of the stream's and the consumer's leaders, on two cores shared
+  // with the rest of the suite, can take tens of seconds.
+  constexpr auto kElection = std::chrono::seconds(90);
   test::NatsCluster cluster(3);
   TempDir a_dir, b_dir;
   auto a = open_log(a_dir.path());
@@ -267,24 +270,25 @@ TEST_CASE("a three-node JetStream cluster: one node lost loses nothing; two lost
   REQUIRE(importer.start());
 
   append(*a, "wallet-ann", 20);
-  wait_until([&] { return b->head() == 20; });
+  wait_until([&] { return b->head() == 20; }, kElection);
   // One node down, whichever it is (the stream's leader or not): publishing
   // stalls at most for an election, and nothing is lost.
   cluster.node(0).kill();
   append(*a, "wallet-ann", 20);
-  wait_until([&] { return b->head() == 40; });
+  wait_until([&] { return b->head() == 40; }, kElection);
   // Two down: no quorum. The relay cannot publish and says so; nothing arrives.
   cluster.node(1).kill();
   append(*a, "wallet-bob", 10);
-  wait_until([&] { return !relay.last_error().empty(); });
+  wait_until([&] { return !relay.last_error().empty(); }, kElection);
   CHECK(relay.position() == 40);
   CHECK(b->head() == 40);
   // One back: a quorum again; everything goes on, nothing twice.
   cluster.node(0).restart();
-  wait_until([&] { return b->head() == 50; });
-  wait_until([&] { return relay.position() == a->head(); });
+  wait_until([&] { return b->head() == 50; }, kElection);
+  wait_until([&] { return relay.position() == a->head(); }, kElection);
   same_stream(*a, *b, "wallet-ann");
   same_stream(*a, *b, "wallet-bob");
+  INFO("relay: " << relay.last_error());
   CHECK(relay.last_error().empty());
   CHECK_FALSE(importer.failure());
   cluster.node(1).restart();
