@@ -23,8 +23,9 @@
 //   time as the orders/s, in cores: the broker and each service.
 // Ratio = cluster orders/s / embedded orders/s.
 //
-// Usage: cluster_bench [--broker nats|rabbitmq]... [--orders N] [--connections C] [--durability fsync|async]
-//                      [--quick] [--json]          (no --broker: both)
+// Usage: cluster_bench [--broker nats|rabbitmq]... [--brokers 1|3] [--orders N] [--connections C]
+//                      [--durability fsync|async] [--quick] [--json]   (no --broker: both; --brokers 3: NATS as
+//                      a three-node cluster, the stream at 3 replicas)
 
 #include <unistd.h>
 
@@ -179,21 +180,33 @@ struct ClusterRun : Run {
   double query_caught_up_s = 0;     // last saga ended -> the query service copied and applied everything
 };
 
-// A private broker of either kind: its URL and its pid (for its CPU).
+// A private broker of either kind: its URL and its processes (for their CPU).
+// "nats3" is a JetStream cluster of three nodes, the stream at 3 replicas.
 struct Broker {
   std::unique_ptr<NatsServer> nats;
+  std::unique_ptr<NatsCluster> nats_cluster;
   std::unique_ptr<RabbitMqServer> rabbitmq;
   explicit Broker(const std::string& kind) {
     if (kind == "nats") nats = std::make_unique<NatsServer>();
+    else if (kind == "nats3") nats_cluster = std::make_unique<NatsCluster>(3);
     else rabbitmq = std::make_unique<RabbitMqServer>();
   }
-  std::string url() const { return nats ? nats->url() : rabbitmq->url(); }
-  pid_t pid() const { return nats ? nats->pid() : rabbitmq->pid(); }
-  std::string process_name() const { return nats ? "nats-server" : "rabbitmq-server"; }
+  std::string url() const { return nats ? nats->url() : nats_cluster ? nats_cluster->url() : rabbitmq->url(); }
+  std::vector<std::pair<std::string, pid_t>> processes() const {
+    if (nats) return {{"nats-server", nats->pid()}};
+    if (rabbitmq) return {{"rabbitmq-server", rabbitmq->pid()}};
+    std::vector<std::pair<std::string, pid_t>> out;
+    for (int i = 0; i < nats_cluster->size(); ++i) out.emplace_back("nats-" + std::to_string(i + 1), nats_cluster->node(i).pid());
+    return out;
+  }
 };
 
 // "NATS JetStream" or "RabbitMQ streams".
-std::string broker_title(const std::string& kind) { return kind == "nats" ? "NATS JetStream" : "RabbitMQ streams"; }
+std::string broker_title(const std::string& kind) {
+  if (kind == "nats") return "NATS JetStream";
+  if (kind == "nats3") return "3 NATS nodes (R3)";
+  return "RabbitMQ streams";
+}
 
 ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
   Broker nats(broker_kind);
@@ -224,7 +237,7 @@ ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
   uint64_t published_before = published();
 
   ClusterRun run;
-  std::vector<std::pair<std::string, pid_t>> pids = {{nats.process_name(), nats.pid()}};
+  std::vector<std::pair<std::string, pid_t>> pids = nats.processes();
   for (const auto& role : roles) pids.emplace_back(role, s[role]->process.pid());
   std::vector<double> cpu_before;
   for (const auto& [name, pid] : pids) cpu_before.push_back(process_cpu_seconds(pid));
@@ -276,8 +289,16 @@ Config parse(int argc, char** argv) {
   add_load_options(app, config);
   app.add_option("--broker", config.brokers, "nats or rabbitmq (repeatable; default both)")
       ->check(CLI::IsMember({"nats", "rabbitmq"}));
+  int broker_nodes = 1;
+  app.add_option("--brokers", broker_nodes, "NATS nodes: 1, or 3 (a JetStream cluster, the stream at 3 replicas)")
+      ->check(CLI::IsMember({1, 3}));
   parse_or_exit(app, argc, argv);
   if (config.brokers.empty()) config.brokers = {"nats", "rabbitmq"};
+  if (broker_nodes == 3) {
+    for (auto& b : config.brokers) {
+      if (b == "nats") b = "nats3";
+    }
+  }
   if (config.quick && app.count("--orders") == 0) config.orders = 1000;
   return config;
 }
