@@ -320,7 +320,7 @@ Json cluster_json(const ClusterRun& cluster, const Config& config, double embedd
           {"ratio", cluster.orders_per_s(config.orders) / embedded_per_s}};
 }
 
-void print_cluster(const std::string& kind, const ClusterRun& cluster, const Config& config) {
+void print_cluster(const std::string& kind, const ClusterRun& cluster) {
   double publish_rate = cluster.seconds > 0 ? static_cast<double>(cluster.published) / cluster.seconds : 0;
   std::printf("\n  over %s:\n", broker_title(kind).c_str());
   std::printf("    relays: %llu messages confirmed by the broker, %.0f/s\n",
@@ -338,7 +338,6 @@ void print_cluster(const std::string& kind, const ClusterRun& cluster, const Con
     total += c;
   }
   std::printf("; all %.2f\n", total);
-  (void)config;
 }
 
 }  // namespace
@@ -381,7 +380,7 @@ int main(int argc, char** argv) {
     std::printf("\n  per order (embedded log, setup included): %.1f events, %.0f bytes of envelopes (the wire's payload), "
                 "%.0f bytes on disk\n",
                 embedded.events_per_order, embedded.envelope_bytes_per_order, embedded.disk_bytes_per_order);
-    for (const auto& [kind, cluster] : clusters) print_cluster(kind, cluster, config);
+    for (const auto& [kind, cluster] : clusters) print_cluster(kind, cluster);
   } catch (const std::exception& e) {
     std::cerr << "cluster_bench: " << e.what() << "\n";
     return 1;

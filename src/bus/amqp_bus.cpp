@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "events/encoding.h"
 #include "events/logging.h"
 
 namespace ordersd::bus {
@@ -20,6 +21,13 @@ namespace {
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kReachFor = std::chrono::seconds(5);  // a broker not up yet is tried this long at connect
 constexpr uint16_t kPrefetch = 2048;                 // a stream consumer needs one
+// A consumer's connection asks for heartbeats: it calls into librabbitmq at
+// least every fetch wait (which is when librabbitmq sends and checks them),
+// so a broker lost without a closed socket (a partition) shows up as a
+// fetch error within two of them instead of as a consumer that just hears
+// nothing. The publisher's asks for none: an idle relay makes no calls, and
+// a lost broker shows up there as a confirm that does not come.
+constexpr int kConsumerHeartbeatS = 10;
 constexpr amqp_channel_t kChannel = 1;
 
 amqp_bytes_t bytes_of(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
@@ -28,20 +36,6 @@ std::string string_of(amqp_bytes_t b) { return {static_cast<const char*>(b.bytes
 timeval timeval_of(std::chrono::milliseconds d) {
   if (d.count() < 0) d = std::chrono::milliseconds(0);
   return {static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 // Where and as whom to connect.
@@ -133,7 +127,7 @@ class Connection {
  public:
   // Opens it; `reachable` says whether the TCP connection itself was made
   // (a failure after it, as refused credentials, is not worth retrying).
-  static Result<std::unique_ptr<Connection>> open(const Endpoint& e, bool* reachable) {
+  static Result<std::unique_ptr<Connection>> open(const Endpoint& e, int heartbeat_s, bool* reachable) {
     std::unique_ptr<Connection> c(new Connection());
     c->state_ = amqp_new_connection();
     amqp_socket_t* socket = e.tls ? amqp_ssl_socket_new(c->state_) : amqp_tcp_socket_new(c->state_);
@@ -154,10 +148,7 @@ class Connection {
       return Status::io_error("cannot connect to the broker at " + e.shown + ": " + amqp_error_string2(opened));
     }
     c->socket_open_ = true;
-    // No heartbeats: librabbitmq answers them only inside its own calls, and
-    // the relay may not call for minutes. A broker that goes away closes the
-    // socket, which the next call sees.
-    amqp_rpc_reply_t login = amqp_login(c->state_, e.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+    amqp_rpc_reply_t login = amqp_login(c->state_, e.vhost.c_str(), 0, 131072, heartbeat_s, AMQP_SASL_METHOD_PLAIN,
                                         e.user.c_str(), e.password.c_str());
     if (login.reply_type != AMQP_RESPONSE_NORMAL) {
       c->socket_open_ = false;
@@ -194,11 +185,12 @@ class Connection {
 };
 
 // Opens a connection, trying for `reach_for` while the broker cannot be reached.
-Result<std::unique_ptr<Connection>> open_connection(const Endpoint& e, std::chrono::milliseconds reach_for) {
+Result<std::unique_ptr<Connection>> open_connection(const Endpoint& e, int heartbeat_s,
+                                                    std::chrono::milliseconds reach_for) {
   auto deadline = std::chrono::steady_clock::now() + reach_for;
   for (;;) {
     bool reachable = false;
-    auto c = Connection::open(e, &reachable);
+    auto c = Connection::open(e, heartbeat_s, &reachable);
     if (c || reachable || std::chrono::steady_clock::now() >= deadline) return c;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -267,7 +259,7 @@ class AmqpConsumer final : public Consumer {
   Status subscribe() {
     connection_.reset();
     ++generation_;
-    auto c = open_connection(endpoint_, std::chrono::milliseconds(0));
+    auto c = open_connection(endpoint_, kConsumerHeartbeatS, std::chrono::milliseconds(0));
     if (!c) return c.status();
     Connection& conn = **c;
     if (Status s = declare_stream(conn, kind_); !s) return s;
@@ -294,11 +286,9 @@ class AmqpConsumer final : public Consumer {
       refused_.reset();
       connection_.reset();
     }
+    // Its reader waits a moment after a failed fetch before it asks again.
     if (!connection_ || !connection_->healthy()) {
-      if (Status s = subscribe(); !s) {
-        std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(wait, std::chrono::milliseconds(500)));
-        return s;
-      }
+      if (Status s = subscribe(); !s) return s;
     }
     amqp_connection_state_t state = connection_->state();
     while (static_cast<int>(out.size()) < max) {
@@ -391,7 +381,7 @@ struct AmqpBus::Impl {
     if (publisher && publisher->healthy()) return Status::ok();
     publisher.reset();
     declared.clear();
-    auto c = open_connection(endpoint, reach_for);
+    auto c = open_connection(endpoint, 0, reach_for);
     if (!c) return c.status();
     amqp_confirm_select((*c)->state(), kChannel);
     if (Status s = (*c)->check("asking for publisher confirms"); !s) return s;

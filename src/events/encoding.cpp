@@ -85,4 +85,22 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::string percent_decode(std::string_view text) {
+  auto value = [](char c) { return c >= 'A' && c <= 'F' ? c - 'A' + 10 : hex_value(c); };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      int hi = value(text[i + 1]), lo = value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
 }  // namespace ordersd

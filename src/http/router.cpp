@@ -5,13 +5,6 @@
 namespace ordersd::http {
 
 namespace {
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
              std::vector<std::string>* params) {
   if (pattern.size() != path.size()) return false;
@@ -27,23 +20,6 @@ bool matches(const std::vector<std::string>& pattern, const std::vector<std::str
   return true;
 }
 }  // namespace
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
-}
 
 // Splits on '/' before decoding, so an encoded "%2F" stays inside its segment.
 std::vector<std::string> split_path(std::string_view path) {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "events/encoding.h"
 #include "http/http.h"
 
 namespace ordersd::http {
@@ -42,7 +43,7 @@ class Router {
 // Splits "/a/b/" into {"a", "b"} and "/a//b" into {"a", "", "b"}; every
 // segment percent-decoded.
 std::vector<std::string> split_path(std::string_view path);
-// "%2F" -> "/"; malformed escapes stay as they are.
-std::string percent_decode(std::string_view text);
+// "%2F" -> "/"; malformed escapes stay as they are (events/encoding.h).
+using ordersd::percent_decode;
 
 }  // namespace ordersd::http

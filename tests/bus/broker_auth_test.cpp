@@ -528,3 +528,29 @@ TEST_CASE("RabbitMQ over TLS: verified against --bus-tls-ca; refused without it,
   auto plain = connect_bus("amqps://ordersd:ordersd-admin@localhost:" + std::to_string(rabbit.port()) + "/", {"", ca.cert()});
   CHECK_FALSE(plain);
 }
+
+TEST_CASE("RabbitMQ: a broker that stops answering without closing the socket is noticed by its consumers") {
+  // As behind a network partition: no RST, no FIN, nothing. The consumer's
+  // heartbeats make its fetch fail (the importer logs it, /health shows it)
+  // instead of hearing nothing for ever.
+  test::RabbitMqServer rabbit;
+  auto bus = connect_bus(rabbit.url());
+  REQUIRE_MESSAGE(bus, bus.status().to_string());
+  REQUIRE((*bus)->publish({message("saga", "s-1")}, 5s));
+  auto consumer = (*bus)->consumer("frozen-saga", "saga", 0);
+  REQUIRE_MESSAGE(consumer, consumer.status().to_string());
+  auto first = (*consumer)->fetch(10, 5s);
+  REQUIRE(first);
+  REQUIRE(first->size() == 1);
+  rabbit.freeze();
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  Status failed = Status::ok();
+  while (failed && std::chrono::steady_clock::now() < deadline) {
+    auto got = (*consumer)->fetch(10, 500ms);
+    if (!got) failed = got.status();
+    else CHECK(got->empty());
+  }
+  rabbit.thaw();
+  CHECK_FALSE(failed);
+  MESSAGE("a frozen broker was noticed with: " << failed.to_string());
+}

@@ -87,6 +87,10 @@ void RabbitMqServer::kill() {
 
 void RabbitMqServer::restart() { launch(); }
 
+void RabbitMqServer::freeze() { process_->signal(SIGSTOP); }
+
+void RabbitMqServer::thaw() { process_->signal(SIGCONT); }
+
 pid_t RabbitMqServer::pid() const { return process_->pid(); }
 
 std::string RabbitMqServer::log() const {

@@ -42,6 +42,8 @@ class RabbitMqServer {
   void stop();     // SIGTERM: it shuts down cleanly
   void kill();     // SIGKILL, as a crash
   void restart();  // on the same ports and data, after stop() or kill()
+  void freeze();   // SIGSTOP: it keeps its sockets open and answers nothing (as behind a partition)
+  void thaw();     // SIGCONT
 
  private:
   void launch();
