@@ -107,6 +107,12 @@ Response CommandRunner::precondition_failed(uint64_t current, uint64_t asked) {
   return r;
 }
 
+Response CommandRunner::unavailable(const std::string& why) {
+  Response r = Response::problem(503, "Service Unavailable", why + "; nothing was done, retry");
+  r.set_header("Retry-After", "2");
+  return r;
+}
+
 Response CommandRunner::failure(const Status& s) {
   if (s.code() == Status::Code::kWrongExpectedVersion) {
     return conflict("the target kept changing under this command; retry it");

@@ -16,6 +16,7 @@
 #include <string>
 #include <variant>
 
+#include "api/consistency_token.h"
 #include "api/idempotency.h"
 #include "api/problems.h"
 #include "events/event_log.h"
@@ -39,10 +40,15 @@ struct HttpCommand {
 // an answer (400, 415) when one is malformed.
 std::optional<http::Response> read_command(http::Request& request, http::Responder& respond, HttpCommand& out);
 
+// Why commands must wait now (the bus has not taken this service's events
+// for a while: what they write could not go out), or "" when they may run.
+using CommandGate = std::function<std::string()>;
+
 class CommandRunner {
  public:
-  CommandRunner(events::EventLog& log, write::WorkQueue& work, IdempotencyStore& idempotency, UuidGenerator& ids)
-      : log_(log), work_(work), idempotency_(idempotency), ids_(ids) {}
+  CommandRunner(events::EventLog& log, write::WorkQueue& work, IdempotencyStore& idempotency, UuidGenerator& ids,
+                CommandGate gate = {})
+      : log_(log), work_(work), idempotency_(idempotency), ids_(ids), gate_(std::move(gate)) {}
 
   template <typename D>
   struct Spec {
@@ -56,8 +62,22 @@ class CommandRunner {
     std::function<http::Response(const typename D::Refusal&)> refused;
   };
 
+  // Every executed answer names the stream and version it left
+  // (X-Consistency-Token), replays included: it is part of the answer.
+  // A closed gate answers 503 with Retry-After and changes nothing.
   template <typename D>
   void run(HttpCommand command, Spec<D> spec) {
+    if (gate_) {
+      if (std::string why = gate_(); !why.empty()) return command.respond(unavailable(why));
+    }
+    spec.executed = [executed = std::move(spec.executed), stream = D::stream(spec.id)](
+                        const typename D::State& after, uint64_t position) {
+      http::Response r = executed(after, position);
+      if (std::string token = consistency_token(stream, after.version); !token.empty()) {
+        r.set_header(std::string(kConsistencyTokenHeader), std::move(token));
+      }
+      return r;
+    };
     auto c = std::make_shared<Running<D>>(Running<D>{std::move(command), std::move(spec)});
     if (!c->http.idempotency_key) return execute(c);
     // The command lives as long as its look-up needs it: the pointer shares ownership of `c`.
@@ -147,11 +167,13 @@ class CommandRunner {
 
   static http::Response precondition_failed(uint64_t current, uint64_t asked);
   static http::Response failure(const Status& status);
+  static http::Response unavailable(const std::string& why);
 
   events::EventLog& log_;
   write::WorkQueue& work_;
   IdempotencyStore& idempotency_;
   UuidGenerator& ids_;
+  const CommandGate gate_;
 };
 
 }  // namespace ordersd::api

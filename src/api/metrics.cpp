@@ -131,6 +131,11 @@ std::string Metrics::render(const events::EventLog& log, const write::SagaRuntim
            relay->published());
     metric("ordersd_bus_imported_total", "counter", "Events copied into this log from the bus since start.",
            importer->imported());
+    metric("ordersd_bus_relay_failing_seconds", "gauge",
+           "Seconds publishing has failed without a success (0 while the broker takes events); from 5, commands answer 503.",
+           static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(relay->failing_for()).count()));
+    metric("ordersd_bus_fetch_failing_kinds", "gauge", "Stream kinds whose last fetch from the bus failed.",
+           importer->fetch_errors().size());
     metric("ordersd_bus_importer_up", "gauge", "1 while every consumer of this process copies events in, 0 once one stopped.",
            importer->failure() ? 0 : 1);
   }

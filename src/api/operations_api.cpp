@@ -35,6 +35,12 @@ std::vector<std::string> OperationsApi::degraded_reasons() const {
   }
   if (parts_.relay) {
     if (std::string e = parts_.relay->last_error(); !e.empty()) reasons.push_back("relay cannot publish: " + e);
+    if (parts_.command_gate) {
+      if (std::string why = parts_.command_gate(); !why.empty()) reasons.push_back("commands are refused: " + why);
+    }
+    for (const auto& [kind, e] : parts_.importer->fetch_errors()) {
+      reasons.push_back("importer cannot fetch " + kind + " events: " + e);
+    }
   }
   if (auto damage = parts_.log.corruption()) {
     reasons.push_back("the event log is corrupt" +
@@ -103,6 +109,8 @@ void OperationsApi::health(bool full, Responder respond) const {
     if (std::string e = parts_.relay->last_error(); !e.empty()) b["relay_error"] = e;
     if (auto f = parts_.relay->failure()) b["relay_failure"] = f->to_string();
     if (auto f = parts_.importer->failure()) b["importer_failure"] = f->to_string();
+    if (auto errors = parts_.importer->fetch_errors(); !errors.empty()) b["fetch_errors"] = errors;
+    if (parts_.command_gate) b["commands_refused"] = !parts_.command_gate().empty();
     j["bus"] = std::move(b);
   }
   // Failures quote storage errors, which name files: not where the data lives.

@@ -27,6 +27,7 @@
 
 #include "api/access.h"
 #include "api/audit_trail.h"
+#include "api/command_runner.h"
 #include "bus/importer.h"
 #include "bus/relay.h"
 #include "events/event_log.h"
@@ -52,6 +53,7 @@ struct OperationsParts {
   const bus::Importer* importer = nullptr;
   uint64_t ready_lag = 10'000;  // events a component may be behind the head and still be ready
   const AuditTrail* audit = nullptr;
+  CommandGate command_gate;  // why commands are refused now, if they are
 };
 
 class OperationsApi {

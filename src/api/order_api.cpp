@@ -54,8 +54,8 @@ nlohmann::ordered_json state_json(const write::OrderState& s) {
 }  // namespace
 
 OrderApi::OrderApi(events::EventLog& log, write::OrderPipeline& orders, write::WorkQueue& work,
-                   IdempotencyStore& idempotency, UuidGenerator& ids)
-    : log_(log), orders_(orders), work_(work), ids_(ids), runner_(log, work, idempotency, ids) {}
+                   IdempotencyStore& idempotency, UuidGenerator& ids, CommandGate gate)
+    : log_(log), orders_(orders), work_(work), ids_(ids), runner_(log, work, idempotency, ids, std::move(gate)) {}
 
 void OrderApi::add_routes(Access& access, http::Router& router) {
   access.add(router, "POST", "/orders", [this](Request r, http::Router::Params, const Caller& caller, Responder respond) {

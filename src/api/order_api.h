@@ -28,7 +28,7 @@ namespace ordersd::api {
 class OrderApi {
  public:
   OrderApi(events::EventLog& log, write::OrderPipeline& orders, write::WorkQueue& work,
-           IdempotencyStore& idempotency, UuidGenerator& ids);
+           IdempotencyStore& idempotency, UuidGenerator& ids, CommandGate gate = {});
 
   void add_routes(Access& access, http::Router& router);
 

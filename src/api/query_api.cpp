@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/consistency_token.h"
 #include "api/problems.h"
 #include "events/order_lifecycle.h"
 #include "http/params.h"
@@ -55,11 +56,17 @@ Response damaged(const std::string& what) {
 struct Consistency {
   uint64_t min_position = 0;
   uint64_t wait_ms = kDefaultWaitMs;
+  std::vector<StreamVersion> token;  // writes to wait for first (consistency_token.h)
 };
 
-// min_position and wait_ms out of `query`.
-Result<Consistency> consistency(std::map<std::string, std::string>& query) {
+// min_position and wait_ms out of `query`, the token out of the request's header.
+Result<Consistency> consistency(const Request& request, std::map<std::string, std::string>& query) {
   Consistency c;
+  if (auto token = request.find_header(kConsistencyTokenHeader)) {
+    auto entries = parse_consistency_token(*token);
+    if (!entries) return entries.status();
+    c.token = std::move(entries).value();
+  }
   for (auto [name, target, max] : {std::tuple{"min_position", &c.min_position, UINT64_MAX},
                                    std::tuple{"wait_ms", &c.wait_ms, kMaxWaitMs}}) {
     auto it = query.find(name);
@@ -88,11 +95,60 @@ Response row_answer(const Result<std::optional<std::string>>& row, const std::st
   return Response::json(200, answer(**row));
 }
 
-// Answers once the view has reached c.min_position. The answer is read at
-// once on the thread that learns it (an I/O thread, mostly) when memory
-// holds it, and on the work queue when it needs the disk.
-void when_consistent(std::shared_ptr<Projector> view_ptr, const Consistency& c, const QueryApi::Post& post,
-                     Read read, Responder respond) {
+void when_consistent(const events::EventLog& log, std::shared_ptr<Projector> view_ptr, const Consistency& c,
+                     const QueryApi::Post& post, Read read, Responder respond);
+
+// The token's stage: on the work queue, looks for every write the token
+// names in this log. Found, the view must then reach the last of them (in
+// what is left of the wait). Not found, it looks again each time the view
+// moves on (the view reads every event the importer appends), until the wait
+// is over: then 503, naming the write still missing.
+void when_token_here(const events::EventLog& log, std::shared_ptr<Projector> view_ptr, Consistency c,
+                     std::chrono::steady_clock::time_point deadline, const QueryApi::Post& post, Read read,
+                     Responder respond) {
+  post([&log, view_ptr, c = std::move(c), deadline, post, read = std::move(read),
+        respond = std::move(respond)]() mutable {
+    uint64_t seen = view_ptr->position();  // before the look: a write landing after it moves the view past `seen`
+    auto place = locate_consistency_token(log, c.token);
+    if (!place) return respond(server_error(place.status()));
+    auto now = std::chrono::steady_clock::now();
+    if (!place->missing) {
+      c.min_position = std::max(c.min_position, place->position);
+      c.token.clear();
+      c.wait_ms = now >= deadline ? 0
+                                  : static_cast<uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count());
+      return when_consistent(log, view_ptr, c, post, std::move(read), std::move(respond));
+    }
+    auto not_yet = [view_ptr, missing = *place->missing](const Responder& respond) {
+      Response r = Response::problem(503, "Service Unavailable",
+                                     "this service does not hold " + missing.stream + " at version " +
+                                         std::to_string(missing.version) + " yet (X-Consistency-Token); retry");
+      r.set_header("Retry-After", "1");
+      r.set_header("X-Position", std::to_string(view_ptr->position()));
+      respond(std::move(r));
+    };
+    if (now >= deadline) return not_yet(respond);
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    view_ptr->when_reached(seen + 1, wait,
+                           [&log, view_ptr, c, deadline, post, read, respond, not_yet](bool moved) mutable {
+                             // Not moved: the wait is over or the view stopped; either way, a last look.
+                             when_token_here(log, view_ptr, std::move(c), moved ? deadline : std::chrono::steady_clock::now(),
+                                             post, std::move(read), std::move(respond));
+                           });
+  });
+}
+
+// Answers once the view has reached c.min_position (and, with a token, once
+// this log holds what it names). The answer is read at once on the thread
+// that learns it (an I/O thread, mostly) when memory holds it, and on the
+// work queue when it needs the disk.
+void when_consistent(const events::EventLog& log, std::shared_ptr<Projector> view_ptr, const Consistency& c,
+                     const QueryApi::Post& post, Read read, Responder respond) {
+  if (!c.token.empty()) {
+    return when_token_here(log, std::move(view_ptr), c,
+                           std::chrono::steady_clock::now() + std::chrono::milliseconds(c.wait_ms), post, std::move(read),
+                           std::move(respond));
+  }
   Projector& view = *view_ptr;
   view.when_reached(c.min_position, std::chrono::milliseconds(c.wait_ms),
                     [view_ptr, &view, c, post, read = std::move(read), respond = std::move(respond)](bool reached) mutable {
@@ -228,10 +284,10 @@ void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, 
   std::shared_ptr<Projector> view = slot.current();
   auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
   if (!query) return respond(bad_request(query.status().message()));
-  auto c = consistency(*query);
+  auto c = consistency(request, *query);
   if (!c) return respond(bad_request(c.status().message()));
   when_consistent(
-      view, *c, post_,
+      log_, view, *c, post_,
       [this, space = view->space(), key, missing, answer](bool memory_only) -> std::optional<Response> {
         if (!memory_only) return row_answer(log_.get(space, key), missing, answer);
         auto row = log_.get_from_memory(space, key);
@@ -244,11 +300,11 @@ void QueryApi::get_row(const Request& request, ViewSlot& slot, std::string key, 
 void QueryApi::get_stats(const Request& request, Responder respond) {
   auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
   if (!query) return respond(bad_request(query.status().message()));
-  auto c = consistency(*query);
+  auto c = consistency(request, *query);
   if (!c) return respond(bad_request(c.status().message()));
   std::shared_ptr<Projector> view = views_.stats.current();
   when_consistent(
-      view, *c, post_,
+      log_, view, *c, post_,
       [this, space = view->space()](bool memory_only) -> std::optional<Response> {
         if (memory_only) return std::nullopt;  // a few reads and some JSON: the work queue's
         auto row = log_.get(space, kStatsRowKey);
@@ -294,12 +350,12 @@ void QueryApi::get_stats(const Request& request, Responder respond) {
 void QueryApi::get_order(const Request& request, std::string order_id, Responder respond) {
   auto query = http::parse_query(request.query(), {"min_position", "wait_ms"});
   if (!query) return respond(bad_request(query.status().message()));
-  auto c = consistency(*query);
+  auto c = consistency(request, *query);
   if (!c) return respond(bad_request(c.status().message()));
   if (!valid_id(order_id)) return respond(bad_id("an order id"));
   std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
-      view, *c, post_,
+      log_, view, *c, post_,
       [this, space = view->space(), order_id](bool memory_only) -> std::optional<Response> {
         std::string missing = "no order " + order_id;
         if (!memory_only) return row_answer(log_.get(space, order_row_key(order_id)), missing, &order_answer);
@@ -314,7 +370,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
   auto query = http::parse_query(request.query(),
                                  {"status", "customer_id", "limit", "after", "min_position", "wait_ms"});
   if (!query) return respond(bad_request(query.status().message()));
-  auto c = consistency(*query);
+  auto c = consistency(request, *query);
   if (!c) return respond(bad_request(c.status().message()));
   std::string status = query->count("status") ? (*query)["status"] : "";
   std::string customer = query->count("customer_id") ? (*query)["customer_id"] : "";
@@ -336,7 +392,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
   }
   std::shared_ptr<Projector> view = views_.orders.current();
   when_consistent(
-      view, *c, post_,
+      log_, view, *c, post_,
       [this, space = view->space(), status, customer, after, limit](bool memory_only) -> std::optional<Response> {
         if (memory_only) return std::nullopt;  // a scan: the work queue's
         // The narrowest index; a second filter is checked on the rows.
@@ -385,7 +441,7 @@ void QueryApi::list_orders(const Request& request, Responder respond) {
 void QueryApi::get_timeline(const Request& request, std::string order_id, Responder respond) {
   auto query = http::parse_query(request.query(), {"limit", "after", "min_position", "wait_ms"});
   if (!query) return respond(bad_request(query.status().message()));
-  auto c = consistency(*query);
+  auto c = consistency(request, *query);
   if (!c) return respond(bad_request(c.status().message()));
   if (!valid_id(order_id)) return respond(bad_id("an order id"));
   uint64_t limit = kDefaultTimelineLimit;
@@ -402,7 +458,7 @@ void QueryApi::get_timeline(const Request& request, std::string order_id, Respon
   }
   std::shared_ptr<Projector> view = views_.timeline.current();
   when_consistent(
-      view, *c, post_,
+      log_, view, *c, post_,
       [this, view, space = view->space(), order_id, limit, after](bool memory_only) -> std::optional<Response> {
         if (memory_only) return std::nullopt;  // scans and event reads: the work queue's
         auto stored = log_.get(space, timeline_order_key(order_id));

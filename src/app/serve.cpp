@@ -90,6 +90,8 @@ http::Handler measured(const http::Router& router, api::Metrics& metrics, bool a
 
 namespace {
 
+constexpr std::chrono::seconds kCommandsWaitForTheBusAfter{5};
+
 bool address_is_loopback(const boost::asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
     return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).is_loopback();
@@ -286,12 +288,25 @@ int serve(const ServeConfig& config) {
   }
   supervisor.start();
 
+  // Commands wait while the bus does not take this process's events: what
+  // they write could not reach the other services, and accepting more would
+  // only pile up an outbox that no one downstream sees. A broker restart or
+  // a leader election takes less than this; an outage (no quorum) longer.
+  api::CommandGate bus_gate;
+  if (relay) {
+    bus_gate = [r = relay.get()]() -> std::string {
+      auto failing = std::chrono::duration_cast<std::chrono::seconds>(r->failing_for());
+      if (failing < kCommandsWaitForTheBusAfter) return {};
+      return "the bus has not taken this service's events for " + std::to_string(failing.count()) +
+             " s (" + r->last_error() + ")";
+    };
+  }
   api::Metrics metrics;
   http::Router router;
   api::AuditTrail audit(*log);
   api::Access access(**authenticator, config.rate_limit, audit, roles, config.peers);
   api::OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
-                                 config.ready_lag, &audit},
+                                 config.ready_lag, &audit, bus_gate},
                                 metrics, *work);
   operations.add_routes(access, router);
   // Each API offers its routes; access adds those the route table gives
@@ -299,7 +314,7 @@ int serve(const ServeConfig& config) {
   api::add_openapi_route(access, router);
   api::add_console_routes(access, router);
   api::add_caller_route(access, router);
-  api::OrderApi order_api(*log, *orders, *work, *idempotency, ids);
+  api::OrderApi order_api(*log, *orders, *work, *idempotency, ids, bus_gate);
   order_api.add_routes(access, router);
   // The live feed of the log, beside GET /events: its own thread, never an
   // I/O or work-queue one (event_stream_api.h).
@@ -309,7 +324,7 @@ int serve(const ServeConfig& config) {
     event_streams->add_routes(access, router);
     operations.add_metrics([streams = event_streams.get()] { return streams->render_metrics(); });
   }
-  api::CommandRunner runner(*log, *work, *idempotency, ids);
+  api::CommandRunner runner(*log, *work, *idempotency, ids, bus_gate);
   api::PaymentInventoryApi payment_inventory_api(*wallets, *stock, runner, *work);
   payment_inventory_api.add_routes(access, router);
   api::SagaApi saga_api(*log, **saga, *work, ids, supervisor);

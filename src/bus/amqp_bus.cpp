@@ -422,6 +422,24 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::connect(const std::string& url, const 
 
 AmqpBus::~AmqpBus() = default;
 
+Status AmqpBus::probe(std::chrono::milliseconds wait) {
+  Impl& impl = *impl_;
+  std::lock_guard lk(impl.mu);
+  if (Status s = impl.ensure_publisher(std::chrono::milliseconds(0)); !s) return Status::io_error(impl.clean(s.message()));
+  // A round trip that needs no permission: confirm mode, asked for again.
+  Connection& c = *impl.publisher;
+  timeval tv = timeval_of(wait);
+  amqp_set_rpc_timeout(c.state(), &tv);
+  amqp_confirm_select(c.state(), kChannel);
+  Status s = c.check("asking the broker");
+  amqp_set_rpc_timeout(c.state(), nullptr);
+  if (!s) {
+    impl.publisher->broke();
+    return Status::io_error(impl.clean(s.message()));
+  }
+  return Status::ok();
+}
+
 Status AmqpBus::publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) {
   Impl& impl = *impl_;
   std::lock_guard lk(impl.mu);

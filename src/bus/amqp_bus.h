@@ -42,6 +42,7 @@ class AmqpBus final : public Bus {
   ~AmqpBus() override;
 
   Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) override;
+  Status probe(std::chrono::milliseconds wait) override;
   Result<std::unique_ptr<Consumer>> consumer(const std::string& name, std::string_view kind, uint64_t offset) override;
 
   struct Impl;

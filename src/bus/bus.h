@@ -92,6 +92,11 @@ class Bus {
   // error quotes the broker.
   virtual Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) = 0;
 
+  // Whether the broker would store a message now, asked without sending one
+  // (a JetStream stream with no quorum, a broker that is away: an error).
+  // From the thread that publishes.
+  virtual Status probe(std::chrono::milliseconds wait) = 0;
+
   // The consumer `name` of the events of `kind`. A broker that keeps no
   // position for its readers starts it at `offset`, the offset after the last
   // message this process has committed (0: the first); one that does (NATS's

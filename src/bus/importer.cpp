@@ -67,6 +67,7 @@ Status Importer::start() {
   {
     std::lock_guard lk(mu_);
     failure_.reset();
+    fetch_errors_.clear();
   }
   for (const auto& kind : kinds_) {
     auto offset = log_.checkpoint(checkpoint_of(kind));
@@ -96,6 +97,11 @@ std::optional<Status> Importer::failure() const {
   return failure_;
 }
 
+std::map<std::string, std::string> Importer::fetch_errors() const {
+  std::lock_guard lk(mu_);
+  return fetch_errors_;
+}
+
 void Importer::fail(Status why) {
   // Once per consumer, which then stops; the same failure on several is one line.
   logging::log_limited(logging::Level::kError, "importer/failed/" + why.to_string(), "importer",
@@ -111,8 +117,16 @@ void Importer::run(std::stop_token stop, const std::string& kind, Consumer& cons
       // The broker is away; the client reconnects on its own.
       logging::log_limited(logging::Level::kWarn, "importer/fetch", "importer", "cannot fetch from the bus",
                            {{"node", node_}, {"error", batch.status().to_string()}});
+      {
+        std::lock_guard lk(mu_);
+        fetch_errors_[kind] = batch.status().to_string();
+      }
       std::this_thread::sleep_for(kFetchWait);
       continue;
+    }
+    {
+      std::lock_guard lk(mu_);
+      fetch_errors_.erase(kind);
     }
     if (batch->empty()) continue;
     if (Status s = import(kind, *batch); !s) {

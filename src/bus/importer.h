@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,9 @@ class Importer {
   // Why a kind's copying stopped (a contradiction, a write the log refused);
   // nullopt while every kind is being copied.
   std::optional<Status> failure() const;
+  // Why fetching has been failing, by kind (the broker is away or has no
+  // quorum); empty while every fetch goes through, even with nothing to fetch.
+  std::map<std::string, std::string> fetch_errors() const;
 
   // The checkpoint of the offset to resume `kind` from, on a broker that
   // keeps none for its consumers.
@@ -73,6 +77,7 @@ class Importer {
   std::atomic<uint64_t> acknowledged_{0};
   mutable std::mutex mu_;
   std::optional<Status> failure_;  // guarded by mu_
+  std::map<std::string, std::string> fetch_errors_;  // guarded by mu_
   std::vector<std::jthread> threads_;
 };
 

@@ -329,6 +329,26 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
 
 NatsBus::~NatsBus() = default;
 
+Status NatsBus::probe(std::chrono::milliseconds wait) {
+  // The stream's leader answers for it: none while it has no quorum.
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = wait.count();
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const uint64_t mark = impl_->refusal_mark();
+  natsStatus s = js_GetStreamInfo(&info, impl_->js, kStreamName, &options, &jerr);
+  if (s == NATS_OK) {
+    // A node answers from what it knows even when the stream has lost its
+    // quorum: then it names no leader, and nothing can be stored.
+    bool leaderless = info->Cluster && (!info->Cluster->Leader || !*info->Cluster->Leader);
+    jsStreamInfo_Destroy(info);
+    if (leaderless) return Status::io_error("the ORDERSD stream has no leader (too few of its replicas are up)");
+    return Status::ok();
+  }
+  return impl_->explain(failed("asking for the ORDERSD stream", s, jerr), mark);
+}
+
 Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) {
   impl_->publish_failures = 0;
   const uint64_t mark = impl_->refusal_mark();

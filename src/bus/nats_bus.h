@@ -45,6 +45,7 @@ class NatsBus final : public Bus {
   // them again. A subject this user may not publish to is never
   // acknowledged; the error then quotes the broker's refusal.
   Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) override;
+  Status probe(std::chrono::milliseconds wait) override;
 
   // The durable pull consumer `durable` on the kind's subject, created if
   // missing; it keeps its own place, so `offset` is not used.

@@ -16,6 +16,7 @@ constexpr size_t kBatch = 1024;
 // The broker acknowledges in milliseconds; one that has not in a second is
 // gone, and the batch goes again.
 constexpr auto kAckWait = std::chrono::seconds(1);
+constexpr auto kProbeEvery = std::chrono::seconds(2);  // while idle
 
 // Sleeps for `d` unless a stop is requested first.
 void pause_for(std::stop_token stop, std::chrono::milliseconds d) {
@@ -56,6 +57,11 @@ void Relay::set_error(std::string e) {
     std::lock_guard lk(mu_);
     recovered = e.empty() && !last_error_.empty();
     last_error_ = e;
+    if (e.empty()) {
+      failing_since_.reset();
+    } else if (!failing_since_) {
+      failing_since_ = std::chrono::steady_clock::now();
+    }
   }
   // A broker that is away fails every retry: one line per 10 s says so.
   if (!e.empty()) {
@@ -64,6 +70,12 @@ void Relay::set_error(std::string e) {
   } else if (recovered) {
     logging::info("relay", "publishing again", {{"position", std::to_string(position_.load())}});
   }
+}
+
+std::chrono::steady_clock::duration Relay::failing_for() const {
+  std::lock_guard lk(mu_);
+  if (!failing_since_) return {};
+  return std::chrono::steady_clock::now() - *failing_since_;
 }
 
 std::optional<Status> Relay::failure() const {
@@ -81,8 +93,19 @@ void Relay::run(std::stop_token stop) {
   if (!stored) return fail(stored.status());
   uint64_t done = stored->value_or(0);
   position_ = done;
+  // While there is nothing to publish, the broker is asked now and then
+  // whether it would take a message: an outage shows (last_error(),
+  // failing_for()) before a command's events find it.
+  auto next_probe = std::chrono::steady_clock::now() + kProbeEvery;
   while (!stop.stop_requested()) {
-    if (!log_.wait_for(done + 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(250), stop)) continue;
+    if (!log_.wait_for(done + 1, std::chrono::steady_clock::now() + std::chrono::milliseconds(250), stop)) {
+      if (std::chrono::steady_clock::now() >= next_probe && !stop.stop_requested()) {
+        Status s = bus_.probe(kAckWait);
+        set_error(s ? std::string() : s.to_string());
+        next_probe = std::chrono::steady_clock::now() + kProbeEvery;
+      }
+      continue;
+    }
     auto batch = log_.read_all(done + 1, kBatch);
     // A damaged record reads the same way every time: stop and say where.
     if (!batch) return fail(batch.status());

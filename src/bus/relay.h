@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -31,6 +32,9 @@ class Relay {
   uint64_t position() const { return position_.load(); }    // published (or skipped) up to here
   uint64_t published() const { return published_.load(); }  // messages acknowledged since start
   std::string last_error() const;                           // "" when the last publish went through
+  // How long publishing has been failing without a success in between:
+  // zero while the broker takes what it is given.
+  std::chrono::steady_clock::duration failing_for() const;
   // Why the relay stopped on its own (its checkpoint could not be read or
   // written, the log could not be read); nullopt while it runs. A broker
   // that is away is not a failure: the relay keeps trying (last_error()).
@@ -48,6 +52,7 @@ class Relay {
   std::atomic<uint64_t> published_{0};
   mutable std::mutex mu_;
   std::string last_error_;  // guarded by mu_
+  std::optional<std::chrono::steady_clock::time_point> failing_since_;  // guarded by mu_
   std::optional<Status> failure_;  // guarded by mu_
   std::jthread thread_;
 };

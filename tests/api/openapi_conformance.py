@@ -327,6 +327,10 @@ def rest_of_story(checker, server):
     eventually("o-1002 to ship", lambda: state("o-1002") == "shipment_initiated")
     checker.send(server, "deliverOrder", "/orders/o-1002/deliver", expect=200)
     checker.send(server, "getOrder", f"/orders/o-1002?min_position={position}", expect=200)
+    token = placed.headers.get("x-consistency-token")
+    if token != "order-o-1002@1":
+        checker.fail(f"placing o-1002 answered X-Consistency-Token {token!r}, not order-o-1002@1")
+    checker.send(server, "getOrder", "/orders/o-1002", None, {"X-Consistency-Token": token}, expect=200)
     checker.send(server, "getOrder", "/orders/o-1001", expect=200)
     checker.send(server, "getSaga", "/sagas/o-1002", expect=200)
     checker.send(server, "getSaga", "/sagas/o-1001", expect=200)
@@ -373,6 +377,9 @@ def error_cases(checker, server):
         ("getOrder", "/orders/o-9999", None, None, 404),
         ("getOrder", "/orders/o-1001?min_position=999999&wait_ms=0", None, None, 503),
         ("getOrder", "/orders/o-1001?wait_ms=30001", None, None, 400),
+        ("getOrder", "/orders/o-1001?wait_ms=0", None, {"X-Consistency-Token": "order-o-1001@999999"}, 503),
+        ("getOrder", "/orders/o-1001", None, {"X-Consistency-Token": "order-o-1001@0"}, 400),
+        ("getCustomer", "/customers/c-42", None, {"X-Consistency-Token": "wallet-c-42"}, 400),
         ("listOrders", "/orders?status=lost", None, None, 400),
         ("listOrders", "/orders?limit=0", None, None, 400),
         ("listOrders", "/orders?after=nope", None, None, 400),

@@ -506,3 +506,135 @@ TEST_CASE_TEMPLATE("each service, and then the broker, SIGKILLed in the middle o
   }
   c.check_no_refusals();
 }
+
+// Read-your-writes across processes. The order service's answer names what
+// it wrote (X-Consistency-Token: stream@version); the query service, given
+// the token, answers only once its importer has copied that write in and its
+// view has read it, and 503 with Retry-After when its wait runs out first.
+TEST_CASE("a command's consistency token makes the query service wait for the write, across a restart of it") {
+  Cluster<Nats> c;
+  auto query_with = [&](const std::string& target, const std::string& token) {
+    HttpClient client(c.port("query"));
+    return client.request("GET", target, "", {{"X-Consistency-Token", token}});
+  };
+
+  // Each order read at the query service at once, with its token: never a 404.
+  for (int i = 0; i < 10; ++i) {
+    std::string id = "ryw-" + std::to_string(i);
+    HttpResponse placed = call(c, "order", "POST", "/orders", order_body(id, "c-ryw", "s-ryw", 1, "DE").dump());
+    REQUIRE(placed.status == 201);
+    CHECK(placed.header("x-consistency-token") == "order-" + id + "@1");
+    HttpResponse read = query_with("/orders/" + id + "?wait_ms=30000", placed.header("x-consistency-token"));
+    CHECK_MESSAGE(read.status == 200, read.body);
+  }
+
+  // Money at payment and an order at order: one token for both, joined.
+  HttpResponse deposited = call(c, "payment", "POST", "/customers/c-joined/deposits", json{{"amount_cents", 700}}.dump());
+  REQUIRE(deposited.status == 200);
+  CHECK(deposited.header("x-consistency-token") == "wallet-c-joined@1");
+  HttpResponse placed = call(c, "order", "POST", "/orders", order_body("ryw-joined", "c-joined", "s-ryw", 1, "DE").dump());
+  REQUIRE(placed.status == 201);
+  std::string joined = deposited.header("x-consistency-token") + "," + placed.header("x-consistency-token");
+  HttpResponse customer = query_with("/customers/c-joined?wait_ms=30000", joined);
+  REQUIRE_MESSAGE(customer.status == 200, customer.body);
+  CHECK(json::parse(customer.body)["deposited_cents"] == 700);
+
+  // Placed while the query service is down, read at once after it is started
+  // again: its importer has to copy the order in before the answer.
+  c.kill("query");
+  placed = call(c, "order", "POST", "/orders", order_body("ryw-while-down", "c-ryw", "s-ryw", 1, "DE").dump());
+  REQUIRE(placed.status == 201);
+  c.start("query");
+  HttpResponse read = query_with("/orders/ryw-while-down?wait_ms=30000", placed.header("x-consistency-token"));
+  CHECK_MESSAGE(read.status == 200, read.body);
+  CHECK(json::parse(read.body)["order_id"] == "ryw-while-down");
+
+  // A write the query service will not get in time: 503, with when to retry.
+  HttpResponse early = query_with("/orders/ryw-while-down?wait_ms=200", "order-ryw-while-down@99");
+  CHECK(early.status == 503);
+  CHECK(early.header("retry-after") == "1");
+  CHECK_MESSAGE(early.body.find("order-ryw-while-down at version 99") != std::string::npos, early.body);
+  // A malformed token changes nothing and says why.
+  HttpResponse bad = query_with("/orders/ryw-while-down", "order-ryw-while-down@0");
+  CHECK(bad.status == 400);
+  CHECK(bad.header("content-type") == "application/problem+json");
+}
+
+// Two of three JetStream nodes down: no quorum, so nothing can be published.
+// The order service says so in /health, and once publishing has failed for
+// a while its commands answer 503 (changing nothing) instead of piling up
+// orders no other service would hear of. One node back: the quorum returns,
+// what waited is published, commands are taken again, and every order ends
+// charged exactly once.
+TEST_CASE("two of three broker nodes down: commands answer 503 and health says why; nothing is lost when one returns") {
+  Cluster<Nats3> c;
+  deposit(c, "c-quorum", 10'000);
+  restock(c, "s-quorum", 100);
+  place(c, "q-before", "c-quorum", "s-quorum", 1, "DE");
+  CHECK(outcome(ended(c, "q-before")) == "shipment_initiated");
+
+  c.broker.cluster.node(1).kill();
+  c.broker.cluster.node(2).kill();
+  auto order_service = [&] { return HttpClient(c.port("order")); };
+  // The relay has had nothing to publish since: this order is taken, and
+  // its events wait in the outbox.
+  HttpResponse during = order_service().request("POST", "/orders", order_body("q-during", "c-quorum", "s-quorum", 1, "DE").dump(),
+                                                {{"Content-Type", "application/json"}});
+  REQUIRE_MESSAGE(during.status == 201, during.body);
+
+  // Publishing those fails; after 5 s of it, health says commands are refused.
+  json health;
+  for (auto until = std::chrono::steady_clock::now() + 90s;;) {
+    health = json::parse(order_service().get("/health").body);
+    if (health["bus"].value("commands_refused", false)) break;
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "commands still taken: " << health.dump());
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(health["status"] == "degraded");
+  CHECK_MESSAGE(health["bus"].contains("relay_error"), health.dump());
+  HttpResponse refused = order_service().request(
+      "POST", "/orders", order_body("q-refused", "c-quorum", "s-quorum", 1, "DE").dump(),
+      {{"Content-Type", "application/json"}});
+  CHECK(refused.status == 503);
+  CHECK(refused.header("retry-after") == "2");
+  CHECK(refused.header("content-type") == "application/problem+json");
+  CHECK_MESSAGE(refused.body.find("the bus has not taken") != std::string::npos, refused.body);
+  CHECK(order_service().get("/orders/q-refused/state").status == 404);  // nothing was done
+
+  // Every service sees it, those with nothing to publish too: each relay
+  // asks the broker while idle, and a node names no leader for the stream
+  // once it has noticed that it lost the quorum (seconds).
+  for (const char* role : {"payment", "inventory", "shipping", "query"}) {
+    json h;
+    for (auto until = std::chrono::steady_clock::now() + 60s;;) {
+      h = json::parse(call(c, role, "GET", "/health").body);
+      if (h["status"] == "degraded" || std::chrono::steady_clock::now() > until) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    CHECK_MESSAGE(h["status"] == "degraded", role << ": " << h.dump());
+  }
+  // Queries go on from what the views hold.
+  CHECK(call(c, "query", "GET", "/orders/q-before").status == 200);
+
+  c.broker.cluster.node(1).restart();
+  for (auto until = std::chrono::steady_clock::now() + 120s;;) {
+    HttpResponse placed = order_service().request(
+        "POST", "/orders", order_body("q-refused", "c-quorum", "s-quorum", 1, "DE").dump(),
+        {{"Content-Type", "application/json"}});
+    if (placed.status == 201) break;
+    REQUIRE_MESSAGE(placed.status == 503, placed.body);
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "commands still refused: " << placed.body);
+    std::this_thread::sleep_for(100ms);
+  }
+  // The order taken during the outage ships, or, when the outage outlasted
+  // its saga's step deadlines (2 s here, a few attempts), is cancelled for
+  // that: either way it ends, and is charged only if it shipped.
+  std::string during_end = outcome(ended(c, "q-during"));
+  CHECK_MESSAGE((during_end == "shipment_initiated" || during_end == "cancelled step_timeout"), during_end);
+  CHECK(outcome(ended(c, "q-refused")) == "shipment_initiated");
+  int shipped = 2 + (during_end == "shipment_initiated");
+  HttpResponse wallet = call(c, "payment", "GET", "/customers/c-quorum/wallet");
+  REQUIRE(wallet.status == 200);
+  CHECK_MESSAGE(json::parse(wallet.body)["balance_cents"] == 10'000 - 100 * shipped, wallet.body);
+  CHECK(json::parse(call(c, "order", "GET", "/health").body)["status"] == "ok");
+}
