@@ -23,7 +23,14 @@
 //   time as the orders/s, in cores: the broker and each service.
 // Ratio = cluster orders/s / embedded orders/s.
 //
-// Usage: cluster_bench [--broker nats|rabbitmq]... [--brokers 1|3] [--orders N] [--connections C]
+// With --shards N (NATS only) order and payment run as N processes each
+//   (--shard I/N, the shard map in --peers): each deposit goes to the
+//   payment shard of its customer and each order to the order shard of its
+//   id, directly (the load tool follows no redirects), the C connections
+//   shared among the order shards; sagas ended and messages published are
+//   summed over the shards.
+//
+// Usage: cluster_bench [--broker nats|rabbitmq]... [--brokers 1|3] [--shards N] [--orders N] [--connections C]
 //                      [--durability fsync|async] [--quick] [--json]   (no --broker: both; --brokers 3: NATS as
 //                      a three-node cluster, the stream at 3 replicas)
 
@@ -46,6 +53,7 @@
 #include <thread>
 #include <vector>
 
+#include "bus/shards.h"
 #include "support/http_client.h"
 #include "events/event_log.h"
 #include "support/nats_server.h"
@@ -72,6 +80,7 @@ struct Config : LoadOptions {
     connections = 16;
   }
   std::vector<std::string> brokers;  // "nats", "rabbitmq"; empty: both
+  int shards = 1;                     // of order and payment each
 };
 
 uint64_t sagas_ended(HttpClient& client) {
@@ -208,24 +217,100 @@ std::string broker_title(const std::string& kind) {
   return "RabbitMQ streams";
 }
 
+// "five processes over NATS JetStream", "2 shards each of order and payment over ..."
+std::string deployment_title(const std::string& kind, int shards) {
+  std::string who = shards > 1 ? std::to_string(shards) + " shards each of order and payment" : "five processes";
+  return who + " over " + broker_title(kind);
+}
+
+// The services of a deployment by name ("order-1" for a shard), each with
+// its role and, for a shard, its index.
+struct Service {
+  std::string name, role;
+  int shard = -1;
+};
+
+std::vector<Service> services_of(int shards) {
+  std::vector<Service> out;
+  for (const std::string role : {"order", "payment", "inventory", "shipping", "query"}) {
+    bool sharded = shards > 1 && (role == "order" || role == "payment");
+    for (int i = 0; i < (sharded ? shards : 1); ++i) out.push_back({sharded ? role + "-" + std::to_string(i) : role, role, sharded ? i : -1});
+  }
+  return out;
+}
+
+// run_load of `count` requests spread over the shards of a role: request n
+// goes to the shard that owns key(n), each shard with its share of the
+// connections, all at once. The start is the earliest shard's.
+template <typename Key, typename Make>
+LoadResult run_sharded_load(const std::vector<uint16_t>& ports, int connections, int count, int expected_status, Key key,
+                            Make make) {
+  const auto shards = static_cast<uint32_t>(ports.size());
+  std::vector<std::vector<int>> owned(shards);
+  for (int n = 0; n < count; ++n) owned[bus::shard_of(key(n), shards)].push_back(n);
+  std::vector<LoadResult> results(shards);
+  std::vector<std::thread> threads;
+  std::exception_ptr failure;
+  std::mutex mu;
+  for (uint32_t i = 0; i < shards; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        results[i] = run_load(ports[i], std::max(1, connections / static_cast<int>(shards)),
+                              static_cast<int>(owned[i].size()), expected_status,
+                              [&, i](int k) { return make(owned[i][static_cast<size_t>(k)]); });
+      } catch (...) {
+        std::lock_guard lk(mu);
+        failure = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+  LoadResult out = results[0];
+  for (const auto& r : results) {
+    out.start = std::min(out.start, r.start);
+    out.end = std::max(out.end, r.end);
+  }
+  return out;
+}
+
 ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
   Broker nats(broker_kind);
   TempDir dir;
-  const std::vector<std::string> roles = {"order", "payment", "inventory", "shipping", "query"};
-  std::map<std::string, std::unique_ptr<ServerProcess>> s;
-  for (const auto& role : roles) {
-    s[role] = std::make_unique<ServerProcess>(
-        dir.sub(role), std::vector<std::string>{"--roles", role, "--bus", nats.url(), "--durability", config.durability});
+  const std::vector<Service> services = services_of(config.shards);
+  std::map<std::string, uint16_t> ports;
+  std::string peers;
+  for (const auto& v : services) {
+    ports[v.name] = free_port();
+    peers += (peers.empty() ? "" : ",") + (v.shard < 0 ? v.role : v.role + "/" + std::to_string(v.shard)) +
+             "=http://127.0.0.1:" + std::to_string(ports[v.name]);
   }
-  run_load(s["payment"]->port, kSetupConnections, kCustomers, 200, [](int n) -> Request {
-    return {"POST", "/customers/c-" + std::to_string(n) + "/deposits", "{\"amount_cents\":" + std::to_string(kDepositCents) + "}"};
+  std::map<std::string, std::unique_ptr<ServerProcess>> s;
+  for (const auto& v : services) {
+    std::vector<std::string> args = {"--roles", v.role, "--bus", nats.url(), "--durability", config.durability,
+                                     "--listen", "127.0.0.1:" + std::to_string(ports[v.name]), "--peers", peers};
+    if (v.shard >= 0) args.insert(args.end(), {"--shard", std::to_string(v.shard) + "/" + std::to_string(config.shards)});
+    s[v.name] = std::make_unique<ServerProcess>(dir.sub(v.name), args);
+  }
+  auto ports_of = [&](const std::string& role) {
+    std::vector<uint16_t> out;
+    for (const auto& v : services) {
+      if (v.role == role) out.push_back(s[v.name]->port);
+    }
+    return out;
+  };
+  auto customer = [](int n) { return "c-" + std::to_string(n); };
+  run_sharded_load(ports_of("payment"), kSetupConnections, kCustomers, 200, customer, [&](int n) -> Request {
+    return {"POST", "/customers/" + customer(n) + "/deposits", "{\"amount_cents\":" + std::to_string(kDepositCents) + "}"};
   });
   run_load(s["inventory"]->port, kSetupConnections, kSkus, 200, [](int n) -> Request {
     return {"POST", "/inventory/s-" + std::to_string(n) + "/restock", "{\"quantity\":" + std::to_string(kRestockQuantity) + "}"};
   });
   auto published = [&] {
     uint64_t n = 0;
-    for (const char* role : {"order", "payment", "inventory", "shipping"}) n += health(s[role]->port)["bus"]["published"].get<uint64_t>();
+    for (const auto& v : services) {
+      if (v.role != "query") n += health(s[v.name]->port)["bus"]["published"].get<uint64_t>();
+    }
     return n;
   };
   auto query_imported = [&] { return health(s["query"]->port)["bus"]["imported"].get<uint64_t>(); };
@@ -238,7 +323,7 @@ ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
 
   ClusterRun run;
   std::vector<std::pair<std::string, pid_t>> pids = nats.processes();
-  for (const auto& role : roles) pids.emplace_back(role, s[role]->process.pid());
+  for (const auto& v : services) pids.emplace_back(v.name, s[v.name]->process.pid());
   std::vector<double> cpu_before;
   for (const auto& [name, pid] : pids) cpu_before.push_back(process_cpu_seconds(pid));
   std::atomic<bool> loading{true};
@@ -252,9 +337,17 @@ ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
   LoadResult load;
   Steady::time_point ended;
   try {
-    load = run_load(s["order"]->port, config.connections, config.orders, 201, place_order);
-    HttpClient observer(s["order"]->port);
-    ended = wait_ended(observer, static_cast<uint64_t>(config.orders));
+    load = run_sharded_load(ports_of("order"), config.connections, config.orders, 201, order_id, place_order);
+    std::vector<std::unique_ptr<HttpClient>> observers;
+    for (uint16_t port : ports_of("order")) observers.push_back(std::make_unique<HttpClient>(port));
+    for (auto deadline = Steady::now() + kStallLimit;;) {
+      uint64_t n = 0;
+      for (auto& o : observers) n += sagas_ended(*o);
+      if (n >= static_cast<uint64_t>(config.orders)) break;
+      if (Steady::now() > deadline) fail("the sagas never all ended");
+      std::this_thread::sleep_for(kPollEvery);
+    }
+    ended = Steady::now();
   } catch (...) {
     loading = false;
     sampler.join();
@@ -277,8 +370,8 @@ ClusterRun run_cluster(const Config& config, const std::string& broker_kind) {
     std::this_thread::sleep_for(kPollEvery);
   }
   run.query_caught_up_s = seconds_between(ended, Steady::now());
-  for (const auto& role : roles) {
-    if (int rc = s[role]->stop(); rc != 0) fail("the " + role + " service exited with " + std::to_string(rc));
+  for (const auto& v : services) {
+    if (int rc = s[v.name]->stop(); rc != 0) fail("the " + v.name + " service exited with " + std::to_string(rc));
   }
   return run;
 }
@@ -292,7 +385,16 @@ Config parse(int argc, char** argv) {
   int broker_nodes = 1;
   app.add_option("--brokers", broker_nodes, "NATS nodes: 1, or 3 (a JetStream cluster, the stream at 3 replicas)")
       ->check(CLI::IsMember({1, 3}));
+  app.add_option("--shards", config.shards, "order and payment as this many shards each (NATS only)")
+      ->check(CLI::Range(1, 8));
   parse_or_exit(app, argc, argv);
+  if (config.shards > 1) {
+    if (app.count("--broker") && std::find(config.brokers.begin(), config.brokers.end(), "rabbitmq") != config.brokers.end()) {
+      std::fprintf(stderr, "cluster_bench: --shards needs NATS (routes are subjects)\n");
+      std::exit(2);
+    }
+    config.brokers = {"nats"};
+  }
   if (config.brokers.empty()) config.brokers = {"nats", "rabbitmq"};
   if (broker_nodes == 3) {
     for (auto& b : config.brokers) {
@@ -320,9 +422,9 @@ Json cluster_json(const ClusterRun& cluster, const Config& config, double embedd
           {"ratio", cluster.orders_per_s(config.orders) / embedded_per_s}};
 }
 
-void print_cluster(const std::string& kind, const ClusterRun& cluster) {
+void print_cluster(const std::string& kind, int shards, const ClusterRun& cluster) {
   double publish_rate = cluster.seconds > 0 ? static_cast<double>(cluster.published) / cluster.seconds : 0;
-  std::printf("\n  over %s:\n", broker_title(kind).c_str());
+  std::printf("\n  %s:\n", deployment_title(kind, shards).c_str());
   std::printf("    relays: %llu messages confirmed by the broker, %.0f/s\n",
               static_cast<unsigned long long>(cluster.published), publish_rate);
   std::printf("    query consumer lag during the load (%zu samples): p50 %.0f, p99 %.0f, max %.0f messages\n",
@@ -349,7 +451,7 @@ int main(int argc, char** argv) {
     Run embedded = run_embedded(config);
     std::vector<std::pair<std::string, ClusterRun>> clusters;
     for (const auto& kind : config.brokers) {
-      if (!config.json) std::fprintf(stderr, "five processes over %s: the same %d orders...\n", broker_title(kind).c_str(), config.orders);
+      if (!config.json) std::fprintf(stderr, "%s: the same %d orders...\n", deployment_title(kind, config.shards).c_str(), config.orders);
       clusters.emplace_back(kind, run_cluster(config, kind));
     }
     double embedded_per_s = embedded.orders_per_s(config.orders);
@@ -363,24 +465,27 @@ int main(int argc, char** argv) {
                     {"events_per_order", embedded.events_per_order},
                     {"envelope_bytes_per_order", embedded.envelope_bytes_per_order},
                     {"disk_bytes_per_order", embedded.disk_bytes_per_order}}}};
-      for (const auto& [kind, cluster] : clusters) out[kind] = cluster_json(cluster, config, embedded_per_s);
+      for (const auto& [kind, cluster] : clusters) {
+        out[config.shards > 1 ? kind + "-shards" + std::to_string(config.shards) : kind] =
+            cluster_json(cluster, config, embedded_per_s);
+      }
       std::cout << out.dump(2) << "\n";
       return 0;
     }
     std::printf("cluster_bench: %d orders over %d keep-alive connections, durability %s\n\n", config.orders,
                 config.connections, config.durability.c_str());
-    std::printf("  %-38s %12s %12s %14s %8s\n", "", "orders/s", "seconds", "placing (s)", "ratio");
-    std::printf("  %-38s %12.0f %12.2f %14.2f %8s\n", "embedded (one process)", embedded_per_s, embedded.seconds,
+    std::printf("  %-62s %12s %12s %14s %8s\n", "", "orders/s", "seconds", "placing (s)", "ratio");
+    std::printf("  %-62s %12.0f %12.2f %14.2f %8s\n", "embedded (one process)", embedded_per_s, embedded.seconds,
                 embedded.place_seconds, "1.00");
     for (const auto& [kind, cluster] : clusters) {
-      std::printf("  %-38s %12.0f %12.2f %14.2f %8.2f\n", ("five processes over " + broker_title(kind)).c_str(),
+      std::printf("  %-62s %12.0f %12.2f %14.2f %8.2f\n", deployment_title(kind, config.shards).c_str(),
                   cluster.orders_per_s(config.orders), cluster.seconds, cluster.place_seconds,
                   cluster.orders_per_s(config.orders) / embedded_per_s);
     }
     std::printf("\n  per order (embedded log, setup included): %.1f events, %.0f bytes of envelopes (the wire's payload), "
                 "%.0f bytes on disk\n",
                 embedded.events_per_order, embedded.envelope_bytes_per_order, embedded.disk_bytes_per_order);
-    for (const auto& [kind, cluster] : clusters) print_cluster(kind, cluster);
+    for (const auto& [kind, cluster] : clusters) print_cluster(kind, config.shards, cluster);
   } catch (const std::exception& e) {
     std::cerr << "cluster_bench: " << e.what() << "\n";
     return 1;

@@ -2,7 +2,7 @@
 # A local deployment of ordersd as five services over a broker (NATS
 # JetStream by default, or RabbitMQ streams):
 #
-#   scripts/cluster.sh start [--broker nats|rabbitmq] [--brokers 1|3] [DIR]
+#   scripts/cluster.sh start [--broker nats|rabbitmq] [--brokers 1|3] [--shards N] [DIR]
 #                                    builds if needed, starts the broker (with
 #                                    --brokers 3, a JetStream cluster of three
 #                                    nodes, nats-1 to nats-3, the stream at 3
@@ -10,6 +10,9 @@
 #                                    the order, payment, inventory, shipping
 #                                    and query services, each with its data
 #                                    in DIR/<service> (default ./cluster);
+#                                    with --shards N (NATS only), order and
+#                                    payment run as N shards each, order-0 ...
+#                                    order-N-1 and payment-0 ... payment-N-1;
 #                                    fails, naming the service and showing the
 #                                    end of its log, unless each one started
 #                                    is running and listening on its port
@@ -19,7 +22,8 @@
 #
 # Ports: nats 4222 (nats-1 4222, nats-2 4223, nats-3 4224; their routes
 # 6222, 6223, 6224) or rabbitmq 5672; order 8081, payment 8082, inventory 8083,
-# shipping 8084, query 8085 (override the first with ORDERSD_CLUSTER_PORT, the
+# shipping 8084, query 8085, one after the other in that order (with shards:
+# order-0 8081, order-1 8082, payment-0 8083, ...; override the first with ORDERSD_CLUSTER_PORT, the
 # broker's with ORDERSD_NATS_PORT or ORDERSD_RABBITMQ_PORT). A RabbitMQ broker
 # is private to DIR: node ordersd-cluster@localhost, its own cookie, data and
 # epmd (port ORDERSD_RABBITMQ_PORT + 20000), stopped with the services. The
@@ -38,8 +42,13 @@ command=${1:-}
 shift || true
 broker_arg=""
 brokers_arg=""
-while [ "${1:-}" = "--broker" ] || [ "${1:-}" = "--brokers" ]; do
-  if [ "$1" = "--broker" ]; then broker_arg=${2:?--broker takes nats or rabbitmq}; else brokers_arg=${2:?--brokers takes 1 or 3}; fi
+shards_arg=""
+while [ "${1:-}" = "--broker" ] || [ "${1:-}" = "--brokers" ] || [ "${1:-}" = "--shards" ]; do
+  case "$1" in
+    --broker) broker_arg=${2:?--broker takes nats or rabbitmq} ;;
+    --brokers) brokers_arg=${2:?--brokers takes 1 or 3} ;;
+    --shards) shards_arg=${2:?--shards takes a number of shards} ;;
+  esac
   shift 2
 done
 dir=${1:-./cluster}
@@ -76,7 +85,30 @@ if [ -n "$broker_arg" ] && [ -f "$dir/broker" ] && [ "$(cat "$dir/broker")" != "
   echo "cluster.sh: $dir runs over $(cat "$dir/broker"); stop it and use another DIR for $broker_arg" >&2
   exit 2
 fi
-services=(order payment inventory shipping query)
+# How many shards order and payment have: --shards, else what DIR was started with, else 1.
+shards=${shards_arg:-$(cat "$dir/shards" 2>/dev/null || echo 1)}
+if ! [[ "$shards" =~ ^[1-8]$ ]]; then
+  echo "cluster.sh: --shards takes 1 to 8, not '$shards'" >&2
+  exit 2
+fi
+if [ "$shards" -gt 1 ] && [ "$broker" != nats ]; then
+  echo "cluster.sh: --shards needs NATS: routes are subjects, which RabbitMQ streams do not have" >&2
+  exit 2
+fi
+if [ -n "$shards_arg" ] && [ -f "$dir/shards" ] && [ "$(cat "$dir/shards")" != "$shards_arg" ]; then
+  echo "cluster.sh: $dir runs $(cat "$dir/shards") shard(s); stop it and use another DIR for $shards_arg" >&2
+  exit 2
+fi
+# The services by name: a shard is ROLE-I.
+services=()
+for role in order payment inventory shipping query; do
+  if [ "$shards" -gt 1 ] && { [ "$role" = order ] || [ "$role" = payment ]; }; then
+    for i in $(seq 0 $((shards - 1))); do services+=("$role-$i"); done
+  else
+    services+=("$role")
+  fi
+done
+role_of() { echo "${1%-[0-9]*}"; }
 
 usage() {
   [ -z "$command" ] || echo "cluster.sh: unknown command '$command'" >&2
@@ -113,7 +145,7 @@ running() {
   elif [ "$1" = rabbitmq ]; then
     [[ "$cmdline" == *beam*"-home $abs_dir/rabbitmq "* ]]
   else
-    [[ "$cmdline" == *"ordersd serve --data $dir/$1 "*"--roles $1 "* ]]
+    [[ "$cmdline" == *"ordersd serve --data $dir/$1 "*"--roles $(role_of "$1") "* ]]
   fi
 }
 
@@ -154,6 +186,7 @@ start() {
   mkdir -p "$dir"
   echo "$broker" > "$dir/broker"
   echo "$brokers" > "$dir/brokers"
+  echo "$shards" > "$dir/shards"
   if [ ! -f "$dir/users/nats.conf" ]; then
     ./build/ordersd bus-users --dir "$dir/users" > /dev/null
   fi
@@ -167,7 +200,12 @@ start() {
   [ "$broker" = rabbitmq ] && bus_url="amqp://127.0.0.1:$rabbitmq_port/"
   echo "broker: $bus_url"
   local peers=""
-  for s in "${services[@]}"; do peers+="${peers:+,}$s=http://127.0.0.1:$(port_of "$s")"; done
+  # The same list for every process; with shards, it is the shard map (ROLE/I=URL).
+  for s in "${services[@]}"; do
+    local entry; entry=$(role_of "$s")
+    [ "$s" = "$entry" ] || entry+="/${s##*-}"
+    peers+="${peers:+,}$entry=http://127.0.0.1:$(port_of "$s")"
+  done
   for s in "${services[@]}"; do
     local port; port=$(port_of "$s")
     if running "$s"; then
@@ -175,8 +213,11 @@ start() {
       continue
     fi
     local log="$dir/$s.log" from; from=$(size_of "$dir/$s.log")
-    ./build/ordersd serve --data "$dir/$s" --listen "127.0.0.1:$port" --roles "$s" --peers "$peers" \
-      --bus "$bus_url" --bus-creds "$dir/users/$s.creds" < /dev/null >> "$log" 2>&1 &
+    local role; role=$(role_of "$s")
+    local shard_args=()
+    [ "$s" = "$role" ] || shard_args=(--shard "${s##*-}/$shards")
+    ./build/ordersd serve --data "$dir/$s" --listen "127.0.0.1:$port" --roles "$role" --peers "$peers" \
+      --bus "$bus_url" --bus-creds "$dir/users/$role.creds" "${shard_args[@]}" < /dev/null >> "$log" 2>&1 &
     echo $! > "$dir/$s.pid"
     wait_started "$s" $! "$log" "$from" "listening on 127.0.0.1:$port"
     echo "$s: http://127.0.0.1:$port"

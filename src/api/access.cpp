@@ -100,27 +100,48 @@ std::string caller_key(const auth::Principal& principal) {
 }
 
 Access::Access(const auth::Authenticator& authenticator, auth::RateLimit limit, AuditTrail& audit, bus::Roles roles,
-               Peers peers)
+               Peers peers, std::optional<bus::ShardSpec> shard)
     : authenticator_(authenticator),
       audit_(audit),
       roles_(std::move(roles)),
       peers_(std::move(peers)),
+      shards_(peers_.shard_map()),
+      shard_(shard),
       by_address_(limit),
       by_caller_(limit) {}
 
-Response Access::elsewhere(const RouteRule& rule, bus::Role role, const Request& request) const {
+std::optional<std::string> Access::shard_key(const RouteRule& rule, const http::Router::Params& params,
+                                            const Request& request) {
+  if (rule.served != RouteRule::Served::kOrder && rule.served != RouteRule::Served::kPayment) return std::nullopt;
+  if (!params.empty()) return params[0];
+  if (rule.method == "POST" && rule.pattern == "/orders") {
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (body.is_object() && body.contains("order_id") && body["order_id"].is_string()) {
+      return body["order_id"].get<std::string>();
+    }
+  }
+  return std::nullopt;
+}
+
+Response Access::elsewhere(const RouteRule& rule, bus::Role role, const Request& request,
+                           const http::Router::Params& params) const {
   std::string route = std::string(rule.method) + " " + std::string(rule.pattern);
-  std::string service(bus::role_name(role));
-  std::string_view base = peers_.url(role);
+  std::string where = "the " + std::string(bus::role_name(role)) + " service";
+  uint32_t shard = 0;
+  if (uint32_t n = shards_.count(role); n > 1) {
+    if (auto key = shard_key(rule, params, request)) shard = shards_.owner(role, *key);
+    where += "'s shard " + std::to_string(shard) + " of " + std::to_string(n);
+  }
+  std::string_view base = peers_.url(role, shard);
   if (base.empty()) {
     return Response::problem(404, "Not Found",
-                             route + " is served by the " + service + " service; this process runs " +
-                                 roles_.to_string() + " (with --peers it would redirect there)");
+                             route + " is served by " + where + "; this process runs " + roles_.to_string() +
+                                 " (with --peers it would redirect there)");
   }
   // The same path and query; 307 keeps the method and the body.
   std::string location = std::string(base) + request.target;
   nlohmann::ordered_json j;
-  j["detail"] = route + " is served by the " + service + " service";
+  j["detail"] = route + " is served by " + where;
   j["location"] = location;
   Response r = Response::json(307, j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   r.set_header("Location", std::move(location));
@@ -138,7 +159,7 @@ void Access::add_elsewhere(http::Router& router) {
                    return respond(not_found(std::string(rule.method) + " " + std::string(rule.pattern) +
                                             " is not served by this process"));
                  }
-                 respond(elsewhere(rule, *role, r));
+                 respond(elsewhere(rule, *role, r, p));
                });
   }
 }
@@ -159,7 +180,15 @@ void Access::add(http::Router& router, std::string method, std::string pattern, 
                                                                       Responder respond) {
     // A participant run by another service (pausing inventory at the order service): sent there.
     if (rule->served == RouteRule::Served::kParticipantInPath) {
-      if (auto role = serving_role(*rule, p); role && !roles_.has(*role)) return respond(elsewhere(*rule, *role, r));
+      if (auto role = serving_role(*rule, p); role && !roles_.has(*role)) return respond(elsewhere(*rule, *role, r, p));
+    }
+    // A key another shard of this process's role owns: sent there.
+    if (shard_ && shard_->count > 1) {
+      if (auto role = serving_role(*rule, p); role && roles_.has(*role) && shards_.count(*role) > 1) {
+        if (auto key = shard_key(*rule, p, r); key && shards_.owner(*role, *key) != shard_->index) {
+          return respond(elsewhere(*rule, *role, r, p));
+        }
+      }
     }
     if (!is_probe(rule->pattern)) {
       if (auto wait = by_address_.take("address:" + r.remote_address)) {

@@ -47,8 +47,10 @@ class Access {
 
   // `limit` applies per client address and per caller, each on its own.
   // `roles`: what this process runs; `peers`: where the other services are.
+  // `shard`: which shard of its sharded role this process is (bus/shards.h);
+  // a request for a key another shard owns is sent there (307).
   Access(const auth::Authenticator& authenticator, auth::RateLimit limit, AuditTrail& audit,
-         bus::Roles roles = bus::Roles::all(), Peers peers = {});
+         bus::Roles roles = bus::Roles::all(), Peers peers = {}, std::optional<bus::ShardSpec> shard = {});
 
   // Adds a route guarded by its row of the route table (logic_error when it
   // has none), when one of this process's roles serves it; else nothing.
@@ -65,12 +67,21 @@ class Access {
 
  private:
   // The answer to a request for `rule`, served by `role`, which this process does not run.
-  http::Response elsewhere(const RouteRule& rule, bus::Role role, const http::Request& request) const;
+  // With shards, to the shard that owns the request's key (shard_key()).
+  http::Response elsewhere(const RouteRule& rule, bus::Role role, const http::Request& request,
+                           const http::Router::Params& params) const;
+  // The key whose shard serves a request for `rule`, for the order and
+  // payment routes: the path's id (an order id; a customer id), or the
+  // order_id of a POST /orders body; nullopt when there is none.
+  static std::optional<std::string> shard_key(const RouteRule& rule, const http::Router::Params& params,
+                                              const http::Request& request);
 
   const auth::Authenticator& authenticator_;
   AuditTrail& audit_;
   const bus::Roles roles_;
   const Peers peers_;
+  const bus::ShardMap shards_;
+  const std::optional<bus::ShardSpec> shard_;
   std::set<const RouteRule*> added_;
   auth::RateLimiter by_address_;
   auth::RateLimiter by_caller_;

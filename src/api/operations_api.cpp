@@ -101,6 +101,13 @@ void OperationsApi::health(bool full, Responder respond) const {
   }
   j["components"] = std::move(components);
   j["roles"] = parts_.roles;
+  if (parts_.shards.sharded() || parts_.shard) {
+    nlohmann::ordered_json m;
+    m["order"] = parts_.shards.count(bus::Role::kOrder);
+    m["payment"] = parts_.shards.count(bus::Role::kPayment);
+    j["shards"] = std::move(m);
+    if (parts_.shard) j["shard"] = parts_.shard->to_string();
+  }
   if (parts_.relay) {
     nlohmann::ordered_json b;
     b["relay_position"] = parts_.relay->position();

@@ -28,6 +28,7 @@
 #include "api/access.h"
 #include "api/audit_trail.h"
 #include "api/command_runner.h"
+#include "bus/shards.h"
 #include "bus/importer.h"
 #include "bus/relay.h"
 #include "events/event_log.h"
@@ -54,6 +55,8 @@ struct OperationsParts {
   uint64_t ready_lag = 10'000;  // events a component may be behind the head and still be ready
   const AuditTrail* audit = nullptr;
   CommandGate command_gate;  // why commands are refused now, if they are
+  bus::ShardMap shards;                 // the deployment's shard map (from --peers)
+  std::optional<bus::ShardSpec> shard;  // this process's shard of its role
 };
 
 class OperationsApi {

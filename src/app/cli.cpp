@@ -314,7 +314,13 @@ int run_cli(int argc, char** argv) {
   serve_cmd->add_option("--peers", peers,
                         "ROLE=URL,... where the other services answer (order=http://127.0.0.1:8081,...): a route "
                         "another service serves is answered 307 with a Location there (without, 404 naming the "
-                        "service). Entries for this process's own roles are not used");
+                        "service). A sharded role names each shard, order/0=URL,order/1=URL: the shard map. "
+                        "Entries for this process itself are not used");
+  std::string shard;
+  serve_cmd->add_option("--shard", shard,
+                        "I/N: this process is shard I (from 0) of N of its role, order (orders by their id) or "
+                        "payment (wallets by customer id); needs a NATS --bus and --peers naming every shard "
+                        "(order/0=URL,order/1=URL,...), the same list for every process");
   serve_cmd->add_option("--node", serve_config.node,
                         "this process's name on the bus (its consumers'); default: its roles. Two processes "
                         "with the same roles need different names");
@@ -508,13 +514,63 @@ int run_cli(int argc, char** argv) {
       return 2;
     }
     serve_config.peers = std::move(parsed_peers).value();
-    if (auto role = serve_config.peers.names_itself(serve_config.roles, serve_config.host, serve_config.port)) {
-      logging::error("cli", "--peers gives this process's own address for the " + std::string(bus::role_name(*role)) +
-                                " service, which it does not run: its routes would be redirected here for ever",
+    serve_config.shards = serve_config.peers.shard_map();
+    if (!shard.empty()) {
+      auto spec = bus::ShardSpec::parse(shard);
+      if (!spec) {
+        logging::error("cli", spec.status().message());
+        return 2;
+      }
+      std::optional<bus::Role> sharded;
+      for (bus::Role r : {bus::Role::kOrder, bus::Role::kPayment}) {
+        if (serve_config.roles.to_string() == bus::role_name(r)) sharded = r;
+      }
+      if (!sharded) {
+        logging::error("cli", "--shard is for a process of one sharded role: --roles order or --roles payment",
+                       {{"roles", serve_config.roles.to_string()}});
+        return 2;
+      }
+      if (!serve_config.bus_url.starts_with("nats://") && !serve_config.bus_url.starts_with("tls://")) {
+        logging::error("cli", "--shard needs a NATS --bus: routes are subjects, which RabbitMQ streams do not have");
+        return 2;
+      }
+      if (spec->count > 1 && serve_config.shards.count(*sharded) != spec->count) {
+        logging::error("cli", "--shard " + spec->to_string() + " needs --peers naming " + std::to_string(spec->count) +
+                                  " shards of " + std::string(bus::role_name(*sharded)) + " (" +
+                                  std::string(bus::role_name(*sharded)) + "/0=URL,...); it names " +
+                                  std::to_string(serve_config.shards.count(*sharded)),
+                       {{"peers", serve_config.peers.to_string()}});
+        return 2;
+      }
+      serve_config.shard = *spec;
+    }
+    for (bus::Role r : {bus::Role::kOrder, bus::Role::kPayment}) {
+      if (serve_config.roles.has(r) && serve_config.shards.count(r) > 1 && !serve_config.shard) {
+        std::string name(bus::role_name(r));
+        logging::error("cli", "--peers names " + std::to_string(serve_config.shards.count(r)) + " shards of " + name +
+                                  ": a process running " + name + " is one of them (--roles " + name + " --shard I/" +
+                                  std::to_string(serve_config.shards.count(r)) + ")",
+                       {{"roles", serve_config.roles.to_string()}});
+        return 2;
+      }
+    }
+    if (serve_config.shards.sharded() && !serve_config.bus_url.empty() && !serve_config.bus_url.starts_with("nats://") &&
+        !serve_config.bus_url.starts_with("tls://")) {
+      logging::error("cli", "--peers names shards, which need a NATS --bus: routes are subjects, which RabbitMQ "
+                            "streams do not have");
+      return 2;
+    }
+    if (auto entry = serve_config.peers.names_itself(serve_config.roles, serve_config.shard, serve_config.host,
+                                                    serve_config.port)) {
+      logging::error("cli", "--peers gives this process's own address for the " + *entry +
+                                " service, which this process is not: its routes would be redirected here for ever",
                      {{"listen", listen}, {"roles", serve_config.roles.to_string()}});
       return 2;
     }
-    if (serve_config.node.empty()) serve_config.node = serve_config.roles.to_string();
+    if (serve_config.node.empty()) {
+      serve_config.node = serve_config.roles.to_string();
+      if (serve_config.shard) serve_config.node += "-" + std::to_string(serve_config.shard->index);
+    }
     for (char& c : serve_config.node) {
       if (c == ',') c = '_';
     }

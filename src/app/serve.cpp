@@ -36,6 +36,7 @@
 #include "read/summary_views.h"
 #include "read/timeline_view.h"
 #include "api/query_api.h"
+#include "app/message_routes.h"
 #include "read/view_slot.h"
 #include "read/views.h"
 #include "http/server.h"
@@ -239,15 +240,23 @@ int serve(const ServeConfig& config) {
   std::unique_ptr<bus::Importer> importer;
   const std::string shown_bus = bus::redact_url(config.bus_url);  // never its password
   if (!config.bus_url.empty()) {
-    auto connected = bus::connect_bus(config.bus_url, config.bus_security);
+    auto connected = bus::connect_bus(config.bus_url, config.bus_security,
+                                      config.shards.sharded() ? config.shards.to_string() : std::string());
     if (!connected) {
       logging::error("serve", "cannot connect to the bus: " + connected.status().to_string(), {{"bus", shown_bus}});
       return 1;
     }
     broker = std::move(connected).value();
-    relay = std::make_unique<bus::Relay>(*log, *broker, roles.written_kinds());
+    bus::Relay::Route route;
+    if (config.shards.sharded()) {
+      route = [routes = std::make_shared<MessageRoutes>(*log, config.shards)](const events::RecordedEvent& e) {
+        return (*routes)(e);
+      };
+    }
+    relay = std::make_unique<bus::Relay>(*log, *broker, roles.written_kinds(), std::move(route));
     relay->start();
-    importer = std::make_unique<bus::Importer>(*log, *broker, config.node, roles.read_kinds());
+    importer = std::make_unique<bus::Importer>(*log, *broker, config.node,
+                                               config.shards.import_filters(roles, config.shard));
     if (Status s = importer->start(); !s) {
       logging::error("serve", "cannot start the importer: " + s.to_string(), {{"bus", shown_bus}});
       return 1;
@@ -304,9 +313,10 @@ int serve(const ServeConfig& config) {
   api::Metrics metrics;
   http::Router router;
   api::AuditTrail audit(*log);
-  api::Access access(**authenticator, config.rate_limit, audit, roles, config.peers);
+  api::Access access(**authenticator, config.rate_limit, audit, roles, config.peers, config.shard);
   api::OperationsApi operations({*log, supervisor, **saga, turns, views, roles.to_string(), relay.get(), importer.get(),
-                                 config.ready_lag, &audit, bus_gate},
+                                 config.ready_lag, &audit, bus_gate, config.shards,
+                                 config.shard},
                                 metrics, *work);
   operations.add_routes(access, router);
   // Each API offers its routes; access adds those the route table gives
@@ -375,6 +385,8 @@ int serve(const ServeConfig& config) {
     started.emplace_back("node", config.node);
   }
   if (!config.peers.empty()) started.emplace_back("peers", config.peers.to_string());
+  if (config.shards.sharded()) started.emplace_back("shards", config.shards.to_string());
+  if (config.shard) started.emplace_back("shard", config.shard->to_string());
   started.insert(started.end(), {
       {"listen", listen->address + ":" + std::to_string((*server)->port())},
       {"io_threads", std::to_string(config.io_threads ? config.io_threads

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/peers.h"
+#include "bus/shards.h"
 #include "api/event_stream_api.h"
 #include "auth/authenticator.h"
 #include "auth/rate_limiter.h"
@@ -41,6 +42,8 @@ struct ServeConfig {
   bus::BusSecurity bus_security;  // --bus-creds, --bus-tls-ca
   std::string node;     // names this process's consumers on the bus
   api::Peers peers;     // where the other services answer: routes served there are redirected (--peers)
+  bus::ShardMap shards;                  // how many shards order and payment have (from --peers)
+  std::optional<bus::ShardSpec> shard;   // this process's shard of its role (--shard)
   uint64_t ready_lag = 10'000;  // /health/ready: events a component may be behind the head
   bool access_log = false;  // a log line per HTTP request (--access-log)
   auth::AuthOptions auth;   // --tokens, --jwks and the JWT's issuer and audience

@@ -441,6 +441,9 @@ Status AmqpBus::probe(std::chrono::milliseconds wait) {
 }
 
 Status AmqpBus::publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) {
+  for (const Outgoing& m : messages) {
+    if (!m.route.empty()) return Status::invalid_argument("shards need a NATS bus: RabbitMQ streams carry no routes");
+  }
   Impl& impl = *impl_;
   std::lock_guard lk(impl.mu);
   auto failed = [&](Status s) {
@@ -497,7 +500,9 @@ Status AmqpBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
   return Status::ok();
 }
 
-Result<std::unique_ptr<Consumer>> AmqpBus::consumer(const std::string& name, std::string_view kind, uint64_t offset) {
+Result<std::unique_ptr<Consumer>> AmqpBus::consumer(const std::string& name, std::string_view kind, uint64_t offset,
+                                                    std::string_view route) {
+  if (!route.empty()) return Status::invalid_argument("shards need a NATS bus: RabbitMQ streams carry no routes");
   auto consumer = std::make_unique<AmqpConsumer>(impl_->endpoint, name, std::string(kind), offset);
   // A stream declared a moment ago may not take consumers yet (the broker
   // answers INTERNAL_ERROR while its writer starts): try for a few seconds.

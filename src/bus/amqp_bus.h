@@ -43,7 +43,9 @@ class AmqpBus final : public Bus {
 
   Status publish(const std::vector<Outgoing>& messages, std::chrono::milliseconds wait) override;
   Status probe(std::chrono::milliseconds wait) override;
-  Result<std::unique_ptr<Consumer>> consumer(const std::string& name, std::string_view kind, uint64_t offset) override;
+  // Shards are NATS's (routes are subjects): a route is refused.
+  Result<std::unique_ptr<Consumer>> consumer(const std::string& name, std::string_view kind, uint64_t offset,
+                                             std::string_view route = {}) override;
 
   struct Impl;
 

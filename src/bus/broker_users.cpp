@@ -13,7 +13,10 @@ BrokerPermissions broker_permissions(Role role) {
   const std::string api = "$JS.API.";
   Roles roles = Roles::of(role);
   BrokerPermissions p;
-  for (const auto& kind : roles.written_kinds()) p.publish.push_back(subject_of_kind(kind));
+  for (const auto& kind : roles.written_kinds()) {
+    p.publish.push_back(subject_of_kind(kind));
+    p.publish.push_back(subject_of_kind(kind) + ".*");  // with shards, a route follows (shards.h)
+  }
   // Any process may be the first to start: each looks the stream up and
   // creates it when missing (a create of the stream as it is changes nothing).
   p.publish.push_back(api + "STREAM.INFO." + stream);

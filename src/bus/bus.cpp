@@ -20,16 +20,18 @@ constexpr const char* kJwtMarker = "-----BEGIN NATS USER JWT-----";
 
 }  // namespace
 
-Result<std::unique_ptr<Bus>> connect_bus(const std::string& url, const BusSecurity& security) {
+Result<std::unique_ptr<Bus>> connect_bus(const std::string& url, const BusSecurity& security,
+                                         const std::string& shards) {
   const std::string first = url.substr(0, url.find(','));
   std::string_view scheme = split_url(first).scheme;
   if (scheme == "amqp://" || scheme == "amqps://") {
+    if (!shards.empty()) return Status::invalid_argument("shards need a NATS bus: RabbitMQ streams carry no routes");
     auto bus = AmqpBus::connect(url, security);
     if (!bus) return bus.status();
     return std::unique_ptr<Bus>(std::move(bus).value());
   }
   if (scheme == "nats://" || scheme == "tls://" || scheme.empty()) {
-    auto bus = NatsBus::connect(url, security);
+    auto bus = NatsBus::connect(url, security, shards);
     if (!bus) return bus.status();
     return std::unique_ptr<Bus>(std::move(bus).value());
   }

@@ -42,6 +42,7 @@ struct Outgoing {
   std::string kind;  // the stream kind ("wallet"): where the message goes
   std::string id;    // the event id: the message id
   std::string data;  // the event's envelope, as stored
+  std::string route = {};  // with shards (shards.h), the route the subject carries; "" without
 };
 
 // One message as a broker delivers it.
@@ -101,16 +102,19 @@ class Bus {
   // position for its readers starts it at `offset`, the offset after the last
   // message this process has committed (0: the first); one that does (NATS's
   // durable consumers) resumes where the consumer was and ignores it.
+  // With shards, `route` narrows it to one route of the kind ("3"), or "*"
+  // for all of them; "" is the kind's messages without routes.
   virtual Result<std::unique_ptr<Consumer>> consumer(const std::string& name, std::string_view kind,
-                                                     uint64_t offset) = 0;
+                                                     uint64_t offset, std::string_view route = {}) = 0;
 };
 
 // Connects to the broker `url` names: nats:// or tls:// (a comma-separated
 // list of them for a NATS cluster), amqp:// or amqps://. A broker that cannot
 // be reached is tried for a few seconds; one that refuses the credentials or
 // the TLS handshake fails at once, saying so. kInvalidArgument for another
-// scheme.
-Result<std::unique_ptr<Bus>> connect_bus(const std::string& url, const BusSecurity& security = {});
+// scheme. `shards`: the deployment's shard map (shards.h), "" without; NATS only.
+Result<std::unique_ptr<Bus>> connect_bus(const std::string& url, const BusSecurity& security = {},
+                                         const std::string& shards = "");
 
 // `url` (or a comma-separated list of them) with each password, or token,
 // replaced by "***": nats://payment:***@127.0.0.1:4222.

@@ -69,16 +69,16 @@ Status Importer::start() {
     failure_.reset();
     fetch_errors_.clear();
   }
-  for (const auto& kind : kinds_) {
+  for (const auto& [kind, route] : kinds_) {
     auto offset = log_.checkpoint(checkpoint_of(kind));
     if (!offset) return offset.status();
-    auto consumer = bus_.consumer(node_ + "-" + kind, kind, offset->value_or(0));
+    auto consumer = bus_.consumer(node_ + "-" + kind, kind, offset->value_or(0), route);
     if (!consumer) return consumer.status();
     consumers_.push_back(std::move(consumer).value());
   }
   auto kind = kinds_.begin();  // consumers_ were made in the order of kinds_
   for (auto& consumer : consumers_) {
-    threads_.emplace_back([this, c = consumer.get(), kind = *kind++](std::stop_token stop) {
+    threads_.emplace_back([this, c = consumer.get(), kind = (kind++)->first](std::stop_token stop) {
       events::name_this_thread("import-" + kind);
       run(stop, kind, *c);
     });

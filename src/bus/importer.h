@@ -35,7 +35,9 @@ namespace ordersd::bus {
 class Importer {
  public:
   // `node` names this process's durable consumers: "{node}-{kind}".
-  Importer(events::EventLog& log, Bus& bus, std::string node, std::set<std::string> kinds)
+  // `kinds`: each kind this process reads, and the route its consumer takes
+  // (shards.h: "" without shards).
+  Importer(events::EventLog& log, Bus& bus, std::string node, std::map<std::string, std::string> kinds)
       : log_(log), bus_(bus), node_(std::move(node)), kinds_(std::move(kinds)) {}
   ~Importer() { stop(); }
 
@@ -71,7 +73,7 @@ class Importer {
   events::EventLog& log_;
   Bus& bus_;
   const std::string node_;
-  const std::set<std::string> kinds_;
+  const std::map<std::string, std::string> kinds_;
   std::vector<std::unique_ptr<Consumer>> consumers_;
   std::atomic<uint64_t> imported_{0};
   std::atomic<uint64_t> acknowledged_{0};

@@ -151,7 +151,22 @@ struct NatsBus::Impl {
   std::string clean(std::string text) const { return scrub(std::move(text), secrets); }
 };
 
-Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const BusSecurity& security) {
+namespace {
+
+// The stream's description: what ordersd wrote, and the shard map it was created for.
+std::string description_of(const std::string& shards) {
+  return shards.empty() ? "ordersd events" : "ordersd events; shards " + shards;
+}
+std::string shards_of(const char* description) {
+  std::string_view d = description ? description : "";
+  size_t at = d.find("; shards ");
+  return at == std::string_view::npos ? std::string() : std::string(d.substr(at + 9));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const BusSecurity& security,
+                                                  const std::string& shards) {
   open_library();
   std::unique_ptr<NatsBus> bus(new NatsBus());
   bus->impl_ = std::make_unique<Impl>();
@@ -294,6 +309,8 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
   // A list of brokers is a JetStream cluster: the stream is kept on as many
   // of them as the list names, at most 3, so that losing one loses nothing.
   config.Replicas = static_cast<int64_t>(std::min<size_t>(3, servers.size()));
+  const std::string description = description_of(shards);
+  config.Description = description.c_str();
   // Looked up, and created when missing. A cluster that has just started
   // elects its JetStream leader first (lookups time out meanwhile), and a
   // stream's replicas need that many servers up: tried for 15 s. A refusal
@@ -305,7 +322,14 @@ Result<std::unique_ptr<NatsBus>> NatsBus::connect(const std::string& url, const 
     const uint64_t mark = impl.refusal_mark();
     s = js_GetStreamInfo(&info, impl.js, kStreamName, nullptr, &jerr);
     if (s == NATS_OK) {
+      std::string theirs = shards_of(info->Config ? info->Config->Description : nullptr);
       jsStreamInfo_Destroy(info);
+      if (theirs != shards) {
+        return Status::invalid_argument(
+            "the ORDERSD stream was created for " + (theirs.empty() ? "no shards" : "shards " + theirs) +
+            ", and this process was given " + (shards.empty() ? "none" : shards) +
+            ": give every process the same --peers (the shard map)");
+      }
       break;
     }
     const char* step = "looking up the ORDERSD stream";
@@ -357,7 +381,7 @@ Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
     jsPubOptions_Init(&options);
     options.MsgId = m.id.c_str();
     options.MaxWait = wait.count();  // an acknowledgement that never comes counts as a failure
-    const std::string subject = subject_of_kind(m.kind);
+    const std::string subject = subject_of_kind(m.kind) + (m.route.empty() ? "" : "." + m.route);
     natsStatus s = js_PublishAsync(impl_->js, subject.c_str(), m.data.data(), static_cast<int>(m.data.size()), &options);
     if (s != NATS_OK) return impl_->explain(failed("publishing to " + subject, s), mark);
   }
@@ -379,8 +403,9 @@ Status NatsBus::publish(const std::vector<Outgoing>& messages, std::chrono::mill
   return Status::ok();
 }
 
-Result<std::unique_ptr<Consumer>> NatsBus::consumer(const std::string& durable, std::string_view kind, uint64_t) {
-  const std::string subject = subject_of_kind(kind);
+Result<std::unique_ptr<Consumer>> NatsBus::consumer(const std::string& durable, std::string_view kind, uint64_t,
+                                                    std::string_view route) {
+  const std::string subject = subject_of_kind(kind) + (route.empty() ? "" : "." + std::string(route));
   jsSubOptions options;
   jsSubOptions_Init(&options);
   options.Stream = kStreamName;

@@ -1,6 +1,7 @@
 // NatsBus: the connection to NATS JetStream that carries events between
 // ordersd processes. Every event goes to the JetStream stream "ORDERSD" on
-// subject "ordersd.events.{kind}" (kind: roles.h) with its event id as the
+// subject "ordersd.events.{kind}" (kind: roles.h), or with shards
+// "ordersd.events.{kind}.{route}" (shards.h), with its event id as the
 // message id, so the broker drops a message published twice within its
 // duplicate window. Readers are durable pull consumers, one per kind a
 // process reads, acknowledging a message only once its copy is committed.
@@ -37,7 +38,12 @@ class NatsBus final : public Bus {
   // broker goes away, and creates the ORDERSD stream if it is missing. A
   // broker that cannot be reached is tried for a few seconds; one that
   // refuses the credentials or the TLS handshake fails at once, saying so.
-  static Result<std::unique_ptr<NatsBus>> connect(const std::string& url, const BusSecurity& security = {});
+  // `shards`: the deployment's shard map ("order=2,payment=2"), "" without
+  // shards. The stream records the map it was created for (its description),
+  // and a process given another one is refused: its subjects and filters
+  // would not meet the others'.
+  static Result<std::unique_ptr<NatsBus>> connect(const std::string& url, const BusSecurity& security = {},
+                                                  const std::string& shards = "");
   ~NatsBus();
 
   // Publishes every message and waits for the broker to acknowledge them
@@ -49,7 +55,8 @@ class NatsBus final : public Bus {
 
   // The durable pull consumer `durable` on the kind's subject, created if
   // missing; it keeps its own place, so `offset` is not used.
-  Result<std::unique_ptr<Consumer>> consumer(const std::string& durable, std::string_view kind, uint64_t offset) override;
+  Result<std::unique_ptr<Consumer>> consumer(const std::string& durable, std::string_view kind, uint64_t offset,
+                                             std::string_view route = {}) override;
 
  private:
   NatsBus() = default;

@@ -113,7 +113,9 @@ void Relay::run(std::stop_token stop) {
     std::vector<Outgoing> out;
     for (const auto& e : *batch) {
       std::string_view kind = stream_kind(e.stream());
-      if (kinds_.count(std::string(kind))) out.push_back({std::string(kind), e.id().to_string(), e.envelope_bytes()});
+      if (kinds_.count(std::string(kind))) {
+        out.push_back({std::string(kind), e.id().to_string(), e.envelope_bytes(), route_ ? route_(e) : std::string()});
+      }
     }
     // Until the broker has all of it: a message it already has is dropped by id.
     auto backoff = std::chrono::milliseconds(50);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -23,7 +24,11 @@ class Relay {
  public:
   static constexpr const char* kCheckpoint = "relay";
 
-  Relay(events::EventLog& log, Bus& bus, std::set<std::string> kinds) : log_(log), bus_(bus), kinds_(std::move(kinds)) {}
+  // The route each event's message carries (shards.h); none without `route`.
+  using Route = std::function<std::string(const events::RecordedEvent&)>;
+
+  Relay(events::EventLog& log, Bus& bus, std::set<std::string> kinds, Route route = {})
+      : log_(log), bus_(bus), kinds_(std::move(kinds)), route_(std::move(route)) {}
   ~Relay() { stop(); }
 
   void start();
@@ -48,6 +53,7 @@ class Relay {
   events::EventLog& log_;
   Bus& bus_;
   const std::set<std::string> kinds_;
+  const Route route_;
   std::atomic<uint64_t> position_{0};
   std::atomic<uint64_t> published_{0};
   mutable std::mutex mu_;

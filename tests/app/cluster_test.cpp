@@ -21,13 +21,17 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bus/shards.h"
 #include "support/http_client.h"
 #include "support/nats_server.h"
+#include "support/process.h"
 #include "support/rabbitmq_server.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -50,6 +54,7 @@ const std::vector<std::string> kRoles = {"order", "payment", "inventory", "shipp
 // kill_node() and restart_node(): the broker (or, for a cluster, one node
 // of it) SIGKILLed, then started again on its data.
 struct Nats {
+  static constexpr int kShards = 1;  // of order and payment each
   BrokerUsers users;
   NatsServer server{{users.config(), {}}};
   std::string url() const { return server.url(); }
@@ -62,6 +67,7 @@ struct Nats {
 
 // Three JetStream nodes, the stream at 3 replicas: losing one loses nothing.
 struct Nats3 {
+  static constexpr int kShards = 1;
   BrokerUsers users;
   ordersd::test::NatsCluster cluster{3, users.config()};
   std::string url() const { return cluster.url(); }
@@ -72,6 +78,7 @@ struct Nats3 {
 };
 
 struct RabbitMq {
+  static constexpr int kShards = 1;
   BrokerUsers users;
   RabbitMqServer server{users.rabbitmq_definitions()};
   std::string url() const { return "amqp://127.0.0.1:" + std::to_string(server.port()) + "/"; }
@@ -81,40 +88,72 @@ struct RabbitMq {
   void restart_node() { server.restart(); }
 };
 
-// The five services and the broker; any one can be killed and started again
-// on its own data directory and port. Each knows where the others listen
-// (--peers), as cluster.sh starts them.
+// Order and payment in two shards each, over the same brokers.
+struct NatsX2 : Nats {
+  static constexpr int kShards = 2;
+};
+struct Nats3x2 : Nats3 {
+  static constexpr int kShards = 2;
+};
+
+// The services and the broker; any one can be killed and started again on
+// its own data directory and port. Each knows where the others listen
+// (--peers), as cluster.sh starts them. With Broker::kShards > 1 the order
+// and payment roles run as shards, "order-0", "order-1", ...: a role's name
+// ("order") then means its first shard, an entry point like any other.
 template <typename Broker>
 class Cluster {
  public:
   Cluster() {
-    for (const auto& role : kRoles) ports_[role] = ordersd::test::free_port();
-    for (const auto& role : kRoles) peers_ += (peers_.empty() ? "" : ",") + role + "=" + url(role);
-    for (const auto& role : kRoles) start(role);
+    for (const auto& role : kRoles) {
+      bool sharded = Broker::kShards > 1 && (role == "order" || role == "payment");
+      for (int i = 0; i < (sharded ? Broker::kShards : 1); ++i) {
+        std::string name = sharded ? role + "-" + std::to_string(i) : role;
+        names_.push_back(name);
+        roles_[name] = role;
+        if (sharded) shards_[name] = i;
+        ports_[name] = ordersd::test::free_port();
+        peers_ += (peers_.empty() ? "" : ",") + (sharded ? role + "/" + std::to_string(i) : role) + "=" + url(name);
+      }
+    }
+    for (const auto& name : names_) start(name);
   }
 
-  void start(const std::string& role) {
+  // Every service, by name.
+  const std::vector<std::string>& names() const { return names_; }
+  // The --peers every process is given: with shards, the shard map.
+  const std::string& peers() const { return peers_; }
+  // Where `service` keeps its data.
+  std::string data_dir(const std::string& service) const { return dir_.sub(resolve(service)); }
+
+  void start(const std::string& service) {
+    const std::string name = resolve(service);
+    const std::string& role = roles_.at(name);
+    std::vector<std::string> args = {"--roles", role, "--listen", "127.0.0.1:" + std::to_string(ports_.at(name)),
+                                     "--peers", peers_, "--bus", broker.url(), "--bus-creds",
+                                     broker.users.creds(role), "--step-timeout", "2000"};
+    if (shards_.count(name)) {
+      args.insert(args.end(), {"--shard", std::to_string(shards_.at(name)) + "/" + std::to_string(Broker::kShards)});
+    }
+    auto started = std::make_unique<ServerProcess>(dir_.sub(name), args);
     std::lock_guard lk(mu_);
-    services_[role] = std::make_unique<ServerProcess>(
-        dir_.sub(role), std::vector<std::string>{"--roles", role, "--listen", "127.0.0.1:" + std::to_string(ports_[role]),
-                                                 "--peers", peers_, "--bus", broker.url(), "--bus-creds",
-                                                 broker.users.creds(role), "--step-timeout", "2000"});
+    services_[name] = std::move(started);
   }
-  // Where `role` listens, up or down.
-  std::string url(const std::string& role) { return "http://127.0.0.1:" + std::to_string(ports_.at(role)); }
-  void kill(const std::string& role) {
+  // Where `service` listens, up or down.
+  std::string url(const std::string& service) { return "http://127.0.0.1:" + std::to_string(ports_.at(resolve(service))); }
+  void kill(const std::string& service) {
     std::unique_ptr<ServerProcess> dead;
     {
       std::lock_guard lk(mu_);
-      dead = std::move(services_[role]);
+      dead = std::move(services_[resolve(service)]);
     }
     dead->process.signal(SIGKILL);
     dead->process.wait();
   }
-  // The port of `role`, or 0 while it is down.
-  uint16_t port(const std::string& role) {
+  // The port of `service`, or 0 while it is down.
+  uint16_t port(const std::string& service) {
     std::lock_guard lk(mu_);
-    auto& s = services_[role];
+    auto& s = services_[resolve(service)];
     return s ? s->port : 0;
   }
 
@@ -128,33 +167,48 @@ class Cluster {
   Broker broker;
 
  private:
+  std::string resolve(const std::string& service) const { return ports_.count(service) ? service : service + "-0"; }
+
   TempDir dir_;
+  std::vector<std::string> names_;
+  std::map<std::string, std::string> roles_;  // name -> role
+  std::map<std::string, int> shards_;         // name -> shard, for a sharded role's
   std::map<std::string, uint16_t> ports_;
   std::string peers_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<ServerProcess>> services_;
 };
 
-// One request to `role`, retried (with the same Idempotency-Key, when given)
-// through the service being down or restarting, until it gets an answer that
-// is not a 5xx.
+// One request to `service`, retried (with the same Idempotency-Key, when
+// given) through the service being down or restarting, until it gets an
+// answer that is not a 5xx. A 307 (another service's route, another shard's
+// key) is followed, as a client would.
 template <typename Broker>
-HttpResponse call(Cluster<Broker>& c, const std::string& role, const std::string& method, const std::string& target,
+HttpResponse call(Cluster<Broker>& c, const std::string& service, const std::string& method, const std::string& target,
                   const std::string& body = "", const std::string& idempotency_key = "") {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   for (;;) {
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(method + " " + target + " never answered");
-    uint16_t port = c.port(role);
+    uint16_t port = c.port(service);
     if (port == 0) {
       std::this_thread::sleep_for(20ms);
       continue;
     }
     try {
-      HttpClient client(port);
       std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
       if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
-      HttpResponse r = client.request(method, target, body, headers);
+      HttpResponse r = HttpClient(port).request(method, target, body, headers);
+      for (int hops = 0; r.status == 307 && hops < 2; ++hops) {
+        // "http://127.0.0.1:PORT/path?query"
+        static const std::regex location(R"(http://127\.0\.0\.1:(\d+)(/.*))");
+        std::smatch m;
+        std::string where = r.header("location");
+        if (!std::regex_match(where, m, location)) throw std::runtime_error("a 307 to " + where);
+        r = HttpClient(static_cast<uint16_t>(std::stoi(m[1]))).request(method, m[2], body, headers);
+      }
       if (r.status < 500) return r;
+    } catch (const std::runtime_error& e) {
+      if (std::string(e.what()).starts_with("a 307")) throw;
     } catch (const std::exception&) {
       // down or restarting
     }
@@ -195,7 +249,7 @@ void place(Cluster<Broker>& c, const std::string& id, const std::string& custome
 template <typename Broker>
 std::string diagnose(Cluster<Broker>& c, const std::string& id) {
   std::string out;
-  for (const auto& role : kRoles) out += "\n" + role + " /health: " + call(c, role, "GET", "/health").body;
+  for (const auto& name : c.names()) out += "\n" + name + " /health: " + call(c, name, "GET", "/health").body;
   out += "\nsaga: " + call(c, "order", "GET", "/sagas/" + id).body;
   out += "\norder stream: " + call(c, "order", "GET", "/orders/" + id + "/events").body;
   return out;
@@ -224,7 +278,7 @@ std::string outcome(const json& row) {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("five processes over the broker take orders to every end the saga has", Broker, Nats, RabbitMq) {
+TEST_CASE_TEMPLATE("the services over the broker take orders to every end the saga has", Broker, Nats, RabbitMq, Nats3x2) {
   Cluster<Broker> c;
   deposit(c, "rich", 100'000);
   deposit(c, "poor", 50);
@@ -281,7 +335,7 @@ TEST_CASE_TEMPLATE("five processes over the broker take orders to every end the 
   // A second query service, started late under its own name, builds the same views from the start.
   TempDir second_dir;
   ServerProcess second(second_dir.path(), {"--roles", "query", "--bus", c.broker.url(), "--bus-creds",
-                                          c.broker.users.creds("query"), "--node", "query-2"});
+                                          c.broker.users.creds("query"), "--node", "query-2", "--peers", c.peers()});
   for (const char* id : {"o-ship", "o-declined", "o-oos", "o-noship", "o-cancel"}) {
     json first = ended(c, id);
     json copy;
@@ -395,7 +449,7 @@ TEST_CASE("any service is an entry point: another service's route is 307 to it, 
 }
 
 TEST_CASE_TEMPLATE("each service, and then the broker, SIGKILLed in the middle of the orders: nothing lost, nothing twice",
-                   Broker, Nats, Nats3, RabbitMq) {
+                   Broker, Nats, Nats3, RabbitMq, Nats3x2) {
   Cluster<Broker> c;
   constexpr int kOrders = 60;
   constexpr int kCustomers = 6;
@@ -435,13 +489,22 @@ TEST_CASE_TEMPLATE("each service, and then the broker, SIGKILLed in the middle o
       std::this_thread::sleep_for(15ms);  // spreads the orders over the faults; not a wait for anything
     }
   });
+  // Payment (each shard), inventory, shipping, query, then order (each shard).
+  std::vector<std::string> victims;
+  for (const auto& name : c.names()) {
+    if (!name.starts_with("order")) victims.push_back(name);
+  }
+  for (const auto& name : c.names()) {
+    if (name.starts_with("order")) victims.push_back(name);
+  }
+  const int step = victims.size() > 5 ? 6 : 8;  // the faults fit within the orders
   int at = 0;
-  for (const std::string victim : {"payment", "inventory", "shipping", "query", "order"}) {
-    once_placed(at += 8);
+  for (const std::string& victim : victims) {
+    once_placed(at += step);
     c.kill(victim);
     c.start(victim);
   }
-  once_placed(at += 8);
+  once_placed(at += step);
   c.broker.kill_node();  // the order service goes on taking orders; its relay waits for the broker (or another node)
   once_placed(at += 4);
   c.broker.restart_node();
@@ -496,12 +559,12 @@ TEST_CASE_TEMPLATE("each service, and then the broker, SIGKILLed in the middle o
   CHECK(mug["available"].template get<uint64_t>() + mug["shipped"].template get<uint64_t>() == restocked);
   CHECK(mug["shipped"].template get<uint64_t>() * 100 == shipped_cents);
   // No service's importer stopped on something it could not copy, and no component is left failed.
-  for (const auto& role : kRoles) {
-    json health = json::parse(call(c, role, "GET", "/health").body);
-    CHECK_MESSAGE(!health["bus"].contains("importer_failure"), role << ": " << health.dump());
-    json components = json::parse(call(c, role, "GET", "/admin/components").body);
+  for (const auto& name : c.names()) {
+    json health = json::parse(call(c, name, "GET", "/health").body);
+    CHECK_MESSAGE(!health["bus"].contains("importer_failure"), name << ": " << health.dump());
+    json components = json::parse(call(c, name, "GET", "/admin/components").body);
     for (const auto& component : components["components"]) {
-      CHECK_MESSAGE(component["state"] != "failed", role << ": " << component.dump());
+      CHECK_MESSAGE(component["state"] != "failed", name << ": " << component.dump());
     }
   }
   c.check_no_refusals();
@@ -511,8 +574,9 @@ TEST_CASE_TEMPLATE("each service, and then the broker, SIGKILLed in the middle o
 // it wrote (X-Consistency-Token: stream@version); the query service, given
 // the token, answers only once its importer has copied that write in and its
 // view has read it, and 503 with Retry-After when its wait runs out first.
-TEST_CASE("a command's consistency token makes the query service wait for the write, across a restart of it") {
-  Cluster<Nats> c;
+TEST_CASE_TEMPLATE("a command's consistency token makes the query service wait for the write, across a restart of it",
+                   Broker, Nats, NatsX2) {
+  Cluster<Broker> c;
   auto query_with = [&](const std::string& target, const std::string& token) {
     HttpClient client(c.port("query"));
     return client.request("GET", target, "", {{"X-Consistency-Token", token}});
@@ -637,4 +701,102 @@ TEST_CASE("two of three broker nodes down: commands answer 503 and health says w
   REQUIRE(wallet.status == 200);
   CHECK_MESSAGE(json::parse(wallet.body)["balance_cents"] == 10'000 - 100 * shipped, wallet.body);
   CHECK(json::parse(call(c, "order", "GET", "/health").body)["status"] == "ok");
+}
+
+// Two shards each of order (orders by id) and payment (wallets by customer):
+// any service takes any request and sends it to the shard that owns its key;
+// each shard holds, and its consumers receive, only what it owns; /health
+// prints the shard map; a command's token reads back at the query service.
+TEST_CASE("sharded order and payment: requests reach the owning shard, and each shard gets only its own events") {
+  Cluster<NatsX2> c;
+  auto id_of_shard = [](const std::string& prefix, uint32_t shard) {
+    for (int i = 0;; ++i) {
+      std::string id = prefix + std::to_string(i);
+      if (ordersd::bus::shard_of(id, 2) == shard) return id;
+    }
+  };
+  // A customer of each payment shard; orders falling on both order shards,
+  // by the two customers in turn.
+  std::vector<std::string> customers = {id_of_shard("cust-", 0), id_of_shard("cust-", 1)};
+  std::vector<std::string> orders;
+  for (int i = 0; orders.size() < 8; ++i) orders.push_back("sh-" + std::to_string(i));
+  for (const auto& customer : customers) {
+    // At the query service: sent to the payment shard that owns the wallet.
+    HttpResponse r = call(c, "query", "POST", "/customers/" + customer + "/deposits", json{{"amount_cents", 10'000}}.dump());
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+  restock(c, "s-sh", 100);
+  std::map<std::string, std::string> customer_of;
+  std::string token;
+  for (size_t i = 0; i < orders.size(); ++i) {
+    customer_of[orders[i]] = customers[i % 2];
+    // Entering at either order shard, or at inventory: each placement lands on its owner.
+    std::string entry = i % 3 == 0 ? "order-0" : i % 3 == 1 ? "order-1" : "inventory";
+    HttpResponse r = call(c, entry, "POST", "/orders", order_body(orders[i], customers[i % 2], "s-sh", 1, "DE").dump());
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    token += (token.empty() ? "" : ",") + r.header("x-consistency-token");
+  }
+  for (const auto& id : orders) CHECK(outcome(ended(c, id)) == "shipment_initiated");
+  // Every order's write, at once, from one joined token.
+  HttpResponse all = HttpClient(c.port("query")).request("GET", "/orders?limit=100&wait_ms=30000", "",
+                                                        {{"X-Consistency-Token", token}});
+  REQUIRE_MESSAGE(all.status == 200, all.body);
+
+  // A direct request for another shard's order is sent to it.
+  std::string on_one = id_of_shard("sh-", 1);
+  HttpResponse sent = HttpClient(c.port("order-0")).get("/orders/" + on_one + "/events");
+  CHECK(sent.status == 307);
+  CHECK(sent.header("location") == c.url("order-1") + "/orders/" + on_one + "/events");
+  CHECK(json::parse(sent.body)["detail"] == "GET /orders/{id}/events is served by the order service's shard 1 of 2");
+
+  // Each shard's log: its own orders' streams, and only its own.
+  // The streams in a service's log (read beside the running server).
+  auto streams_at = [&](const std::string& service) {
+    auto printed = ordersd::test::run({ORDERSD_BINARY, "events", "--data", c.data_dir(service)});
+    REQUIRE_MESSAGE(printed.exit_code == 0, printed.err);
+    std::set<std::string> streams;
+    std::istringstream lines(printed.out);
+    for (std::string line; std::getline(lines, line);) streams.insert(json::parse(line)["stream"].get<std::string>());
+    return streams;
+  };
+  for (uint32_t shard : {0u, 1u}) {
+    std::set<std::string> streams = streams_at("order-" + std::to_string(shard));
+    for (const auto& id : orders) {
+      bool own = ordersd::bus::shard_of(id, 2) == shard;
+      INFO("order-" << shard << ", " << id);
+      CHECK(streams.count("order-" + id) == (own ? 1u : 0u));
+      CHECK(streams.count("saga-" + id) == (own ? 1u : 0u));
+      CHECK(streams.count("reservation-" + id) == (own ? 1u : 0u));  // copied in: routed to its owner only
+      CHECK(streams.count("shipment-" + id) == (own ? 1u : 0u));
+    }
+    std::set<std::string> wallets = streams_at("payment-" + std::to_string(shard));
+    for (const auto& id : orders) {
+      bool own = ordersd::bus::shard_of(customer_of[id], 2) == shard;
+      INFO("payment-" << shard << ", " << id);
+      CHECK(wallets.count("saga-" + id) == (own ? 1u : 0u));  // the saga's requests go to the customer's shard
+    }
+    CHECK(wallets.count("wallet-" + customers[shard]) == 1);
+    CHECK(wallets.count("wallet-" + customers[1 - shard]) == 0);
+  }
+  // Money at each payment shard: four orders of 100 each.
+  for (const auto& customer : customers) {
+    json wallet = json::parse(call(c, "payment-0", "GET", "/customers/" + customer + "/wallet").body);
+    CHECK(wallet["balance_cents"] == 10'000 - 400);
+  }
+  // A process given another shard map than the deployment's is refused, saying why.
+  TempDir lost;
+  auto refused = ordersd::test::run({ORDERSD_BINARY, "serve", "--roles", "query", "--listen", "127.0.0.1:0", "--data",
+                                     lost.path(), "--bus", c.broker.url(), "--bus-creds", c.broker.users.creds("query"),
+                                     "--node", "query-lost"});
+  CHECK(refused.exit_code == 1);
+  CHECK_MESSAGE(refused.err.find("the ORDERSD stream was created for shards order=2,payment=2, and this process was "
+                                 "given none: give every process the same --peers") != std::string::npos,
+                refused.err);
+  // The shard map, as every process has it.
+  for (const auto& name : c.names()) {
+    json health = json::parse(call(c, name, "GET", "/health").body);
+    CHECK(health["shards"] == json{{"order", 2}, {"payment", 2}});
+    if (name.starts_with("order-") || name.starts_with("payment-")) CHECK(health["shard"] == name.substr(name.find('-') + 1) + "/2");
+  }
+  c.check_no_refusals();
 }

@@ -13,6 +13,7 @@
 #include "api/audit_trail.h"
 #include "api/peers.h"
 #include "api/route_table.h"
+#include "bus/shards.h"
 #include "auth/authenticator.h"
 #include "events/event_log.h"
 #include "http/router.h"
@@ -52,8 +53,8 @@ struct Service {
   api::Access access;
   http::Router router;
 
-  Service(const std::string& roles, const std::string& peers)
-      : access(*open_access, {}, audit, bus::Roles::parse(roles).value(), Peers::parse(peers).value()) {
+  Service(const std::string& roles, const std::string& peers, std::optional<bus::ShardSpec> shard = {})
+      : access(*open_access, {}, audit, bus::Roles::parse(roles).value(), Peers::parse(peers).value(), shard) {
     for (const RouteRule& r : api::route_table()) {
       std::string pattern(r.pattern);
       access.add(router, std::string(r.method), pattern, [pattern](http::Request, http::Router::Params, http::Responder respond) {
@@ -144,10 +145,10 @@ TEST_CASE("--peers: role=URL pairs, checked; a process may not be its own peer f
   CHECK(peers->to_string().find("query=http://127.0.0.1:8085") != std::string::npos);
 
   auto query = bus::Roles::of(Role::kQuery);
-  CHECK(peers->names_itself(query, "127.0.0.1", 8085) == std::nullopt);  // its own role: never used
-  CHECK(peers->names_itself(query, "127.0.0.1", 8081) == Role::kOrder);
-  CHECK(peers->names_itself(query, "localhost", 8082) == Role::kPayment);
-  CHECK(peers->names_itself(query, "127.0.0.1", 9999) == std::nullopt);
+  CHECK(peers->names_itself(query, {}, "127.0.0.1", 8085) == std::nullopt);  // its own role: never used
+  CHECK(peers->names_itself(query, {}, "127.0.0.1", 8081) == "order");
+  CHECK(peers->names_itself(query, {}, "localhost", 8082) == "payment");
+  CHECK(peers->names_itself(query, {}, "127.0.0.1", 9999) == std::nullopt);
 }
 
 TEST_CASE("a route of another service is 307 to it, same path and query, whatever the method; never for one's own") {
@@ -224,4 +225,147 @@ TEST_CASE("ordersd serve refuses --peers that are wrong or that name itself for 
   bad = ordersd::test::run({ORDERSD_BINARY, "serve", "--peers", "orders=http://127.0.0.1:1"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("--peers entry 'orders=http://127.0.0.1:1'") != std::string::npos);
+}
+
+// Shards (bus/shards.h): order shards own orders by id, payment shards own
+// wallets by customer id; the shard map is the --peers entries.
+const char* kShardedPeers =
+    "order/0=http://127.0.0.1:8081,order/1=http://127.0.0.1:8082,payment/0=http://127.0.0.1:8083,"
+    "payment/1=http://127.0.0.1:8084,inventory=http://127.0.0.1:8085,shipping=http://127.0.0.1:8086,"
+    "query=http://127.0.0.1:8087";
+
+// Ids owned by shard 0 and by shard 1 of 2.
+std::pair<std::string, std::string> ids_of_each_shard(const std::string& prefix) {
+  std::string zero, one;
+  for (int i = 0; zero.empty() || one.empty(); ++i) {
+    std::string id = prefix + std::to_string(i);
+    (bus::shard_of(id, 2) == 0 ? zero : one) = id;
+  }
+  return {zero, one};
+}
+
+TEST_CASE("a key's shard is FNV-1a of it, modulo the count: the same in every process and every build") {
+  CHECK(bus::shard_of("a", 1000) == 0xaf63dc4c8601ec8cull % 1000);
+  CHECK(bus::shard_of("", 1000) == 0xcbf29ce484222325ull % 1000);
+  CHECK(bus::shard_of("o-1001", 1) == 0);
+  std::map<uint32_t, int> spread;
+  for (int i = 0; i < 4000; ++i) ++spread[bus::shard_of("o-" + std::to_string(i), 4)];
+  REQUIRE(spread.size() == 4);
+  for (auto [shard, n] : spread) CHECK_MESSAGE((n > 850 && n < 1150), "shard " << shard << ": " << n);
+
+  CHECK(bus::ShardSpec::parse("1/2").value().index == 1);
+  CHECK(bus::ShardSpec::parse("0/1").value().count == 1);
+  for (const char* bad : {"", "1", "2/2", "0/0", "-1/2", "a/2", "1/b", "0/257", "1/2/3", " 0/2"}) {
+    INFO(bad);
+    CHECK_FALSE(bus::ShardSpec::parse(bad).is_ok());
+  }
+}
+
+TEST_CASE("each message carries the route of its stream's owner; each shard's consumers take only its own routes") {
+  bus::ShardMap shards(2, 2);
+  auto [o0, o1] = ids_of_each_shard("o-");
+  auto [c0, c1] = ids_of_each_shard("c-");
+  CHECK(shards.route("order-" + o1, "") == "1");
+  CHECK(shards.route("reservation-" + o0, "") == "0");
+  CHECK(shards.route("shipment-" + o1, "") == "1");
+  CHECK(shards.route("operator-" + o1, "") == "1");
+  CHECK(shards.route("wallet-" + c1, "") == "1");
+  CHECK(shards.route("saga-" + o0, c1) == "1");  // the customer's payment shard, not the order's
+  CHECK(shards.route("sku-espresso", "") == "0");
+  CHECK(bus::ShardMap().route("order-" + o1, "").empty());  // no shards: no routes
+
+  using Filters = std::map<std::string, std::string>;
+  CHECK(shards.import_filters(bus::Roles::of(Role::kOrder), bus::ShardSpec{1, 2}) ==
+        Filters{{"reservation", "1"}, {"shipment", "1"}, {"wallet", "*"}});
+  CHECK(shards.import_filters(bus::Roles::of(Role::kPayment), bus::ShardSpec{0, 2}) == Filters{{"saga", "0"}});
+  CHECK(shards.import_filters(bus::Roles::of(Role::kInventory), {}) == Filters{{"saga", "*"}});
+  Filters query = shards.import_filters(bus::Roles::of(Role::kQuery), {});
+  CHECK(query.size() == 7);
+  for (const auto& [kind, route] : query) CHECK(route == "*");
+  CHECK(bus::ShardMap().import_filters(bus::Roles::of(Role::kOrder), {}) ==
+        Filters{{"reservation", ""}, {"shipment", ""}, {"wallet", ""}});
+}
+
+TEST_CASE("--peers with shards: role/I entries give the shard map, none missing, never mixed with role=URL") {
+  auto peers = Peers::parse(kShardedPeers);
+  REQUIRE(peers.is_ok());
+  CHECK(peers->shard_map().count(Role::kOrder) == 2);
+  CHECK(peers->shard_map().count(Role::kPayment) == 2);
+  CHECK(peers->url(Role::kOrder, 1) == "http://127.0.0.1:8082");
+  CHECK(peers->url(Role::kQuery) == "http://127.0.0.1:8087");
+  CHECK(Peers::parse(peers->to_string()).value().to_string() == peers->to_string());
+  CHECK_FALSE(Peers::parse(kPeers).value().shard_map().sharded());
+  for (const char* bad : {"order/1=http://h:1", "order/0=http://h:1,order/2=http://h:2", "order=http://h:1,order/0=http://h:2",
+                          "inventory/0=http://h:1", "order/0=http://h:1,order/0=http://h:2", "order/x=http://h:1",
+                          "order/-1=http://h:1"}) {
+    INFO(bad);
+    auto parsed = Peers::parse(bad);
+    REQUIRE_FALSE(parsed.is_ok());
+    CHECK(parsed.status().message().find("--peers") != std::string::npos);
+  }
+  // Shard 0 of order is not its own peer as order/0, but is as order/1.
+  auto order = bus::Roles::of(Role::kOrder);
+  CHECK(peers->names_itself(order, bus::ShardSpec{0, 2}, "127.0.0.1", 8081) == std::nullopt);
+  CHECK(peers->names_itself(order, bus::ShardSpec{0, 2}, "127.0.0.1", 8082) == "order/1");
+}
+
+TEST_CASE("a request for a key another shard owns is 307 to that shard, from any process, in one hop") {
+  auto [o0, o1] = ids_of_each_shard("o-");
+  auto [c0, c1] = ids_of_each_shard("c-");
+  Service order0("order", kShardedPeers, bus::ShardSpec{0, 2});
+  CHECK(order0.call("POST", "/orders/" + o0 + "/cancel").status == 200);
+  auto r = order0.call("POST", "/orders/" + o1 + "/cancel");
+  CHECK(r.status == 307);
+  CHECK(header(r, "Location") == "http://127.0.0.1:8082/orders/" + o1 + "/cancel");
+  CHECK(nlohmann::json::parse(r.body)["detail"] ==
+        "POST /orders/{id}/cancel is served by the order service's shard 1 of 2");
+  CHECK(header(order0.call("GET", "/sagas/" + o1), "Location") == "http://127.0.0.1:8082/sagas/" + o1);
+  // A placement by the body's order_id; a body without one is the shard's own (400 there).
+  std::string body = nlohmann::json{{"order_id", o1}}.dump();
+  CHECK(header(order0.call("POST", "/orders", body), "Location") == "http://127.0.0.1:8082/orders");
+  CHECK(order0.call("POST", "/orders", nlohmann::json{{"order_id", o0}}.dump()).status == 200);
+  CHECK(order0.call("POST", "/orders", "not json").status == 200);
+  // Not keyed: served by whichever shard is asked.
+  CHECK(order0.call("GET", "/events").status == 200);
+  CHECK(order0.call("GET", "/sagas").status == 200);
+
+  Service payment1("payment", kShardedPeers, bus::ShardSpec{1, 2});
+  CHECK(payment1.call("POST", "/customers/" + c1 + "/deposits").status == 200);
+  CHECK(header(payment1.call("GET", "/customers/" + c0 + "/wallet"), "Location") ==
+        "http://127.0.0.1:8083/customers/" + c0 + "/wallet");
+
+  // Other services send each keyed route straight to its owner.
+  Service query("query", kShardedPeers);
+  CHECK(header(query.call("GET", "/orders/" + o1 + "/events"), "Location") ==
+        "http://127.0.0.1:8082/orders/" + o1 + "/events");
+  CHECK(header(query.call("POST", "/orders", body), "Location") == "http://127.0.0.1:8082/orders");
+  CHECK(header(query.call("POST", "/customers/" + c1 + "/deposits"), "Location") ==
+        "http://127.0.0.1:8084/customers/" + c1 + "/deposits");
+  CHECK(query.call("GET", "/orders/" + o1).status == 200);  // the query service's own
+}
+
+TEST_CASE("ordersd serve refuses a --shard it cannot honour") {
+  auto run = [](std::vector<std::string> args) {
+    std::vector<std::string> all = {ORDERSD_BINARY, "serve", "--listen", "127.0.0.1:0"};
+    all.insert(all.end(), args.begin(), args.end());
+    return ordersd::test::run(all);
+  };
+  auto bad = run({"--roles", "order", "--bus", "nats://127.0.0.1:1", "--shard", "2/2", "--peers", kShardedPeers});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--shard '2/2'") != std::string::npos);
+  bad = run({"--roles", "query", "--bus", "nats://127.0.0.1:1", "--shard", "0/2", "--peers", kShardedPeers});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--roles order or --roles payment") != std::string::npos);
+  bad = run({"--roles", "order", "--bus", "nats://127.0.0.1:1", "--shard", "0/3", "--peers", kShardedPeers});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("needs --peers naming 3 shards of order") != std::string::npos);
+  bad = run({"--roles", "order", "--bus", "amqp://127.0.0.1:1/", "--shard", "0/2", "--peers", kShardedPeers});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("needs a NATS --bus") != std::string::npos);
+  bad = run({"--roles", "payment", "--bus", "nats://127.0.0.1:1", "--peers", kShardedPeers});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--peers names 2 shards of payment: a process running payment is one of them") != std::string::npos);
+  bad = run({"--roles", "query", "--bus", "amqp://127.0.0.1:1/", "--peers", kShardedPeers});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("need a NATS --bus") != std::string::npos);
 }

@@ -91,12 +91,15 @@ TEST_CASE("each service's broker user may publish the events of the kinds its ro
       CHECK((subject.find('>') == std::string::npos || subject == "$JS.ACK.ORDERSD.>"));
     }
     std::set<std::string> expected;
-    for (const auto& kind : Roles::of(role).written_kinds()) expected.insert(subject_of_kind(kind));
+    for (const auto& kind : Roles::of(role).written_kinds()) {
+      expected.insert(subject_of_kind(kind));
+      expected.insert(subject_of_kind(kind) + ".*");  // a shard's route
+    }
     CHECK(events == expected);
     CHECK(p.subscribe == std::vector<std::string>{"_INBOX." + std::string(role_name(role)) + ".>"});
   }
   CHECK(broker_permissions(Role::kPayment).publish ==
-        std::vector<std::string>{"ordersd.events.wallet", "$JS.API.STREAM.INFO.ORDERSD",
+        std::vector<std::string>{"ordersd.events.wallet", "ordersd.events.wallet.*", "$JS.API.STREAM.INFO.ORDERSD",
                                  "$JS.API.STREAM.CREATE.ORDERSD", "$JS.API.CONSUMER.INFO.ORDERSD.*",
                                  "$JS.API.CONSUMER.DURABLE.CREATE.ORDERSD.*", "$JS.API.CONSUMER.MSG.NEXT.ORDERSD.*",
                                  "$JS.ACK.ORDERSD.>"});

@@ -90,7 +90,7 @@ TEST_CASE_TEMPLATE("events of the streams a process writes reach another process
   append(*a, "wallet-bob", 2);
   auto relay = std::make_unique<Relay>(*a, *a_bus, std::set<std::string>{"wallet"});
   relay->start();
-  auto importer = std::make_unique<Importer>(*b, *b_bus, "b", std::set<std::string>{"wallet"});
+  auto importer = std::make_unique<Importer>(*b, *b_bus, "b", std::map<std::string, std::string>{{"wallet", ""}});
   Status started = importer->start();
   INFO(started.to_string());
   REQUIRE(started);
@@ -120,7 +120,7 @@ TEST_CASE_TEMPLATE("events of the streams a process writes reach another process
     append(*a, "wallet-bob", 2);
     wait_until([&] { return relay->position() == a->head(); });
     CHECK(b->head() == 5);
-    importer = std::make_unique<Importer>(*b, *b_bus, "b", std::set<std::string>{"wallet"});
+    importer = std::make_unique<Importer>(*b, *b_bus, "b", std::map<std::string, std::string>{{"wallet", ""}});
     REQUIRE(importer->start());
     wait_until([&] { return b->head() == 7; });
     same_stream(*a, *b, "wallet-bob");
@@ -135,12 +135,12 @@ TEST_CASE_TEMPLATE("events of the streams a process writes reach another process
     events::SideWrites rewind;  // a stream consumer starts where b's checkpoint says
     rewind.set_checkpoint(Importer::checkpoint_of("wallet"), 0);
     REQUIRE(b->write(rewind));
-    Importer again(*b, *b_bus, "b-again", std::set<std::string>{"wallet"});
+    Importer again(*b, *b_bus, "b-again", std::map<std::string, std::string>{{"wallet", ""}});
     REQUIRE(again.start());
     wait_until([&] { return again.acknowledged() == 5; });
     CHECK(again.imported() == 0);
     CHECK(b->head() == 5);
-    importer = std::make_unique<Importer>(*b, *b_bus, "b", std::set<std::string>{"wallet"});
+    importer = std::make_unique<Importer>(*b, *b_bus, "b", std::map<std::string, std::string>{{"wallet", ""}});
     REQUIRE(importer->start());
   }
 
@@ -179,7 +179,7 @@ TEST_CASE_TEMPLATE("a message that arrives ahead of its stream's gap waits for t
   REQUIRE(bus->publish({message(2)}, std::chrono::seconds(5)));
   REQUIRE(bus->publish({message(1)}, std::chrono::seconds(5)));
   REQUIRE(bus->publish({message(0)}, std::chrono::seconds(5)));
-  Importer importer(*b, *bus, "b", std::set<std::string>{"wallet"});
+  Importer importer(*b, *bus, "b", std::map<std::string, std::string>{{"wallet", ""}});
   REQUIRE(importer.start());
   wait_until([&] { return b->head() == 3; });
   same_stream(*a, *b, "wallet-ann");
@@ -200,7 +200,7 @@ TEST_CASE_TEMPLATE("a stream's events with one missing, or one twice, in a fetch
   };
   // 1, 1 again (under another message id, so the broker keeps both), 3; then 2 and 4 later.
   REQUIRE(bus->publish({message(0), message(0, "-again"), message(2)}, std::chrono::seconds(5)));
-  Importer importer(*b, *bus, "b", std::set<std::string>{"wallet"});
+  Importer importer(*b, *bus, "b", std::map<std::string, std::string>{{"wallet", ""}});
   REQUIRE(importer.start());
   wait_until([&] { return b->head() == 1; });
   REQUIRE(bus->publish({message(1), message(3)}, std::chrono::seconds(5)));
@@ -266,7 +266,7 @@ TEST_CASE("a three-node JetStream cluster: one node lost loses nothing; two lost
   auto b_bus = connect_bus(cluster.url()).value();
   Relay relay(*a, **a_bus, {"wallet"});
   relay.start();
-  Importer importer(*b, *b_bus, "b", {"wallet"});
+  Importer importer(*b, *b_bus, "b", {{"wallet", ""}});
   REQUIRE(importer.start());
 
   append(*a, "wallet-ann", 20);
