@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -179,6 +180,15 @@ class Cluster {
   std::map<std::string, std::unique_ptr<ServerProcess>> services_;
 };
 
+// A Location the services give, "http://127.0.0.1:PORT/path?query": the
+// port and the target; nullopt for anything else.
+std::optional<std::pair<uint16_t, std::string>> parse_location(const std::string& location) {
+  static const std::regex form(R"(http://127\.0\.0\.1:(\d+)(/.*))");
+  std::smatch m;
+  if (!std::regex_match(location, m, form)) return std::nullopt;
+  return std::pair<uint16_t, std::string>{static_cast<uint16_t>(std::stoi(m[1])), m[2]};
+}
+
 // One request to `service`, retried (with the same Idempotency-Key, when
 // given) through the service being down or restarting, until it gets an
 // answer that is not a 5xx. A 307 (another service's route, another shard's
@@ -199,12 +209,9 @@ HttpResponse call(Cluster<Broker>& c, const std::string& service, const std::str
       if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
       HttpResponse r = HttpClient(port).request(method, target, body, headers);
       for (int hops = 0; r.status == 307 && hops < 2; ++hops) {
-        // "http://127.0.0.1:PORT/path?query"
-        static const std::regex location(R"(http://127\.0\.0\.1:(\d+)(/.*))");
-        std::smatch m;
-        std::string where = r.header("location");
-        if (!std::regex_match(where, m, location)) throw std::runtime_error("a 307 to " + where);
-        r = HttpClient(static_cast<uint16_t>(std::stoi(m[1]))).request(method, m[2], body, headers);
+        auto where = parse_location(r.header("location"));
+        if (!where) throw std::runtime_error("a 307 to " + r.header("location"));
+        r = HttpClient(where->first).request(method, where->second, body, headers);
       }
       if (r.status < 500) return r;
     } catch (const std::runtime_error& e) {
@@ -356,14 +363,10 @@ TEST_CASE_TEMPLATE("the services over the broker take orders to every end the sa
 
 namespace {
 
-// A Location the services give: "http://127.0.0.1:PORT/path?query".
 std::pair<uint16_t, std::string> split_location(const std::string& location) {
-  const std::string prefix = "http://127.0.0.1:";
-  REQUIRE(location.starts_with(prefix));
-  size_t slash = location.find('/', prefix.size());
-  REQUIRE(slash != std::string::npos);
-  return {static_cast<uint16_t>(std::stoi(location.substr(prefix.size(), slash - prefix.size()))),
-          location.substr(slash)};
+  auto where = parse_location(location);
+  REQUIRE_MESSAGE(where, location);
+  return *where;
 }
 
 // One request at `role`'s service, and the redirect after it followed once

@@ -70,6 +70,18 @@ std::string url_as(const NatsServer& nats, const std::string& user, const std::s
 
 Outgoing message(const std::string& kind, const std::string& id) { return {kind, id, "data-" + id}; }
 
+// What a new consumer `name` of `kind` on `bus`, from `offset`, fetches at
+// once: each message's data.
+std::vector<std::string> fetched_data(Bus& bus, const std::string& name, std::string_view kind, uint64_t offset = 0) {
+  auto consumer = bus.consumer(name, kind, offset);
+  REQUIRE_MESSAGE(consumer, consumer.status().to_string());
+  auto got = (*consumer)->fetch(10, 5s);
+  REQUIRE_MESSAGE(got, got.status().to_string());
+  std::vector<std::string> out;
+  for (const auto& m : *got) out.emplace_back(m.data());
+  return out;
+}
+
 // How long `connect` took to fail: a refusal must not wait out the retries
 // meant for a broker that is still starting (10 s).
 template <typename F>
@@ -178,13 +190,7 @@ TEST_CASE("connected as payment: wallet events go out, order events are refused,
   Status query_refused = (*query)->publish({message("wallet", "w-q")}, 1s);
   CHECK(contains(query_refused.message(), "Permissions Violation for Publish to \"ordersd.events.wallet\""));
   // And it reads every kind: the wallet events payment published are there, and nothing refused.
-  auto wallets = (*query)->consumer("query-wallet", "wallet", 0);
-  REQUIRE_MESSAGE(wallets, wallets.status().to_string());
-  auto got = (*wallets)->fetch(10, 5s);
-  REQUIRE(got);
-  REQUIRE(got->size() == 2);
-  CHECK((*got)[0].data() == "data-w-1");
-  CHECK((*got)[1].data() == "data-w-2");
+  CHECK(fetched_data(**query, "query-wallet", "wallet") == std::vector<std::string>{"data-w-1", "data-w-2"});
   auto orders = (*query)->consumer("query-order", "order", 0);
   REQUIRE_MESSAGE(orders, orders.status().to_string());
   auto none = (*orders)->fetch(10, 200ms);
@@ -474,20 +480,9 @@ TEST_CASE("RabbitMQ: each service's user publishes its own kinds only, reads the
   auto query = connect_bus(url, {users.creds("query"), ""});
   REQUIRE_MESSAGE(query, query.status().to_string());
   CHECK_FALSE((*query)->publish({message("wallet", "w-q")}, 2s));
-  auto wallets = (*query)->consumer("query-wallet", "wallet", 0);
-  REQUIRE_MESSAGE(wallets, wallets.status().to_string());
-  auto got = (*wallets)->fetch(10, 5s);
-  REQUIRE(got);
-  REQUIRE(got->size() == 2);
-  CHECK((*got)[0].data() == "data-w-1");
-  CHECK((*got)[1].data() == "data-w-2");
+  CHECK(fetched_data(**query, "query-wallet", "wallet") == std::vector<std::string>{"data-w-1", "data-w-2"});
   // From an offset: only what follows it.
-  auto later = (*query)->consumer("query-wallet-2", "wallet", 1);
-  REQUIRE(later);
-  auto rest = (*later)->fetch(10, 5s);
-  REQUIRE(rest);
-  REQUIRE(rest->size() == 1);
-  CHECK((*rest)[0].data() == "data-w-2");
+  CHECK(fetched_data(**query, "query-wallet-2", "wallet", 1) == std::vector<std::string>{"data-w-2"});
 
   // A wrong password: refused at once, the password named nowhere.
   Result<std::unique_ptr<Bus>> wrong = Status::ok();
